@@ -1,0 +1,2 @@
+//! `skills-video`: the command-line tool for the skills.video platform.
+fn main() {}

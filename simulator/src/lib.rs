@@ -1,0 +1,1 @@
+//! A local simulator of the skills.video platform API, driven by `specs/openapi.json`.

@@ -1,0 +1,2 @@
+//! Project automation: `cargo xtask codegen [--check]`.
+fn main() {}
