@@ -1,2 +1,174 @@
-//! Project automation: `cargo xtask codegen [--check]`.
-fn main() {}
+//! Project automation for the skills-video workspace.
+//!
+//! - `cargo xtask codegen` regenerates `sdk/src/generated` from `specs/`.
+//! - `cargo xtask codegen --check` fails, naming each stale file, when the
+//!   committed code differs from what the specs produce (CI runs it).
+//! - `cargo xtask bench-codegen` times a full generation per stage.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "skills-video project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Regenerate the SDK's generated module from the specs (or check it is current).
+    Codegen {
+        #[command(flatten)]
+        paths: SpecPaths,
+        /// Fail instead of writing when the committed code is stale.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Time a full generation (load, catalog, IR, emit) and print the figures.
+    BenchCodegen {
+        #[command(flatten)]
+        paths: SpecPaths,
+        /// How many generations to time.
+        #[arg(long, default_value_t = 20)]
+        iterations: u32,
+    },
+}
+
+#[derive(Args)]
+struct SpecPaths {
+    /// The OpenAPI document.
+    #[arg(long, default_value = "specs/openapi.json")]
+    openapi: PathBuf,
+    /// The Mintlify docs config.
+    #[arg(long, default_value = "specs/docs.json")]
+    docs: PathBuf,
+    /// Where the generated module goes.
+    #[arg(long, default_value = "sdk/src/generated")]
+    out: PathBuf,
+}
+
+/// The workspace root, so the defaults work from any directory.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn resolve(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        root().join(path)
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Codegen { paths, check } => codegen(&paths, check),
+        Command::BenchCodegen { paths, iterations } => bench_codegen(&paths, iterations),
+    }
+}
+
+fn codegen(paths: &SpecPaths, check: bool) -> anyhow::Result<ExitCode> {
+    let out = resolve(&paths.out);
+    let files = skills_video_codegen::generate(&resolve(&paths.openapi), &resolve(&paths.docs))?;
+    let report = skills_video_codegen::write::sync(&out, &files, check)?;
+    if check {
+        if report.is_clean() {
+            println!(
+                "generated code is current ({} files in {})",
+                files.len(),
+                paths.out.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        for p in &report.stale {
+            eprintln!("stale: {}", p.display());
+        }
+        for p in &report.missing {
+            eprintln!("missing: {}", p.display());
+        }
+        for p in &report.extra {
+            eprintln!("no longer generated: {}", p.display());
+        }
+        eprintln!("the generated code does not match the specs: run `cargo xtask codegen` and commit the result");
+        return Ok(ExitCode::FAILURE);
+    }
+    println!(
+        "{} files generated into {}: {} written, {} removed, {} unchanged",
+        files.len(),
+        paths.out.display(),
+        report.written.len(),
+        report.removed.len(),
+        files.len() - report.written.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench_codegen(paths: &SpecPaths, iterations: u32) -> anyhow::Result<ExitCode> {
+    let (openapi, docs) = (resolve(&paths.openapi), resolve(&paths.docs));
+    let iterations = iterations.max(1);
+    let mut totals = Vec::new();
+    let mut stages = Vec::new();
+    let mut files = 0;
+    let mut bytes = 0;
+    for _ in 0..iterations {
+        let start = std::time::Instant::now();
+        let (out, timings) = skills_video_codegen::generate_timed(&openapi, &docs)?;
+        totals.push(start.elapsed());
+        stages.push(timings);
+        files = out.len();
+        bytes = out.values().map(String::len).sum::<usize>();
+    }
+    totals.sort();
+    let median = |mut v: Vec<std::time::Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "codegen of {} ({} files, {} bytes), {} runs, release={}",
+        paths.openapi.display(),
+        files,
+        bytes,
+        iterations,
+        !cfg!(debug_assertions)
+    );
+    println!(
+        "  total   median {:8.2} ms   min {:8.2} ms   max {:8.2} ms",
+        ms(median(totals.clone())),
+        ms(totals[0]),
+        ms(totals[totals.len() - 1])
+    );
+    println!(
+        "  load    median {:8.2} ms",
+        ms(median(stages.iter().map(|s| s.load).collect()))
+    );
+    println!(
+        "  catalog median {:8.2} ms",
+        ms(median(stages.iter().map(|s| s.catalog).collect()))
+    );
+    println!(
+        "  ir      median {:8.2} ms",
+        ms(median(stages.iter().map(|s| s.ir).collect()))
+    );
+    println!(
+        "  emit    median {:8.2} ms (tokens, syn parse, prettyplease)",
+        ms(median(stages.iter().map(|s| s.emit).collect()))
+    );
+    Ok(ExitCode::SUCCESS)
+}
