@@ -134,7 +134,7 @@ mod tests {
         assert_eq!(type_name("self", "T"), "Self_");
         assert_eq!(variant_name("16:9"), "V16_9");
         assert_eq!(variant_name("1:1"), "V1_1");
-        assert_eq!(variant_name("0.5K"), "V0_5K");
+        assert_eq!(variant_name("0.5K"), "V0_5k");
         assert_eq!(variant_name("auto"), "Auto");
         assert_eq!(variant_name("1080p"), "V1080p");
         assert_eq!(variant_name("-1"), "Neg1");
