@@ -472,7 +472,11 @@ fn builder(def: &TypeDef, fields: &[Field]) -> TokenStream {
         let rust = ident(&f.rust);
         if is_constructor_arg(f) {
             let (_, conv) = arg_type(&f.ty);
-            quote!(#rust: #rust #conv)
+            if conv.is_empty() {
+                quote!(#rust)
+            } else {
+                quote!(#rust: #rust #conv)
+            }
         } else {
             quote!(#rust: ::std::option::Option::None)
         }

@@ -1,1 +1,53 @@
-//! Typed async Rust SDK for the skills.video image and video generation platform.
+//! Typed async Rust SDK for the [skills.video](https://skills.video) image and
+//! video generation platform.
+//!
+//! Every model is a typed request and an async function, generated from the
+//! platform's specs, on one runtime that creates over SSE, falls back to
+//! polling by id, retries only what is safe to retry, and returns only a
+//! terminal result:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), skills_video::Error> {
+//! use skills_video::{models::GoogleNanoBananaProRequest, Client};
+//!
+//! let client = Client::from_env()?; // SKILLS_VIDEO_API_KEY
+//! let generation = client
+//!     .images()
+//!     .google_nano_banana_pro(GoogleNanoBananaProRequest::new("a cat in a spacesuit"))
+//!     .await?;
+//! println!("{:?}", generation.output_urls());
+//! # Ok(()) }
+//! ```
+//!
+//! Modules: [`client`] (configuration), [`lifecycle`] (SSE-then-poll),
+//! [`retry`], [`error`], [`sse`] (the event-stream parser), [`status`],
+//! [`validation`], [`model`] and the generated [`models`] and [`catalog`].
+
+pub mod client;
+pub mod credits;
+pub mod error;
+// Formatted by prettyplease at generation time; rustfmt must not touch it,
+// or `cargo xtask codegen --check` would see it as stale.
+#[rustfmt::skip]
+mod generated;
+pub mod generation;
+pub mod lenient;
+pub mod lifecycle;
+pub mod model;
+pub mod retry;
+pub mod sse;
+pub mod status;
+pub mod validation;
+
+pub use client::{ApiKey, Client, ClientBuilder, Config, Images, Videos};
+pub use credits::Credits;
+pub use error::{Error, ErrorCategory};
+pub use generated::catalog;
+pub use generated::models;
+pub use generated::schemas;
+pub use generation::{Generation, Source};
+pub use lifecycle::{Event, FallbackReason, GenerateOptions, Mode, SseMessage};
+pub use model::{Category, FieldInfo, FieldKind, GenerationRequest, ModelDescriptor};
+pub use retry::RetryPolicy;
+pub use status::Status;
+pub use validation::{ValidationErrors, Violation};

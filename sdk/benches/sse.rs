@@ -1,0 +1,179 @@
+//! Server-Sent Events parsing throughput: our `skills_video::sse` parser
+//! against the `eventsource-stream` crate and a bare `memchr` newline count
+//! (a ceiling no line-based parser can beat), on the same inputs fed in
+//! 64 KiB chunks.
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo bench -p skills-video --bench sse
+//! ```
+//!
+//! Add e.g. `-- --measurement-time 2 --warm-up-time 1` for a quicker run, or
+//! a filter such as `-- large` for one input. Criterion prints MB/s (in
+//! "thrpt") for every input.
+
+use std::convert::Infallible;
+use std::hint::black_box;
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use skills_video::sse::{events, SseEvent, SseParser, DEFAULT_MAX_EVENT_BYTES};
+
+const CHUNK: usize = 64 * 1024;
+
+/// 10,000 events with ~100 bytes of JSON data each.
+fn small_events(line_end: &str) -> Vec<u8> {
+    let mut s = String::new();
+    for i in 0..10_000 {
+        s.push_str("event: progress");
+        s.push_str(line_end);
+        s.push_str(&format!(
+            "data: {{\"job_id\":\"job_{i:08}\",\"status\":\"running\",\"progress\":{:.3},\"eta_ms\":{}}}",
+            f64::from(i % 1000) / 1000.0,
+            i * 7
+        ));
+        s.push_str(line_end);
+        s.push_str(&format!("id: {i}"));
+        s.push_str(line_end);
+        s.push_str(line_end);
+    }
+    s.into_bytes()
+}
+
+/// 16 events of 1 MiB data each (one data line per event).
+fn large_events() -> Vec<u8> {
+    let payload: String = "abcdefghijklmnopqrstuvwxyz0123456789"
+        .chars()
+        .cycle()
+        .take(1024 * 1024)
+        .collect();
+    let mut s = String::new();
+    for _ in 0..16 {
+        s.push_str("event: result\ndata: ");
+        s.push_str(&payload);
+        s.push_str("\n\n");
+    }
+    s.into_bytes()
+}
+
+/// 2,000 events of 20 data lines each.
+fn multi_line_events() -> Vec<u8> {
+    let mut s = String::new();
+    for i in 0..2_000 {
+        for line in 0..20 {
+            s.push_str(&format!(
+                "data: event {i} line {line}: lorem ipsum dolor sit amet\n"
+            ));
+        }
+        s.push('\n');
+    }
+    s.into_bytes()
+}
+
+fn chunks(input: &[u8]) -> Vec<Bytes> {
+    input.chunks(CHUNK).map(Bytes::copy_from_slice).collect()
+}
+
+/// Our parser, driven directly.
+fn ours(chunks: &[Bytes]) -> (usize, usize) {
+    let mut parser = SseParser::new(DEFAULT_MAX_EVENT_BYTES);
+    let mut out: Vec<SseEvent> = Vec::new();
+    let (mut count, mut bytes) = (0, 0);
+    for chunk in chunks {
+        if parser.push(chunk, &mut out).is_err() {
+            break;
+        }
+        count += out.len();
+        bytes += out.iter().map(|e| e.data.len()).sum::<usize>();
+        out.clear();
+    }
+    if let Some(tail) = parser.finish() {
+        count += 1;
+        bytes += tail.data.len();
+    }
+    (count, bytes)
+}
+
+/// Our parser through the `events()` stream adapter.
+fn ours_stream(chunks: &[Bytes]) -> (usize, usize) {
+    let stream = futures::stream::iter(chunks.iter().cloned().map(Ok::<Bytes, Infallible>));
+    futures::executor::block_on(events(stream, DEFAULT_MAX_EVENT_BYTES).fold(
+        (0, 0),
+        |(count, bytes), event| async move {
+            match event {
+                Ok(event) => (count + 1, bytes + event.data.len()),
+                Err(_) => (count, bytes),
+            }
+        },
+    ))
+}
+
+/// The `eventsource-stream` crate.
+fn eventsource_stream(chunks: &[Bytes]) -> (usize, usize) {
+    let stream = futures::stream::iter(chunks.iter().cloned().map(Ok::<Bytes, Infallible>));
+    futures::executor::block_on(stream.eventsource().fold(
+        (0, 0),
+        |(count, bytes), event| async move {
+            match event {
+                Ok(event) => (count + 1, bytes + event.data.len()),
+                Err(_) => (count, bytes),
+            }
+        },
+    ))
+}
+
+/// Counting newlines: the least any line-based parser must do.
+fn memchr_ceiling(chunks: &[Bytes]) -> usize {
+    chunks
+        .iter()
+        .map(|chunk| memchr::memchr_iter(b'\n', chunk).count())
+        .sum()
+}
+
+fn bench(c: &mut Criterion) {
+    let inputs = [
+        ("small_10k", small_events("\n")),
+        ("large_16x1MiB", large_events()),
+        ("multi_line_20", multi_line_events()),
+        ("crlf_small_10k", small_events("\r\n")),
+    ];
+    let mut group = c.benchmark_group("sse");
+    for (name, input) in &inputs {
+        let chunks = chunks(input);
+        // Both parsers must agree before their speeds are compared.
+        let expected = ours(&chunks);
+        assert_eq!(ours_stream(&chunks), expected, "{name}: events() adapter");
+        assert_eq!(
+            eventsource_stream(&chunks),
+            expected,
+            "{name}: eventsource-stream"
+        );
+
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        group.bench_with_input(BenchmarkId::new("skills_video", name), &chunks, |b, ch| {
+            b.iter(|| ours(black_box(ch)))
+        });
+        group.bench_with_input(
+            BenchmarkId::new("skills_video_events_stream", name),
+            &chunks,
+            |b, ch| b.iter(|| ours_stream(black_box(ch))),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("eventsource_stream", name),
+            &chunks,
+            |b, ch| b.iter(|| eventsource_stream(black_box(ch))),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("memchr_ceiling", name),
+            &chunks,
+            |b, ch| b.iter(|| memchr_ceiling(black_box(ch))),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

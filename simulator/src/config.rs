@@ -1,0 +1,63 @@
+//! The simulator's configuration.
+
+use std::time::Duration;
+
+use crate::faults::FaultRule;
+
+/// The OpenAPI document compiled into the simulator and used by
+/// [`SimulatorConfig::default`].
+pub const EMBEDDED_SPEC: &str = include_str!("../../specs/openapi.json");
+
+/// How a [`Simulator`](crate::Simulator) behaves.
+#[derive(Debug, Clone)]
+pub struct SimulatorConfig {
+    /// Bearer key required on every `/api/v1` route except `/api/v1/files/...`
+    /// (otherwise `401 {"message":"Invalid or missing API key"}`).
+    pub api_key: String,
+    /// Starting balance. Each accepted create costs
+    /// [`cost_per_generation`](Self::cost_per_generation); when the balance is
+    /// insufficient the create is answered `402`.
+    pub credits: f64,
+    /// Price of one accepted generation (default 1.0).
+    pub cost_per_generation: f64,
+    /// Time between job state steps (default zero: jobs complete at once, while
+    /// SSE streams still carry every event).
+    pub step_delay: Duration,
+    /// Number of `IN_PROGRESS` progress events (default 3).
+    pub progress_steps: u32,
+    /// The OpenAPI document whose `POST /generation/...` operations define the
+    /// models and their request schemas (default: [`EMBEDDED_SPEC`]).
+    pub spec: serde_json::Value,
+    /// The initial fault plan.
+    pub faults: Vec<FaultRule>,
+    /// Bound of the in-memory job store (default 100,000). Past it the oldest
+    /// job is evicted; as every job has the same timeline, the oldest one is
+    /// also the first to have finished.
+    pub max_jobs: usize,
+    /// Interval of SSE `: heartbeat` comments while a stream waits
+    /// (default 15 s).
+    pub heartbeat_interval: Duration,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        Self {
+            api_key: "sk-simulator".to_string(),
+            credits: 1000.0,
+            cost_per_generation: 1.0,
+            step_delay: Duration::ZERO,
+            progress_steps: 3,
+            spec: embedded_spec(),
+            faults: Vec::new(),
+            max_jobs: 100_000,
+            heartbeat_interval: Duration::from_secs(15),
+        }
+    }
+}
+
+/// The parsed [`EMBEDDED_SPEC`].
+pub fn embedded_spec() -> serde_json::Value {
+    // The embedded document is checked by the test suite; an unparsable one
+    // yields an empty spec (no models) rather than a panic.
+    serde_json::from_str(EMBEDDED_SPEC).unwrap_or(serde_json::Value::Null)
+}

@@ -1,0 +1,613 @@
+//! The HTTP server: routing, handlers, the request log hook and start/stop.
+//!
+//! Routing is done by hand on the path (model ids have a variable number of
+//! segments), inside one axum fallback handler that also records every
+//! request in the log.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+use crate::config::SimulatorConfig;
+use crate::faults::{self, Fault, FaultPlan, FaultRule, Selected, Stage};
+use crate::files;
+use crate::jobs::{Job, JobStore, NewJob, Outcome, Timeline};
+use crate::log::{classify, RecordedRequest, RequestLog, RouteKind};
+use crate::spec::{Category, SpecIndex};
+use crate::sse::{EventStream, StreamOptions};
+
+/// Largest accepted request body.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// The recharge page named in 402 messages.
+pub const RECHARGE_URL: &str = "https://skills.video/dashboard";
+
+/// State shared by every request.
+pub(crate) struct Shared {
+    api_key: String,
+    heartbeat_interval: Duration,
+    timeline: Timeline,
+    spec: SpecIndex,
+    store: Mutex<JobStore>,
+    faults: Mutex<FaultPlan>,
+    log: Mutex<RequestLog>,
+    bound: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// Locks a mutex, recovering the data of a poisoned one (a panicking request
+/// must not take the whole simulator down).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.log).all()
+    }
+
+    pub(crate) fn creates(&self) -> usize {
+        lock(&self.log).creates()
+    }
+
+    pub(crate) fn set_faults(&self, rules: Vec<FaultRule>) {
+        lock(&self.faults).replace(rules);
+    }
+
+    pub(crate) fn faults(&self) -> Vec<FaultRule> {
+        lock(&self.faults).rules()
+    }
+
+    pub(crate) fn credits(&self) -> f64 {
+        lock(&self.store).credits()
+    }
+
+    pub(crate) fn job_count(&self) -> usize {
+        lock(&self.store).len()
+    }
+
+    pub(crate) fn model_ids(&self) -> Vec<String> {
+        self.spec.model_ids()
+    }
+}
+
+/// The parts of a started server.
+pub(crate) struct Started {
+    pub shared: Arc<Shared>,
+    pub addr: SocketAddr,
+    pub stop: watch::Sender<bool>,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Binds `addr` and serves the simulator until `stop` is set or dropped.
+pub(crate) async fn start(config: SimulatorConfig, addr: SocketAddr) -> anyhow::Result<Started> {
+    use axum::serve::ListenerExt;
+
+    raise_fd_limit();
+    let spec = SpecIndex::load(&config.spec).context("loading the OpenAPI document")?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let bound = listener.local_addr()?;
+    let (stop, stop_rx) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        api_key: config.api_key,
+        heartbeat_interval: config.heartbeat_interval,
+        timeline: Timeline {
+            step_delay: config.step_delay,
+            progress_steps: config.progress_steps,
+        },
+        spec,
+        store: Mutex::new(JobStore::new(
+            config.max_jobs,
+            config.credits,
+            config.cost_per_generation,
+        )),
+        faults: Mutex::new(FaultPlan::new(config.faults)),
+        log: Mutex::new(RequestLog::default()),
+        bound,
+        shutdown: stop_rx.clone(),
+    });
+    let app = Router::new().fallback(handle).with_state(shared.clone());
+    let listener = listener.tap_io(|tcp| {
+        // Small SSE writes must not wait for Nagle's algorithm.
+        let _ = tcp.set_nodelay(true);
+    });
+    let mut signal = stop_rx;
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = signal.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    Ok(Started {
+        shared,
+        addr: bound,
+        stop,
+        task,
+    })
+}
+
+/// Raises the soft open-file limit to the hard one (best effort), so that
+/// thousands of concurrent streams do not run out of descriptors.
+fn raise_fd_limit() {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+                lim.rlim_cur = lim.rlim_max;
+                let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            }
+        }
+    }
+}
+
+/// A `{"message": ...}` response.
+fn message(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, axum::Json(json!({ "message": msg.into() }))).into_response()
+}
+
+fn not_found() -> Response {
+    message(StatusCode::NOT_FOUND, "Not Found")
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// The one handler: dispatches, then records the request.
+async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let (kind, mut model) = classify(method.as_str(), &path);
+    let idempotency_key = header_str(req.headers(), "idempotency-key").map(str::to_string);
+    let (response, job_model) = dispatch(&shared, kind.clone(), req).await;
+    if model.is_none() {
+        model = job_model;
+    }
+    lock(&shared.log).push(RecordedRequest {
+        method: method.to_string(),
+        path,
+        kind,
+        model,
+        idempotency_key,
+        status: response.status().as_u16(),
+    });
+    response
+}
+
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Routes a request; returns the response and, for polls and files, the
+/// model of the job addressed.
+async fn dispatch(
+    shared: &Arc<Shared>,
+    kind: RouteKind,
+    req: Request,
+) -> (Response, Option<String>) {
+    let path = req.uri().path().to_string();
+    let Some(rest) = path.strip_prefix("/api/v1/") else {
+        return (not_found(), None);
+    };
+    let method = req.method().clone();
+    if kind == RouteKind::File {
+        if method != Method::GET && method != Method::HEAD {
+            return (method_not_allowed(), None);
+        }
+        return serve_file(shared, rest);
+    }
+    if !authorized(req.headers(), &shared.api_key) {
+        let mut resp = message(StatusCode::UNAUTHORIZED, "Invalid or missing API key");
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return (resp, None);
+    }
+    match kind {
+        RouteKind::CreateSse | RouteKind::CreatePoll => {
+            let sse = kind == RouteKind::CreateSse;
+            let model = rest
+                .strip_prefix("generation/")
+                .map(|m| m.strip_prefix("sse/").filter(|_| sse).unwrap_or(m))
+                .unwrap_or_default()
+                .to_string();
+            (create(shared, sse, &model, req).await, None)
+        }
+        RouteKind::Poll => {
+            let id = rest.strip_prefix("generation/").unwrap_or_default();
+            poll(shared, id, req.headers())
+        }
+        RouteKind::Credits => (
+            json_response(StatusCode::OK, json!({ "credits": shared.credits() })),
+            None,
+        ),
+        RouteKind::Control => (control(shared, rest, req).await, None),
+        RouteKind::File | RouteKind::Other => {
+            if rest.starts_with("generation/") || rest == "credits" {
+                (method_not_allowed(), None)
+            } else {
+                (not_found(), None)
+            }
+        }
+    }
+}
+
+fn method_not_allowed() -> Response {
+    message(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+}
+
+fn authorized(headers: &HeaderMap, key: &str) -> bool {
+    let Some(value) = header_str(headers, "authorization") else {
+        return false;
+    };
+    let value = value.trim();
+    let Some((scheme, token)) = value.split_once(' ') else {
+        return false;
+    };
+    scheme.eq_ignore_ascii_case("bearer") && token.trim() == key
+}
+
+/// The faults named by the `X-Simulator-Fault` header.
+fn header_faults(headers: &HeaderMap) -> Result<Vec<Fault>, Box<Response>> {
+    match headers.get("x-simulator-fault") {
+        None => Ok(Vec::new()),
+        Some(v) => {
+            let text = v.to_str().map_err(|_| {
+                Box::new(message(
+                    StatusCode::BAD_REQUEST,
+                    "Invalid X-Simulator-Fault header: not ASCII",
+                ))
+            })?;
+            faults::parse_header(text).map_err(|e| {
+                Box::new(message(
+                    StatusCode::BAD_REQUEST,
+                    format!("Invalid X-Simulator-Fault header: {e}"),
+                ))
+            })
+        }
+    }
+}
+
+/// The faults of `stage` for this request: from the plan (spending budget)
+/// and from the header.
+fn select(shared: &Shared, stage: Stage, model: Option<&str>, from_header: &[Fault]) -> Selected {
+    let mut selected = Selected::default();
+    selected.extend(lock(&shared.faults).take(stage, model));
+    selected.extend(from_header.iter().filter(|f| f.stage() == stage).cloned());
+    selected
+}
+
+/// The answer of a `CreateStatus` / `PollStatus` fault.
+fn status_fault(status: u16, retry_after: Option<u64>) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let msg = match status {
+        401 => "Invalid or missing API key".to_string(),
+        402 => format!("Insufficient credits: simulated. Please recharge at {RECHARGE_URL}"),
+        404 => "Not Found".to_string(),
+        429 => "Too many requests (simulated); retry later".to_string(),
+        500..=599 => format!("Simulated server error ({status})"),
+        _ => format!("Simulated error ({status})"),
+    };
+    let mut resp = message(code, msg);
+    if let Some(secs) = retry_after {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    resp
+}
+
+/// Base of output file URLs: `http://<Host or bound addr>/api/v1/files`.
+fn files_base(shared: &Shared, headers: &HeaderMap) -> String {
+    let host = header_str(headers, "host")
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| display_addr(shared.bound));
+    format!("http://{host}/api/v1/files")
+}
+
+/// The bound address, with an unspecified IP shown as loopback.
+pub(crate) fn display_addr(addr: SocketAddr) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    addr.to_string()
+}
+
+/// The number of outputs a request asks for (`num_images`, `n`, ...), 1..=8.
+fn requested_outputs(body: &Value) -> u32 {
+    [
+        "num_images",
+        "number_of_images",
+        "num_outputs",
+        "num_videos",
+        "n",
+    ]
+    .iter()
+    .find_map(|k| body.get(*k).and_then(Value::as_u64))
+    .map_or(1, |n| n.clamp(1, 8) as u32)
+}
+
+async fn create(shared: &Arc<Shared>, sse: bool, model: &str, req: Request) -> Response {
+    let Some(route) = shared.spec.get(model) else {
+        return message(StatusCode::NOT_FOUND, format!("Model not found: {model}"));
+    };
+    if (sse && !route.has_sse) || (!sse && !route.has_poll) {
+        return not_found();
+    }
+    let header_faults = match header_faults(req.headers()) {
+        Ok(f) => f,
+        Err(resp) => return *resp,
+    };
+    let rejected = select(shared, Stage::CreateReject, Some(model), &header_faults);
+    if let Some(resp) = rejected.find(|f| match f {
+        Fault::CreateStatus {
+            status,
+            retry_after_secs,
+        } => Some(status_fault(*status, *retry_after_secs)),
+        _ => None,
+    }) {
+        return resp;
+    }
+    if sse
+        && select(shared, Stage::SseRoute, Some(model), &header_faults)
+            .has(|f| matches!(f, Fault::NoSseRoute))
+    {
+        return not_found();
+    }
+    let headers = req.headers().clone();
+    let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
+        Ok(b) => b,
+        Err(e) => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                format!("Could not read the request body: {e}"),
+            )
+        }
+    };
+    let body: Value = match parse_body(&body) {
+        Ok(v) => v,
+        Err(resp) => return *resp,
+    };
+    if let Err(violations) = route.validate(&body) {
+        let detail: Vec<Value> = violations.iter().map(|v| v.to_json()).collect();
+        return json_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({ "detail": detail }),
+        );
+    }
+    let key = header_str(&headers, "idempotency-key")
+        .filter(|k| !k.is_empty())
+        .map(str::to_string);
+    let job = {
+        let mut store = lock(&shared.store);
+        match store.replay(key.as_deref()) {
+            Some(job) => job,
+            None => {
+                if let Err((balance, cost)) = store.can_afford() {
+                    return message(
+                        StatusCode::PAYMENT_REQUIRED,
+                        format!(
+                            "Insufficient credits: this generation costs {cost} credits and the balance is {balance}. Please recharge at {RECHARGE_URL}"
+                        ),
+                    );
+                }
+                let outcome = select(shared, Stage::Accept, Some(model), &header_faults)
+                    .find(|f| match f {
+                        Fault::Outcome { status } => Some(Outcome::from_status(status)),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| Outcome::Success("COMPLETED".to_string()));
+                store.insert(NewJob {
+                    model: model.to_string(),
+                    category: route.category,
+                    outcome,
+                    outputs: requested_outputs(&body),
+                    idempotency_key: key,
+                })
+            }
+        }
+    };
+    if !sse {
+        return json_response(StatusCode::OK, job.create_response());
+    }
+    let stream_faults = select(shared, Stage::Stream, Some(model), &header_faults);
+    if let Some(ms) = stream_faults.find(|f| match f {
+        Fault::SlowFirstByte { delay_ms } => Some(*delay_ms),
+        _ => None,
+    }) {
+        let mut stop = shared.shutdown.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(ms)) => {}
+            _ = stop.wait_for(|s| *s) => {}
+        }
+    }
+    sse_response(shared, &job, &stream_faults, &headers)
+}
+
+fn parse_body(body: &Bytes) -> Result<Value, Box<Response>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Box::new(json_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"detail": [{"loc": ["body"], "msg": "Field required", "type": "missing"}]}),
+        )));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        Box::new(message(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid JSON body: {e}"),
+        ))
+    })
+}
+
+fn sse_response(
+    shared: &Arc<Shared>,
+    job: &Arc<Job>,
+    faults: &Selected,
+    headers: &HeaderMap,
+) -> Response {
+    let opts = StreamOptions::from_faults(faults);
+    let stream = EventStream::plan(
+        job,
+        shared.timeline,
+        &files_base(shared, headers),
+        &opts,
+        shared.heartbeat_interval,
+        shared.shutdown.clone(),
+    );
+    let built = Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .header("x-accel-buffering", "no")
+        .header("x-generation-id", job.id.as_str())
+        .body(Body::from_stream(stream.into_stream()));
+    built.unwrap_or_else(|e| {
+        message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Could not build the event stream: {e}"),
+        )
+    })
+}
+
+fn poll(shared: &Arc<Shared>, id: &str, headers: &HeaderMap) -> (Response, Option<String>) {
+    let header_faults = match header_faults(headers) {
+        Ok(f) => f,
+        Err(resp) => return (*resp, None),
+    };
+    let job = lock(&shared.store).get(id);
+    let model = job.as_ref().map(|j| j.model.clone());
+    let selected = select(shared, Stage::Poll, model.as_deref(), &header_faults);
+    if let Some(resp) = selected.find(|f| match f {
+        Fault::PollStatus {
+            status,
+            retry_after_secs,
+        } => Some(status_fault(*status, *retry_after_secs)),
+        _ => None,
+    }) {
+        return (resp, model);
+    }
+    let Some(job) = job else {
+        return (
+            message(StatusCode::NOT_FOUND, format!("Generation not found: {id}")),
+            None,
+        );
+    };
+    let tl = shared.timeline;
+    let step = tl.step_at(job.created, std::time::Instant::now());
+    let body = job.response_at(&tl, step, &files_base(shared, headers));
+    (json_response(StatusCode::OK, body), model)
+}
+
+fn serve_file(shared: &Arc<Shared>, rest: &str) -> (Response, Option<String>) {
+    let mut parts = rest.splitn(3, '/').skip(1);
+    let (Some(id), Some(name), None) = (parts.next(), parts.next(), parts.next()) else {
+        return (not_found(), None);
+    };
+    if id.is_empty() || name.contains('/') {
+        return (not_found(), None);
+    }
+    let model = lock(&shared.store).get(id).map(|j| j.model.clone());
+    let (bytes, content_type) = if name.ends_with(".png") {
+        (
+            files::png_bytes(&format!("{id}/{name}")),
+            files::PNG_CONTENT_TYPE,
+        )
+    } else if name.ends_with(".mp4") {
+        (files::mp4_bytes(), files::MP4_CONTENT_TYPE)
+    } else {
+        return (not_found(), model);
+    };
+    let resp = (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        bytes,
+    )
+        .into_response();
+    (resp, model)
+}
+
+async fn control(shared: &Arc<Shared>, rest: &str, req: Request) -> Response {
+    let method = req.method().clone();
+    match (rest.trim_end_matches('/'), method) {
+        ("_simulator/faults", Method::GET) => json_response(
+            StatusCode::OK,
+            serde_json::to_value(shared.faults()).unwrap_or(Value::Null),
+        ),
+        ("_simulator/faults", Method::POST) | ("_simulator/faults", Method::PUT) => {
+            let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
+                Ok(b) => b,
+                Err(e) => {
+                    return message(
+                        StatusCode::BAD_REQUEST,
+                        format!("Could not read the body: {e}"),
+                    )
+                }
+            };
+            match serde_json::from_slice::<Vec<FaultRule>>(&body) {
+                Ok(rules) => {
+                    let count = rules.len();
+                    shared.set_faults(rules);
+                    json_response(StatusCode::OK, json!({ "ok": true, "rules": count }))
+                }
+                Err(e) => message(
+                    StatusCode::BAD_REQUEST,
+                    format!("Expected a JSON array of fault rules: {e}"),
+                ),
+            }
+        }
+        ("_simulator/requests", Method::GET) => json_response(
+            StatusCode::OK,
+            serde_json::to_value(shared.requests()).unwrap_or(Value::Null),
+        ),
+        ("_simulator/models", Method::GET) => {
+            let models: Vec<Value> = shared
+                .model_ids()
+                .into_iter()
+                .filter_map(|id| {
+                    let route = shared.spec.get(&id)?;
+                    Some(json!({
+                        "model": id,
+                        "category": match route.category {
+                            Category::Image => "image",
+                            Category::Video => "video",
+                        },
+                        "sse": route.has_sse,
+                        "polling": route.has_poll,
+                    }))
+                })
+                .collect();
+            json_response(StatusCode::OK, Value::Array(models))
+        }
+        ("_simulator/faults" | "_simulator/requests" | "_simulator/models", _) => {
+            method_not_allowed()
+        }
+        _ => not_found(),
+    }
+}
