@@ -1,1 +1,5 @@
-//! End-to-end tests across the workspace crates live in `tests/tests/`.
+//! End-to-end checks across the workspace crates. The fault matrix lives here
+//! as a library so both the test suite (`tests/fault_matrix.rs`) and the
+//! reliability report (`cargo xtask reliability`) run the same cases.
+
+pub mod matrix;

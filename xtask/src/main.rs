@@ -4,6 +4,7 @@
 //! - `cargo xtask codegen --check` fails, naming each stale file, when the
 //!   committed code differs from what the specs produce (CI runs it).
 //! - `cargo xtask bench-codegen` times a full generation per stage.
+//! - `cargo xtask reliability` runs the fault matrix and prints the report.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,6 +36,8 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         iterations: u32,
     },
+    /// Run the fault matrix against the SDK and print one line per fault.
+    Reliability,
 }
 
 #[derive(Args)]
@@ -80,6 +83,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Codegen { paths, check } => codegen(&paths, check),
         Command::BenchCodegen { paths, iterations } => bench_codegen(&paths, iterations),
+        Command::Reliability => {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .current_dir(root())
+                .args([
+                    "run",
+                    "--quiet",
+                    "--package",
+                    "skills-video-tests",
+                    "--bin",
+                    "reliability",
+                ])
+                .status()?;
+            Ok(if status.success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
     }
 }
 

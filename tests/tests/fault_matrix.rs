@@ -1,0 +1,212 @@
+//! The fault matrix against the SDK over real HTTP on 127.0.0.1, plus the
+//! lifecycle's event order, a 1,000-generation load case, and key redaction
+//! in tracing output.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use skills_video::models::GoogleNanoBananaProRequest;
+use skills_video::{Client, ErrorCategory, Event, Source};
+use skills_video_tests::matrix::{self, Setup, KEY};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_of_the_matrix() {
+    let verdicts = matrix::run_all().await;
+    let report = matrix::report(&verdicts);
+    println!("{report}");
+    assert!(verdicts.len() >= 27, "the matrix lost cases");
+    assert!(verdicts.iter().all(|v| v.problems.is_empty()), "{report}");
+}
+
+#[tokio::test]
+async fn fallback_events_come_in_order_with_the_id_first() {
+    let setup = Setup::default();
+    let sim = matrix::simulator(
+        &setup,
+        vec![skills_video_simulator::FaultRule::always(
+            skills_video_simulator::Fault::DropAfterId,
+        )],
+    )
+    .await;
+    let client = matrix::client(&sim, &setup);
+    let events: Vec<Event> = client
+        .events(GoogleNanoBananaProRequest::new("a red kite"))
+        .map(|e| e.expect("no error"))
+        .collect()
+        .await;
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| match e {
+            Event::Started { .. } => "started",
+            Event::SseOpen { .. } => "sse_open",
+            Event::Created { .. } => "created",
+            Event::Message(_) => "message",
+            Event::Retrying { .. } => "retrying",
+            Event::FallbackToPolling { .. } => "fallback",
+            Event::Poll { .. } => "poll",
+            Event::Terminal(_) => "terminal",
+        })
+        .collect();
+    assert_eq!(
+        &names[..5],
+        ["started", "sse_open", "created", "message", "fallback"],
+        "{names:?}"
+    );
+    assert_eq!(names.last(), Some(&"terminal"));
+    assert!(names.contains(&"poll"));
+    let id = events.iter().find_map(|e| match e {
+        Event::Created { generation_id } => Some(generation_id.clone()),
+        _ => None,
+    });
+    match events.last() {
+        Some(Event::Terminal(g)) => {
+            assert_eq!(g.id().map(str::to_string), id);
+            assert_eq!(g.source(), Source::Poll);
+            assert!(g.output_urls()[0].ends_with(".png"));
+        }
+        other => panic!("last event {other:?}"),
+    }
+    // Every request of this generation carried the same idempotency key.
+    let keys: Vec<_> = sim
+        .requests()
+        .iter()
+        .filter_map(|r| r.idempotency_key.clone())
+        .collect();
+    assert!(keys.len() >= 2);
+    assert!(keys.iter().all(|k| k == &keys[0]));
+}
+
+#[tokio::test]
+async fn client_side_validation_sends_nothing() {
+    let setup = Setup::default();
+    let sim = matrix::simulator(&setup, vec![]).await;
+    let client = matrix::client(&sim, &setup);
+    let err = client
+        .images()
+        .google_nano_banana_pro(GoogleNanoBananaProRequest::new("").num_images(99))
+        .await
+        .expect_err("invalid");
+    assert_eq!(err.category(), ErrorCategory::Validation);
+    let text = err.to_string();
+    assert!(
+        text.contains("prompt") && text.contains("num_images"),
+        "{text}"
+    );
+    assert!(!err.guidance().is_empty());
+    assert_eq!(sim.requests().len(), 0);
+}
+
+#[tokio::test]
+async fn wait_resumes_by_id_and_unknown_ids_are_not_found() {
+    let setup = Setup::default();
+    let sim = matrix::simulator(&setup, vec![]).await;
+    let client = matrix::client(&sim, &setup);
+    let done = client
+        .images()
+        .google_nano_banana_pro(GoogleNanoBananaProRequest::new("a boat"))
+        .await
+        .unwrap();
+    let again = client.wait(done.id().unwrap()).await.unwrap();
+    assert_eq!(again.id(), done.id());
+    assert_eq!(again.source(), Source::Poll);
+    let missing = client.wait("no-such-generation").await.unwrap_err();
+    assert_eq!(missing.category(), ErrorCategory::NotFound);
+    assert_eq!(missing.generation_id(), Some("no-such-generation"));
+    let credits = client.credits().await.unwrap();
+    assert_eq!(credits.balance, Some(999.0));
+    assert_eq!(matrix::create_counts(&sim), (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_generations_through_one_client() {
+    let setup = Setup {
+        step_delay: Duration::ZERO,
+        credits: 5000.0,
+        ..Setup::default()
+    };
+    let sim = matrix::simulator(&setup, vec![]).await;
+    let client = matrix::client(&sim, &setup);
+    let tasks: Vec<_> = (0..1000)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .images()
+                    .google_nano_banana_pro(GoogleNanoBananaProRequest::new(format!("image {i}")))
+                    .await
+            })
+        })
+        .collect();
+    let mut ids = std::collections::BTreeSet::new();
+    for t in tasks {
+        let g = t.await.expect("task").expect("generation");
+        assert!(g.is_success() && !g.output_urls().is_empty());
+        ids.insert(g.id().unwrap().to_string());
+    }
+    assert_eq!(ids.len(), 1000, "every generation got its own job");
+    assert_eq!(matrix::create_counts(&sim), (1000, 1000));
+}
+
+/// A `MakeWriter` that keeps everything written.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn the_key_never_reaches_logs_debug_or_errors() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(capture.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let setup = Setup::default();
+    let sim = matrix::simulator(
+        &setup,
+        vec![skills_video_simulator::FaultRule::always(
+            skills_video_simulator::Fault::DropAfterId,
+        )],
+    )
+    .await;
+    let client = matrix::client(&sim, &setup);
+    let ok = client
+        .images()
+        .google_nano_banana_pro(GoogleNanoBananaProRequest::new("a fox"))
+        .await;
+    let wrong = Client::builder()
+        .api_key("sk-wrong-secret")
+        .base_url(sim.base_url())
+        .build()
+        .unwrap();
+    let err = wrong
+        .images()
+        .google_nano_banana_pro(GoogleNanoBananaProRequest::new("a fox"))
+        .await
+        .unwrap_err();
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("switching to polling"),
+        "tracing captured the lifecycle: {logs}"
+    );
+    let shown = format!("{logs}{client:?}{ok:?}{err}{err:?}{wrong:?}");
+    assert!(!shown.contains(KEY), "the key leaked");
+    assert!(!shown.contains("sk-wrong-secret"), "the key leaked");
+}
