@@ -101,6 +101,7 @@ pub fn build(openapi: &OpenAPI, openapi_json: &Value, catalog: &Catalog) -> Resu
     let conv = Converter::new(openapi, openapi_json);
     let mut shared = Scope::new(true);
     let mut module_names: BTreeMap<String, String> = BTreeMap::new();
+    let mut request_names: BTreeMap<String, String> = BTreeMap::new();
     let mut models = Vec::new();
     for endpoint in &catalog.endpoints {
         let model = conv.model(endpoint)?;
@@ -109,6 +110,17 @@ pub fn build(openapi: &OpenAPI, openapi_json: &Value, catalog: &Catalog) -> Resu
         {
             return Err(CodegenError::NameCollision {
                 name: model.module,
+                first,
+                second: endpoint.docs_pointer.clone(),
+            });
+        }
+        // Request structs are re-exported side by side from `models`, so they
+        // must be unique too (`a/x-1` and `a/x1` differ as modules, not as types).
+        if let Some(first) =
+            request_names.insert(model.request.name.clone(), endpoint.docs_pointer.clone())
+        {
+            return Err(CodegenError::NameCollision {
+                name: model.request.name,
                 first,
                 second: endpoint.docs_pointer.clone(),
             });

@@ -719,7 +719,13 @@ fn json_literal(v: &Value) -> TokenStream {
         Value::Bool(b) => quote!(::serde_json::Value::Bool(#b)),
         Value::Number(n) => {
             if let Some(i) = n.as_i64() {
-                let lit = Literal::i64_unsuffixed(i.abs());
+                // `unsigned_abs`: `i64::MIN.abs()` overflows. An unsuffixed literal
+                // infers as `i32`, so values outside it carry an `i64` suffix to compile.
+                let lit = if i32::try_from(i).is_ok() {
+                    Literal::u64_unsuffixed(i.unsigned_abs())
+                } else {
+                    syn::LitInt::new(&format!("{}i64", i.unsigned_abs()), Span::call_site()).token()
+                };
                 if i < 0 {
                     quote!(::serde_json::Value::from(-#lit))
                 } else {

@@ -210,3 +210,35 @@ async fn the_key_never_reaches_logs_debug_or_errors() {
     assert!(!shown.contains(KEY), "the key leaked");
     assert!(!shown.contains("sk-wrong-secret"), "the key leaked");
 }
+
+/// A poll answered with something that is not JSON: a decode error that keeps
+/// the raw body (an in-test server, since the simulator always answers JSON).
+#[tokio::test]
+async fn unreadable_poll_body_is_a_decode_error_with_the_raw_body() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0; 8192];
+                let _ = socket.read(&mut buf).await;
+                let body = "<html>bad gateway page</html>";
+                let response = format!("HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    let client = Client::builder()
+        .api_key("k")
+        .base_url(format!("http://{addr}/api/v1"))
+        .build()
+        .unwrap();
+    let err = client.wait("abc").await.unwrap_err();
+    assert_eq!(err.category(), ErrorCategory::Decode);
+    assert!(!err.guidance().is_empty());
+    match err {
+        skills_video::Error::Decode { body, .. } => assert!(body.contains("bad gateway page")),
+        other => panic!("{other:?}"),
+    }
+}
