@@ -1,0 +1,206 @@
+//! The command line, parsed with clap derive.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit::EXIT_CODE_HELP;
+
+/// `skills-video`: generate images and videos on skills.video from the shell.
+#[derive(Debug, Parser)]
+#[command(name = "skills-video", version, about, long_about = None, after_help = EXIT_CODE_HELP)]
+pub struct Cli {
+    /// The API base URL.
+    #[arg(
+        long,
+        global = true,
+        env = "SKILLS_VIDEO_BASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub base_url: Option<String>,
+
+    /// The API key (never echoed; prefer the environment variable).
+    #[arg(
+        long,
+        global = true,
+        env = "SKILLS_VIDEO_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub api_key: Option<String>,
+
+    /// Machine output: one JSON object per line on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Tracing to stderr (-v debug, -vv trace); the key is always redacted.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Retries of transient failures (429, 5xx, network) before giving up.
+    #[arg(long, global = true, value_name = "N", default_value_t = 5)]
+    pub max_retries: u32,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands, one per seed script.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check that an API key is configured (offline); prints first-run guidance when it is not.
+    CheckKey,
+    /// List the models of the catalog with their routes.
+    Models(ModelsArgs),
+    /// Show a model's request schema, fields and routes (and a request template).
+    Inspect(InspectArgs),
+    /// Create a generation over SSE (polling as the fall-back) and wait for its terminal result.
+    Generate(GenerateArgs),
+    /// Poll an existing generation id to its terminal result.
+    Wait(WaitArgs),
+    /// Show the credit balance.
+    Credits,
+    /// Classify an HTTP error (always JSON); the exit code follows the category.
+    ExplainError(ExplainErrorArgs),
+    /// Run the whole lifecycle against an in-process simulator: no key, no network.
+    Demo(DemoArgs),
+}
+
+/// Model category filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CategoryFilter {
+    /// Image models.
+    Images,
+    /// Video models.
+    Videos,
+    /// Every model.
+    All,
+}
+
+/// `models`.
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// Which models to list.
+    #[arg(long, value_enum, default_value_t = CategoryFilter::All)]
+    pub category: CategoryFilter,
+}
+
+/// `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The model: `google/nano-banana-pro`, `/generation/google/nano-banana-pro`,
+    /// `POST /generation/sse/google/nano-banana-pro` or a `/v1/...` form.
+    pub model: String,
+    /// Add `request_template`: required fields and optional fields with a default.
+    #[arg(long, alias = "include-template")]
+    pub template: bool,
+}
+
+/// `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The model (any accepted spelling; see `inspect`).
+    pub model: String,
+    /// The prompt (sets the `prompt` field).
+    #[arg(long, value_name = "TEXT")]
+    pub prompt: Option<String>,
+    /// A field value, parsed by the field's type (repeatable), e.g. `--set aspect_ratio=16:9`.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// The request as a JSON object (`--set` and `--prompt` apply on top).
+    #[arg(long, value_name = "JSON", conflicts_with = "payload_file")]
+    pub payload: Option<String>,
+    /// The request as a JSON file.
+    #[arg(long, value_name = "PATH")]
+    pub payload_file: Option<PathBuf>,
+    /// Budget of the whole stream phase in seconds; heartbeats do not extend it.
+    /// When it passes without a terminal event the job is polled by id.
+    #[arg(long, value_name = "SECS", default_value = "120", value_parser = parse_secs)]
+    pub sse_timeout: Duration,
+    /// Budget of the polling phase in seconds.
+    #[arg(long, value_name = "SECS", default_value = "900", value_parser = parse_secs)]
+    pub poll_timeout: Duration,
+    /// Wait between polls in seconds (fractions allowed).
+    #[arg(long, value_name = "SECS", default_value = "3", value_parser = parse_secs)]
+    pub poll_interval: Duration,
+    /// Create on the polling route, then poll (no stream).
+    #[arg(long)]
+    pub no_sse: bool,
+    /// Download every output URL into DIR (never overwriting a file).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The Idempotency-Key of the create (a new UUID when unset); reuse it to resubmit safely.
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
+}
+
+/// `wait`.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// The generation id.
+    pub generation_id: String,
+    /// Polling budget in seconds.
+    #[arg(long, value_name = "SECS", default_value = "900", value_parser = parse_secs)]
+    pub timeout: Duration,
+    /// Wait between polls in seconds (fractions allowed).
+    #[arg(long, value_name = "SECS", default_value = "3", value_parser = parse_secs)]
+    pub interval: Duration,
+    /// Download every output URL into DIR (never overwriting a file).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// `explain-error`.
+#[derive(Debug, Args)]
+pub struct ExplainErrorArgs {
+    /// The HTTP status.
+    #[arg(long, value_name = "N")]
+    pub status: u16,
+    /// The raw error body (JSON or text).
+    #[arg(long, value_name = "RAW", conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// A file holding the raw error body.
+    #[arg(long, value_name = "PATH")]
+    pub body_file: Option<PathBuf>,
+}
+
+/// `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to download the two outputs.
+    #[arg(long, value_name = "DIR", default_value = "skills-video-demo")]
+    pub out: PathBuf,
+}
+
+/// Parses a number of seconds (fractions allowed, not negative).
+pub fn parse_secs(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
+        return Err(format!("{text:?} must be a non-negative number of seconds"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn seconds_accept_fractions() {
+        assert_eq!(parse_secs("0.25").unwrap(), Duration::from_millis(250));
+        assert!(parse_secs("-1").is_err());
+        assert!(parse_secs("NaN").is_err());
+        assert!(parse_secs("x").is_err());
+    }
+}

@@ -1,0 +1,60 @@
+//! One module per subcommand; shared client construction.
+
+pub mod check_key;
+pub mod credits;
+pub mod demo;
+pub mod explain_error;
+pub mod generate;
+pub mod inspect;
+pub mod models;
+pub mod wait;
+
+use std::time::Duration;
+
+use skills_video::{Client, Error, RetryPolicy};
+
+use crate::args::Cli;
+use crate::exit::CliError;
+
+/// Timeouts of a client built for one command.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Timeouts {
+    /// SSE phase budget.
+    pub sse: Option<Duration>,
+    /// Poll phase budget.
+    pub poll: Option<Duration>,
+    /// Wait between polls.
+    pub interval: Option<Duration>,
+}
+
+/// A client from the global options (key and base URL from flags or the environment).
+pub fn client(cli: &Cli, timeouts: Timeouts) -> Result<Client, CliError> {
+    let key = cli
+        .api_key
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| CliError::from(&Error::MissingApiKey))?;
+    let mut builder = Client::builder()
+        .api_key(key)
+        .retry_policy(RetryPolicy {
+            max_retries: cli.max_retries,
+            ..RetryPolicy::default()
+        })
+        .user_agent(format!("skills-video-cli/{}", env!("CARGO_PKG_VERSION")));
+    if let Some(base) = cli.base_url.as_deref().filter(|b| !b.trim().is_empty()) {
+        builder = builder.base_url(base);
+    } else {
+        builder = builder.base_url(skills_video::client::DEFAULT_BASE_URL);
+    }
+    if let Some(d) = timeouts.sse {
+        builder = builder.sse_timeout(d);
+    }
+    if let Some(d) = timeouts.poll {
+        builder = builder.poll_timeout(d);
+    }
+    if let Some(d) = timeouts.interval {
+        builder = builder.poll_interval(d);
+    }
+    builder.build().map_err(|e| CliError::from(&e))
+}

@@ -1,0 +1,46 @@
+//! `wait`: poll one generation id to its terminal result.
+
+use serde_json::json;
+
+use crate::args::{Cli, WaitArgs};
+use crate::commands::{client, Timeouts};
+use crate::exit::CliError;
+use crate::output::Output;
+use crate::run::{drive, RunOptions};
+
+/// Runs the command.
+pub async fn run(cli: &Cli, args: &WaitArgs, out: &Output) -> u8 {
+    let id = args.generation_id.trim();
+    if id.is_empty() {
+        let e = CliError::input("the generation id is empty");
+        out.error(&e);
+        return e.code;
+    }
+    let client = match client(
+        cli,
+        Timeouts {
+            sse: None,
+            poll: Some(args.timeout),
+            interval: Some(args.interval),
+        },
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            out.error(&e);
+            return e.code;
+        }
+    };
+    out.line(&json!({"event": "start", "mode": "poll", "generation_id": id}));
+    out.note(&format!("waiting for generation {id}"));
+    let outcome = drive(
+        out,
+        client.wait_events(id),
+        &RunOptions {
+            out_dir: args.out.as_deref(),
+            sse_timeout_secs: None,
+            file_prefix: None,
+        },
+    )
+    .await;
+    outcome.code
+}

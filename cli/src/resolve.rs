@@ -1,0 +1,62 @@
+//! Model names: every accepted spelling, and suggestions for unknown ones.
+
+use skills_video::model::{find_model, model_id_of, models};
+use skills_video::ModelDescriptor;
+
+use crate::exit::CliError;
+use crate::suggest::closest;
+
+/// The model named by any accepted spelling, or an input error (exit 1)
+/// naming the closest models.
+pub fn resolve_model(name: &str) -> Result<&'static ModelDescriptor, CliError> {
+    if let Some(m) = find_model(name) {
+        return Ok(m);
+    }
+    let id = model_id_of(name);
+    let mut suggestions = closest(id, models().iter().map(|m| m.id), 3);
+    if suggestions.is_empty() {
+        // Match on the last segment too (`nano-banana-pr` → `google/nano-banana-pro`).
+        let tail = id.rsplit('/').next().unwrap_or(id);
+        suggestions = closest(tail, models().iter().map(|m| m.id), 3);
+    }
+    let mut message = format!("unknown model {name:?}");
+    if !suggestions.is_empty() {
+        message.push_str(&format!("; did you mean {}?", suggestions.join(", ")));
+    }
+    Err(CliError::input(message)
+        .with("suggestions", suggestions)
+        .with("models_command", "skills-video models"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_spelling_resolves() {
+        for s in [
+            "google/nano-banana-pro",
+            "/generation/google/nano-banana-pro",
+            "POST /generation/sse/google/nano-banana-pro",
+            "/v1/generation/sse/google/nano-banana-pro",
+            "POST /v1/generation/google/nano-banana-pro",
+        ] {
+            assert_eq!(
+                resolve_model(s).unwrap().id,
+                "google/nano-banana-pro",
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_models_get_suggestions() {
+        let e = resolve_model("google/nano-banana-prp").unwrap_err();
+        assert_eq!(e.code, 1);
+        assert!(
+            e.message.contains("google/nano-banana-pro"),
+            "{}",
+            e.message
+        );
+    }
+}
