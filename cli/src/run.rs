@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use futures::{Stream, StreamExt};
 use serde_json::{json, Value};
-use skills_video::{Error, Event, FallbackReason, Generation, Mode};
+use skills_video::{Error, Event, FallbackReason, Generation, Mode, Phase};
 
 use crate::download;
 use crate::exit::{self, CliError};
@@ -139,13 +139,14 @@ fn on_event(out: &Output, st: &mut State, event: Event, options: &RunOptions<'_>
             }
         }
         Event::Retrying {
+            phase,
             attempt,
             delay,
             reason,
             status,
         } => {
             let retry_in = delay.as_secs_f64();
-            if st.creating_over_sse() {
+            if phase == Phase::SseCreate {
                 match status {
                     Some(code) => out.line(&json!({
                         "event": "sse_http_error", "http_status": code, "message": reason,
@@ -157,11 +158,7 @@ fn on_event(out: &Output, st: &mut State, event: Event, options: &RunOptions<'_>
                     })),
                 }
             } else {
-                let phase = if st.generation_id.is_none() {
-                    "create"
-                } else {
-                    "poll"
-                };
+                let phase = phase.as_str();
                 out.line(&json!({
                     "event": "poll", "ok": false, "phase": phase,
                     "generation_id": st.generation_id, "http_status": status,

@@ -46,7 +46,7 @@ pub use generated::catalog;
 pub use generated::models;
 pub use generated::schemas;
 pub use generation::{Generation, Source};
-pub use lifecycle::{Event, FallbackReason, GenerateOptions, Mode, SseMessage};
+pub use lifecycle::{Event, FallbackReason, GenerateOptions, Mode, Phase, SseMessage};
 pub use model::{Category, FieldInfo, FieldKind, GenerationRequest, ModelDescriptor};
 pub use retry::RetryPolicy;
 pub use status::Status;

@@ -47,6 +47,28 @@ pub enum Mode {
     Polling,
 }
 
+/// Which request a retry repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The create on the SSE route.
+    SseCreate,
+    /// The create on the polling route.
+    Create,
+    /// A poll of a known id.
+    Poll,
+}
+
+impl Phase {
+    /// `sse_create`, `create` or `poll`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Phase::SseCreate => "sse_create",
+            Phase::Create => "create",
+            Phase::Poll => "poll",
+        }
+    }
+}
+
 /// Why the lifecycle switched from the stream to polling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FallbackReason {
@@ -129,6 +151,8 @@ pub enum Event {
     Message(SseMessage),
     /// A transient failure; the request is tried again after `delay`.
     Retrying {
+        /// Which request is repeated.
+        phase: Phase,
         /// Which retry this is (1-based).
         attempt: u32,
         /// The wait before it.
@@ -362,7 +386,7 @@ impl Client {
                     }
                     let delay = bounded(config.retry.delay(retries - 1, failure.1), deadline);
                     tracing::warn!(model = model.id, attempt = retries, delay_ms = delay.as_millis() as u64, reason = %failure.2, "retrying create");
-                    yield Event::Retrying { attempt: retries, delay, reason: failure.2, status: failure.0 };
+                    yield Event::Retrying { phase: Phase::SseCreate, attempt: retries, delay, reason: failure.2, status: failure.0 };
                     sleep(delay).await;
                 };
 
@@ -458,7 +482,7 @@ impl Client {
                         Err(Error::Transient { attempts: retries, status: failure.0, message: failure.2.clone(), generation_id: None })?;
                     }
                     let delay = bounded(config.retry.delay(retries - 1, failure.1), deadline);
-                    yield Event::Retrying { attempt: retries, delay, reason: failure.2, status: failure.0 };
+                    yield Event::Retrying { phase: Phase::Create, attempt: retries, delay, reason: failure.2, status: failure.0 };
                     sleep(delay).await;
                 };
                 let id = status::find_id(&created).ok_or_else(|| Error::Ambiguous {
@@ -540,7 +564,7 @@ impl Client {
                         Err(Error::Transient { attempts: failures, status, message: reason.clone(), generation_id: Some(id.clone()) })?;
                     }
                     pause = config.retry.delay(failures - 1, retry_after);
-                    yield Event::Retrying { attempt: failures, delay: pause, reason, status };
+                    yield Event::Retrying { phase: Phase::Poll, attempt: failures, delay: pause, reason, status };
                 }
                 let remaining = poll_deadline.saturating_duration_since(Instant::now());
                 if remaining.is_zero() {
