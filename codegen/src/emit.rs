@@ -100,8 +100,18 @@ fn models_mod_rs(ir: &Ir) -> TokenStream {
     }
 }
 
+/// The first line of spec prose, escaped for rustdoc.
 fn one_line(text: &str) -> String {
-    text.lines().next().unwrap_or_default().trim().to_string()
+    prose(text.lines().next().unwrap_or_default().trim())
+}
+
+/// Escapes spec prose for rustdoc's Markdown: `[pro]` is not a link and
+/// `<video>` is not an HTML tag.
+fn prose(line: &str) -> String {
+    line.replace('[', "\\[")
+        .replace(']', "\\]")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn catalog_rs(ir: &Ir) -> TokenStream {
@@ -118,7 +128,7 @@ fn catalog_rs(ir: &Ir) -> TokenStream {
             let mut docs = vec![format!("{} (`{}`).", one_line(&m.summary), m.id)];
             if !m.description.is_empty() {
                 docs.push(String::new());
-                docs.extend(m.description.lines().map(str::to_string));
+                docs.extend(m.description.lines().map(prose));
             }
             docs.push(String::new());
             docs.push("Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.".into());
@@ -330,7 +340,7 @@ fn ty_tokens(ty: &TypeRef) -> TokenStream {
 }
 
 fn type_def(def: &TypeDef, shared: bool) -> TokenStream {
-    let mut docs = def.docs.clone();
+    let mut docs: Vec<String> = def.docs.iter().map(|l| prose(l)).collect();
     if let Some(wire) = &def.wire_name {
         if !docs.is_empty() {
             docs.push(String::new());
@@ -354,7 +364,7 @@ fn type_def(def: &TypeDef, shared: bool) -> TokenStream {
 }
 
 fn field_docs(f: &Field) -> Vec<String> {
-    let mut docs = f.docs.clone();
+    let mut docs: Vec<String> = f.docs.iter().map(|l| prose(l)).collect();
     let mut notes = Vec::new();
     if let Some(d) = &f.default {
         notes.push(format!("Default: `{d}`."));
@@ -713,6 +723,20 @@ fn enum_def(def: &TypeDef, variants: &[crate::ir::Variant], docs: TokenStream) -
     }
 }
 
+/// How a type reads in a doc comment.
+fn type_doc_name(ty: &TypeRef) -> String {
+    match ty {
+        TypeRef::String => "a string".into(),
+        TypeRef::Integer => "an integer".into(),
+        TypeRef::Number => "a number".into(),
+        TypeRef::Boolean => "a boolean".into(),
+        TypeRef::Json => "free-form JSON".into(),
+        TypeRef::Shared(n) | TypeRef::Local(n) => format!("`{n}`"),
+        TypeRef::Vec(inner) => format!("a list of {}", type_doc_name(inner)),
+        TypeRef::Map(inner) => format!("a map of {}", type_doc_name(inner)),
+    }
+}
+
 fn json_literal(v: &Value) -> TokenStream {
     match v {
         Value::String(s) => quote!(::serde_json::Value::from(#s)),
@@ -749,7 +773,8 @@ fn untagged_def(
     let items = variants.iter().map(|v| {
         let rust = ident(&v.rust);
         let ty = ty_tokens(&v.ty);
-        quote!(#rust(#ty),)
+        let doc = format!(" The value as {}.", type_doc_name(&v.ty));
+        quote!(#[doc = #doc] #rust(#ty),)
     });
     let arms = variants.iter().map(|v| {
         let rust = ident(&v.rust);

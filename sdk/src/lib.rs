@@ -23,6 +23,8 @@
 //! [`retry`], [`error`], [`sse`] (the event-stream parser), [`status`],
 //! [`validation`], [`model`] and the generated [`models`] and [`catalog`].
 
+#![warn(missing_docs)]
+
 pub mod client;
 pub mod credits;
 pub mod error;

@@ -266,9 +266,9 @@ impl crate::client::Images<'_> {
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
         self.client().generate(request).await
     }
-    /// FLUX.2 [pro] (Black Forest Labs): text-to-image (`black-forest-labs/flux-2-pro`).
+    /// FLUX.2 \[pro\] (Black Forest Labs): text-to-image (`black-forest-labs/flux-2-pro`).
     ///
-    /// Black Forest Labs FLUX.2 [pro]. Takes a prompt, an image size, optional reference images for editing, a safety tolerance and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Black Forest Labs FLUX.2 \[pro\]. Takes a prompt, an image size, optional reference images for editing, a safety tolerance and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn black_forest_labs_flux_2_pro(
@@ -277,9 +277,9 @@ impl crate::client::Images<'_> {
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
         self.client().generate(request).await
     }
-    /// FLUX.1 Kontext [pro] (Black Forest Labs): image editing (`black-forest-labs/kontext`).
+    /// FLUX.1 Kontext \[pro\] (Black Forest Labs): image editing (`black-forest-labs/kontext`).
     ///
-    /// Black Forest Labs FLUX.1 Kontext [pro], in-context image generation and editing. Takes a prompt, an optional input image, an aspect ratio and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Black Forest Labs FLUX.1 Kontext \[pro\], in-context image generation and editing. Takes a prompt, an optional input image, an aspect ratio and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn black_forest_labs_kontext(

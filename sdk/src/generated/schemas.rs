@@ -587,7 +587,9 @@ impl crate::validation::Validate for IdeogramColorPaletteName {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(untagged)]
 pub enum ImageSize {
+    /// The value as `ImageSizePreset`.
     Preset(crate::generated::schemas::ImageSizePreset),
+    /// The value as `ImageSizeCustom`.
     Custom(crate::generated::schemas::ImageSizeCustom),
 }
 impl ::std::convert::From<crate::generated::schemas::ImageSizePreset> for ImageSize {
@@ -1572,7 +1574,7 @@ impl crate::validation::Validate for ValidationError {
 /// Schema `ValidationErrorItem`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ValidationErrorItem {
-    /// Location of the field, e.g. ["body", "prompt"].
+    /// Location of the field, e.g. \["body", "prompt"\].
     #[serde(
         default,
         skip_serializing_if = "::std::option::Option::is_none",
@@ -1616,7 +1618,9 @@ impl crate::validation::Validate for ValidationErrorItem {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(untagged)]
 pub enum ValidationErrorItemLocItem {
+    /// The value as a string.
     String(::std::string::String),
+    /// The value as an integer.
     Integer(i64),
 }
 impl ::std::convert::From<::std::string::String> for ValidationErrorItemLocItem {

@@ -41,7 +41,7 @@ pub struct KlingAiKlingV2_6Request {
     /// Default: `true`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub generate_audio: ::std::option::Option<bool>,
-    /// Optional Kling voice ids; reference them in the prompt as <<<voice_1>>>, <<<voice_2>>>.
+    /// Optional Kling voice ids; reference them in the prompt as &lt;&lt;&lt;voice_1&gt;&gt;&gt;, &lt;&lt;&lt;voice_2&gt;&gt;&gt;.
     ///
     /// At most 2 item(s). At least 1 character(s). Example: `["829824295735410752"]`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]

@@ -37,9 +37,9 @@ pub mod vidu_q2_text_to_image;
 pub mod runwayml_gen4_image;
 /// `runwayml/gen4-image-turbo`: Gen-4 Image Turbo (Runway): reference-to-image
 pub mod runwayml_gen4_image_turbo;
-/// `black-forest-labs/flux-2-pro`: FLUX.2 [pro] (Black Forest Labs): text-to-image
+/// `black-forest-labs/flux-2-pro`: FLUX.2 \[pro\] (Black Forest Labs): text-to-image
 pub mod black_forest_labs_flux_2_pro;
-/// `black-forest-labs/kontext`: FLUX.1 Kontext [pro] (Black Forest Labs): image editing
+/// `black-forest-labs/kontext`: FLUX.1 Kontext \[pro\] (Black Forest Labs): image editing
 pub mod black_forest_labs_kontext;
 /// `ideogram/ideogram`: Ideogram 3.0 (Ideogram): text-to-image
 pub mod ideogram_ideogram;
