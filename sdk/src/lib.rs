@@ -8,13 +8,14 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), skills_video::Error> {
-//! use skills_video::{models::GoogleNanoBananaProRequest, Client};
+//! use skills_video::models::{google_nano_banana_pro::AspectRatio, GoogleNanoBananaProRequest};
+//! use skills_video::Client;
 //!
 //! let client = Client::from_env()?; // SKILLS_VIDEO_API_KEY
-//! let generation = client
-//!     .images()
-//!     .google_nano_banana_pro(GoogleNanoBananaProRequest::new("a cat in a spacesuit"))
-//!     .await?;
+//! let request = GoogleNanoBananaProRequest::new("a cat in a spacesuit")
+//!     .num_images(2)
+//!     .aspect_ratio(AspectRatio::V16_9);
+//! let generation = client.images().google_nano_banana_pro(request).await?;
 //! println!("{:?}", generation.output_urls());
 //! # Ok(()) }
 //! ```
