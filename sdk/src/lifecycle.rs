@@ -184,6 +184,32 @@ pub enum Event {
 
 type EventStream = std::pin::Pin<Box<dyn Stream<Item = Result<Event, Error>> + Send>>;
 
+/// Runs every poll of a stream inside a tracing span, so each phase's events
+/// (create, stream, fall-back, retry, poll, terminal) carry the generation's
+/// fields. Entering on each poll, never across an `.await`, keeps the span
+/// correct when the stream moves between tasks.
+struct InSpan {
+    span: tracing::Span,
+    inner: EventStream,
+}
+
+impl Stream for InSpan {
+    type Item = Result<Event, Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let _entered = this.span.enter();
+        this.inner.as_mut().poll_next(cx)
+    }
+}
+
+fn in_span(span: tracing::Span, inner: EventStream) -> EventStream {
+    Box::pin(InSpan { span, inner })
+}
+
 impl Client {
     /// Runs a generation to its terminal result.
     pub async fn generate<R: GenerationRequest>(&self, request: R) -> Result<Generation, Error> {
@@ -270,13 +296,16 @@ impl Client {
         let client = self.clone();
         let id = generation_id.to_string();
         let deadline = client.inner.config.deadline.map(|d| Instant::now() + d);
-        let stream: EventStream = Box::pin(async_stream::try_stream! {
-            let mut polls = client.poll(id, None, deadline);
-            while let Some(event) = polls.next().await {
-                yield event?;
-            }
-        });
-        stream
+        let span = tracing::info_span!("wait", generation_id = %id);
+        in_span(
+            span,
+            Box::pin(async_stream::try_stream! {
+                let mut polls = client.poll(id, None, deadline);
+                while let Some(event) = polls.next().await {
+                    yield event?;
+                }
+            }),
+        )
     }
 
     /// The credit balance.
@@ -334,176 +363,183 @@ impl Client {
         options: GenerateOptions,
     ) -> EventStream {
         let client = self.clone();
-        Box::pin(async_stream::try_stream! {
-            let body = prepared?;
-            let config = client.inner.config.clone();
-            let key = options.idempotency_key.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-            let started = Instant::now();
-            let deadline = config.deadline.map(|d| started + d);
-            let sse_route = if options.no_sse { None } else { model.sse_route };
-            let mode = if sse_route.is_some() { Mode::Sse } else { Mode::Polling };
-            tracing::info!(model = model.id, idempotency_key = %key, mode = ?mode, "generation started");
-            yield Event::Started { model: model.id, idempotency_key: key.clone(), mode };
+        let key = options
+            .idempotency_key
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let span = tracing::info_span!("generation", model = model.id, idempotency_key = %key);
+        in_span(
+            span,
+            Box::pin(async_stream::try_stream! {
+                let body = prepared?;
+                let config = client.inner.config.clone();
+                let started = Instant::now();
+                let deadline = config.deadline.map(|d| started + d);
+                let sse_route = if options.no_sse { None } else { model.sse_route };
+                let mode = if sse_route.is_some() { Mode::Sse } else { Mode::Polling };
+                tracing::info!(model = model.id, idempotency_key = %key, mode = ?mode, "generation started");
+                yield Event::Started { model: model.id, idempotency_key: key.clone(), mode };
 
-            let mut generation_id: Option<String> = None;
-            let mut need_polling_create = sse_route.is_none();
+                let mut generation_id: Option<String> = None;
+                let mut need_polling_create = sse_route.is_none();
 
-            if let Some(route) = sse_route {
-                let sse_deadline = earliest(started + config.sse_timeout, deadline);
-                let url = client.route_url(route, None);
-                let mut retries = 0u32;
-                let response = loop {
-                    let request = client
-                        .request(Method::POST, url.clone())
-                        .header(reqwest::header::ACCEPT, "text/event-stream")
-                        .header(IDEMPOTENCY_HEADER, &key)
-                        .json(&body);
-                    tracing::debug!(model = model.id, attempt = retries + 1, "SSE create");
-                    let failure = match timeout(sse_deadline.saturating_duration_since(Instant::now()), request.send()).await {
-                        Err(_) => Err(Error::Ambiguous {
-                            idempotency_key: key.clone(),
-                            reason: "the SSE create got no response within the SSE budget".into(),
-                        })?,
-                        Ok(Err(e)) if e.is_connect() => (None, None, format!("connect error: {e}")),
-                        Ok(Err(e)) => Err(Error::Ambiguous {
-                            idempotency_key: key.clone(),
-                            reason: format!("the SSE create failed after it may have been sent: {e}"),
-                        })?,
-                        Ok(Ok(resp)) if resp.status().is_success() => break Some(resp),
-                        Ok(Ok(resp)) if is_transient_status(resp.status()) => {
-                            (Some(resp.status().as_u16()), retry_after(&resp), format!("HTTP {}", resp.status()))
-                        }
-                        Ok(Ok(resp)) if resp.status() == StatusCode::NOT_FOUND && model.create_route.is_some() => break None,
-                        Ok(Ok(resp)) => {
-                            let status = resp.status().as_u16();
-                            let text = read_body(resp, config.request_timeout).await.unwrap_or_default();
-                            Err(Error::from_response(status, &text, None))?
-                        }
-                    };
-                    retries += 1;
-                    if retries > config.retry.max_retries {
-                        Err(Error::Transient { attempts: retries, status: failure.0, message: failure.2.clone(), generation_id: None })?;
-                    }
-                    let delay = bounded(config.retry.delay(retries - 1, failure.1), deadline);
-                    tracing::warn!(model = model.id, attempt = retries, delay_ms = delay.as_millis() as u64, reason = %failure.2, "retrying create");
-                    yield Event::Retrying { phase: Phase::SseCreate, attempt: retries, delay, reason: failure.2, status: failure.0 };
-                    sleep(delay).await;
-                };
-
-                match response {
-                    None => {
-                        tracing::info!(model = model.id, "SSE route not found; creating on the polling route");
-                        need_polling_create = true;
-                        yield Event::FallbackToPolling { reason: FallbackReason::NoSseRoute, generation_id: None };
-                    }
-                    Some(response) => {
-                        yield Event::SseOpen { status: response.status().as_u16() };
-                        let mut parser = SseParser::new(config.max_event_bytes);
-                        let mut bytes = response.bytes_stream();
-                        let mut parsed: Vec<SseEvent> = Vec::new();
-                        let reason = loop {
-                            parsed.clear();
-                            let (ended, reason) = match timeout(sse_deadline.saturating_duration_since(Instant::now()), bytes.next()).await {
-                                Err(_) => (true, FallbackReason::SseTimeout),
-                                Ok(None) => {
-                                    parsed.extend(parser.finish());
-                                    (true, FallbackReason::StreamEnded)
-                                }
-                                Ok(Some(Err(e))) => (true, FallbackReason::StreamError(e.to_string())),
-                                Ok(Some(Ok(chunk))) => match parser.push(&chunk, &mut parsed) {
-                                    Ok(()) => (false, FallbackReason::StreamEnded),
-                                    Err(e) => (true, FallbackReason::EventTooLarge(e.to_string())),
-                                },
-                            };
-                            for raw in parsed.drain(..) {
-                                let (message, terminal) = interpret(raw);
-                                if generation_id.is_none() {
-                                    if let Some(id) = &message.generation_id {
-                                        generation_id = Some(id.clone());
-                                        tracing::info!(model = model.id, generation_id = %id, "generation created");
-                                        yield Event::Created { generation_id: id.clone() };
-                                    }
-                                }
-                                yield Event::Message(message);
-                                if let Some(generation) = terminal {
-                                    yield terminal_result(generation, generation_id.clone())?;
-                                    return;
-                                }
+                if let Some(route) = sse_route {
+                    let sse_deadline = earliest(started + config.sse_timeout, deadline);
+                    let url = client.route_url(route, None);
+                    let mut retries = 0u32;
+                    let response = loop {
+                        let request = client
+                            .request(Method::POST, url.clone())
+                            .header(reqwest::header::ACCEPT, "text/event-stream")
+                            .header(IDEMPOTENCY_HEADER, &key)
+                            .json(&body);
+                        tracing::debug!(model = model.id, attempt = retries + 1, "SSE create");
+                        let failure = match timeout(sse_deadline.saturating_duration_since(Instant::now()), request.send()).await {
+                            Err(_) => Err(Error::Ambiguous {
+                                idempotency_key: key.clone(),
+                                reason: "the SSE create got no response within the SSE budget".into(),
+                            })?,
+                            Ok(Err(e)) if e.is_connect() => (None, None, format!("connect error: {e}")),
+                            Ok(Err(e)) => Err(Error::Ambiguous {
+                                idempotency_key: key.clone(),
+                                reason: format!("the SSE create failed after it may have been sent: {e}"),
+                            })?,
+                            Ok(Ok(resp)) if resp.status().is_success() => break Some(resp),
+                            Ok(Ok(resp)) if is_transient_status(resp.status()) => {
+                                (Some(resp.status().as_u16()), retry_after(&resp), format!("HTTP {}", resp.status()))
                             }
-                            if ended {
-                                break reason;
+                            Ok(Ok(resp)) if resp.status() == StatusCode::NOT_FOUND && model.create_route.is_some() => break None,
+                            Ok(Ok(resp)) => {
+                                let status = resp.status().as_u16();
+                                let text = read_body(resp, config.request_timeout).await.unwrap_or_default();
+                                Err(Error::from_response(status, &text, None))?
                             }
                         };
-                        drop(bytes);
-                        match &generation_id {
-                            None => Err(Error::Ambiguous {
-                                idempotency_key: key.clone(),
-                                reason: format!("the stream ended ({reason}) before any generation id"),
-                            })?,
-                            Some(id) => {
-                                tracing::warn!(model = model.id, generation_id = %id, reason = %reason, "switching to polling");
-                                yield Event::FallbackToPolling { reason, generation_id: Some(id.clone()) };
-                            }
+                        retries += 1;
+                        if retries > config.retry.max_retries {
+                            Err(Error::Transient { attempts: retries, status: failure.0, message: failure.2.clone(), generation_id: None })?;
                         }
-                    }
-                }
-            }
-
-            if need_polling_create {
-                let route = model.create_route.ok_or_else(|| Error::Config(format!("model {} has no create route", model.id)))?;
-                let url = client.route_url(route, None);
-                let mut retries = 0u32;
-                let created: Value = loop {
-                    let request = client.request(Method::POST, url.clone()).header(IDEMPOTENCY_HEADER, &key).json(&body);
-                    let wait = bounded(config.request_timeout, deadline);
-                    let failure = match timeout(wait, request.send()).await {
-                        Err(_) => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: "the create got no response in time".into() })?,
-                        Ok(Err(e)) if e.is_connect() => (None, None, format!("connect error: {e}")),
-                        Ok(Err(e)) => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: format!("the create failed after it may have been sent: {e}") })?,
-                        Ok(Ok(resp)) if resp.status().is_success() => {
-                            let text = match read_body(resp, config.request_timeout).await {
-                                Ok(t) => t,
-                                Err(e) => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: format!("the create's response could not be read: {e}") })?,
-                            };
-                            match serde_json::from_str::<Value>(&text) {
-                                Ok(v) => break v,
-                                Err(e) => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: format!("the create's response is not JSON ({e}): {}", truncate(&text)) })?,
-                            }
-                        }
-                        Ok(Ok(resp)) if is_transient_status(resp.status()) => (Some(resp.status().as_u16()), retry_after(&resp), format!("HTTP {}", resp.status())),
-                        Ok(Ok(resp)) => {
-                            let status = resp.status().as_u16();
-                            let text = read_body(resp, config.request_timeout).await.unwrap_or_default();
-                            Err(Error::from_response(status, &text, None))?
-                        }
+                        let delay = bounded(config.retry.delay(retries - 1, failure.1), deadline);
+                        tracing::warn!(model = model.id, attempt = retries, delay_ms = delay.as_millis() as u64, reason = %failure.2, "retrying create");
+                        yield Event::Retrying { phase: Phase::SseCreate, attempt: retries, delay, reason: failure.2, status: failure.0 };
+                        sleep(delay).await;
                     };
-                    retries += 1;
-                    if retries > config.retry.max_retries {
-                        Err(Error::Transient { attempts: retries, status: failure.0, message: failure.2.clone(), generation_id: None })?;
-                    }
-                    let delay = bounded(config.retry.delay(retries - 1, failure.1), deadline);
-                    yield Event::Retrying { phase: Phase::Create, attempt: retries, delay, reason: failure.2, status: failure.0 };
-                    sleep(delay).await;
-                };
-                let id = status::find_id(&created).ok_or_else(|| Error::Ambiguous {
-                    idempotency_key: key.clone(),
-                    reason: format!("the create's response carried no generation id: {}", truncate(&created.to_string())),
-                })?;
-                tracing::info!(model = model.id, generation_id = %id, "generation created");
-                yield Event::Created { generation_id: id.clone() };
-                if let Some((_, status)) = status::find_status(&created).filter(|(_, s)| s.is_terminal()) {
-                    yield terminal_result(Generation::new(Some(id), status, created, Source::Poll), None)?;
-                    return;
-                }
-                generation_id = Some(id);
-            }
 
-            let id = generation_id.ok_or_else(|| Error::Ambiguous { idempotency_key: key.clone(), reason: "no generation id".into() })?;
-            let mut polls = client.poll(id, Some(key), deadline);
-            while let Some(event) = polls.next().await {
-                yield event?;
-            }
-        })
+                    match response {
+                        None => {
+                            tracing::info!(model = model.id, "SSE route not found; creating on the polling route");
+                            need_polling_create = true;
+                            yield Event::FallbackToPolling { reason: FallbackReason::NoSseRoute, generation_id: None };
+                        }
+                        Some(response) => {
+                            yield Event::SseOpen { status: response.status().as_u16() };
+                            let mut parser = SseParser::new(config.max_event_bytes);
+                            let mut bytes = response.bytes_stream();
+                            let mut parsed: Vec<SseEvent> = Vec::new();
+                            let reason = loop {
+                                parsed.clear();
+                                let (ended, reason) = match timeout(sse_deadline.saturating_duration_since(Instant::now()), bytes.next()).await {
+                                    Err(_) => (true, FallbackReason::SseTimeout),
+                                    Ok(None) => {
+                                        parsed.extend(parser.finish());
+                                        (true, FallbackReason::StreamEnded)
+                                    }
+                                    Ok(Some(Err(e))) => (true, FallbackReason::StreamError(e.to_string())),
+                                    Ok(Some(Ok(chunk))) => match parser.push(&chunk, &mut parsed) {
+                                        Ok(()) => (false, FallbackReason::StreamEnded),
+                                        Err(e) => (true, FallbackReason::EventTooLarge(e.to_string())),
+                                    },
+                                };
+                                for raw in parsed.drain(..) {
+                                    let (message, terminal) = interpret(raw);
+                                    if generation_id.is_none() {
+                                        if let Some(id) = &message.generation_id {
+                                            generation_id = Some(id.clone());
+                                            tracing::info!(model = model.id, generation_id = %id, "generation created");
+                                            yield Event::Created { generation_id: id.clone() };
+                                        }
+                                    }
+                                    yield Event::Message(message);
+                                    if let Some(generation) = terminal {
+                                        yield terminal_result(generation, generation_id.clone())?;
+                                        return;
+                                    }
+                                }
+                                if ended {
+                                    break reason;
+                                }
+                            };
+                            drop(bytes);
+                            match &generation_id {
+                                None => Err(Error::Ambiguous {
+                                    idempotency_key: key.clone(),
+                                    reason: format!("the stream ended ({reason}) before any generation id"),
+                                })?,
+                                Some(id) => {
+                                    tracing::warn!(model = model.id, generation_id = %id, reason = %reason, "switching to polling");
+                                    yield Event::FallbackToPolling { reason, generation_id: Some(id.clone()) };
+                                }
+                            }
+                        }
+                    }
+                }
+
+                if need_polling_create {
+                    let route = model.create_route.ok_or_else(|| Error::Config(format!("model {} has no create route", model.id)))?;
+                    let url = client.route_url(route, None);
+                    let mut retries = 0u32;
+                    let created: Value = loop {
+                        let request = client.request(Method::POST, url.clone()).header(IDEMPOTENCY_HEADER, &key).json(&body);
+                        let wait = bounded(config.request_timeout, deadline);
+                        let failure = match timeout(wait, request.send()).await {
+                            Err(_) => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: "the create got no response in time".into() })?,
+                            Ok(Err(e)) if e.is_connect() => (None, None, format!("connect error: {e}")),
+                            Ok(Err(e)) => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: format!("the create failed after it may have been sent: {e}") })?,
+                            Ok(Ok(resp)) if resp.status().is_success() => {
+                                let text = match read_body(resp, config.request_timeout).await {
+                                    Ok(t) => t,
+                                    Err(e) => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: format!("the create's response could not be read: {e}") })?,
+                                };
+                                match serde_json::from_str::<Value>(&text) {
+                                    Ok(v) => break v,
+                                    Err(e) => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: format!("the create's response is not JSON ({e}): {}", truncate(&text)) })?,
+                                }
+                            }
+                            Ok(Ok(resp)) if is_transient_status(resp.status()) => (Some(resp.status().as_u16()), retry_after(&resp), format!("HTTP {}", resp.status())),
+                            Ok(Ok(resp)) => {
+                                let status = resp.status().as_u16();
+                                let text = read_body(resp, config.request_timeout).await.unwrap_or_default();
+                                Err(Error::from_response(status, &text, None))?
+                            }
+                        };
+                        retries += 1;
+                        if retries > config.retry.max_retries {
+                            Err(Error::Transient { attempts: retries, status: failure.0, message: failure.2.clone(), generation_id: None })?;
+                        }
+                        let delay = bounded(config.retry.delay(retries - 1, failure.1), deadline);
+                        yield Event::Retrying { phase: Phase::Create, attempt: retries, delay, reason: failure.2, status: failure.0 };
+                        sleep(delay).await;
+                    };
+                    let id = status::find_id(&created).ok_or_else(|| Error::Ambiguous {
+                        idempotency_key: key.clone(),
+                        reason: format!("the create's response carried no generation id: {}", truncate(&created.to_string())),
+                    })?;
+                    tracing::info!(model = model.id, generation_id = %id, "generation created");
+                    yield Event::Created { generation_id: id.clone() };
+                    if let Some((_, status)) = status::find_status(&created).filter(|(_, s)| s.is_terminal()) {
+                        yield terminal_result(Generation::new(Some(id), status, created, Source::Poll), None)?;
+                        return;
+                    }
+                    generation_id = Some(id);
+                }
+
+                let id = generation_id.ok_or_else(|| Error::Ambiguous { idempotency_key: key.clone(), reason: "no generation id".into() })?;
+                let mut polls = client.poll(id, Some(key), deadline);
+                while let Some(event) = polls.next().await {
+                    yield event?;
+                }
+            }),
+        )
     }
 
     /// Polls one id until terminal, the poll budget or the deadline.

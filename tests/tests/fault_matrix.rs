@@ -175,6 +175,7 @@ async fn the_key_never_reaches_logs_debug_or_errors() {
     let capture = Capture::default();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
         .with_writer(capture.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
@@ -205,6 +206,10 @@ async fn the_key_never_reaches_logs_debug_or_errors() {
     assert!(
         logs.contains("switching to polling"),
         "tracing captured the lifecycle: {logs}"
+    );
+    assert!(
+        logs.contains("generation{model=\"google/nano-banana-pro\""),
+        "lifecycle events run inside the generation span: {logs}"
     );
     let shown = format!("{logs}{client:?}{ok:?}{err}{err:?}{wrong:?}");
     assert!(!shown.contains(KEY), "the key leaked");
