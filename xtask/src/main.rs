@@ -5,6 +5,10 @@
 //!   committed code differs from what the specs produce (CI runs it).
 //! - `cargo xtask bench-codegen` times a full generation per stage.
 //! - `cargo xtask reliability` runs the fault matrix and prints the report.
+//! - `cargo xtask bench [--in-flight N] [--quick] [--no-throughput]` builds the
+//!   simulator and runs the end-to-end benchmark (`bench-e2e`) in release
+//!   mode: throughput/latency, then N generations in flight (default 10,000;
+//!   0 skips it), each in its own process.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -38,6 +42,18 @@ enum Command {
     },
     /// Run the fault matrix against the SDK and print one line per fault.
     Reliability,
+    /// Run the end-to-end benchmark (bench-e2e) in release mode.
+    Bench {
+        /// Generations held in flight for the memory figure (0 skips it).
+        #[arg(long, default_value_t = 10_000)]
+        in_flight: usize,
+        /// A tenth of the throughput generation counts.
+        #[arg(long)]
+        quick: bool,
+        /// Skip the throughput/latency run.
+        #[arg(long)]
+        no_throughput: bool,
+    },
 }
 
 #[derive(Args)]
@@ -83,6 +99,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Codegen { paths, check } => codegen(&paths, check),
         Command::BenchCodegen { paths, iterations } => bench_codegen(&paths, iterations),
+        Command::Bench {
+            in_flight,
+            quick,
+            no_throughput,
+        } => bench(in_flight, quick, no_throughput),
         Command::Reliability => {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let status = std::process::Command::new(cargo)
@@ -103,6 +124,52 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// Runs `cargo` in the workspace root with these arguments.
+fn cargo(args: &[&str]) -> anyhow::Result<bool> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .current_dir(root())
+        .args(args)
+        .status()?;
+    Ok(status.success())
+}
+
+fn bench(in_flight: usize, quick: bool, no_throughput: bool) -> anyhow::Result<ExitCode> {
+    let run = [
+        "run",
+        "--release",
+        "-q",
+        "-p",
+        "skills-video-tests",
+        "--bin",
+        "bench-e2e",
+        "--",
+    ];
+    let mut ok = true;
+    if !no_throughput {
+        let mut args = run.to_vec();
+        if quick {
+            args.push("--quick");
+        }
+        ok &= cargo(&args)?;
+    }
+    if in_flight > 0 {
+        // The in-flight run spawns the simulator binary found next to bench-e2e.
+        if !cargo(&["build", "--release", "-q", "-p", "skills-video-simulator"])? {
+            anyhow::bail!("building the simulator failed");
+        }
+        let n = in_flight.to_string();
+        let mut args = run.to_vec();
+        args.extend(["--in-flight", n.as_str()]);
+        ok &= cargo(&args)?;
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn codegen(paths: &SpecPaths, check: bool) -> anyhow::Result<ExitCode> {

@@ -1,0 +1,614 @@
+//! `bench-e2e`: end-to-end figures of the SDK against the simulator.
+//!
+//! Two modes, each in its own process so that one does not colour the other's
+//! memory figures:
+//!
+//! - default (throughput/latency): starts the simulator in this process with
+//!   zero-delay jobs, then runs generations through ONE `Client` at
+//!   concurrency 1, 64 and 1,000 (bounded with `buffer_unordered`), and
+//!   prints generations/s, p50/p99 latency and requests per generation (from
+//!   the simulator's request log). Then it estimates the client overhead per
+//!   generation at concurrency 1: SDK generations interleaved with bare
+//!   `reqwest` SSE POSTs whose bodies are read to the end without parsing;
+//!   overhead = median(SDK) - median(bare).
+//! - `--in-flight N` (memory): spawns the simulator binary as a separate
+//!   process with 20 s steps so streams stay open, opens N concurrent
+//!   generations through one client, waits until the simulator has accepted N
+//!   SSE creates, samples this process's RSS (VmRSS and peak VmHWM), then
+//!   drops the generations and kills the simulator.
+//!
+//! Options: `--in-flight N`, `--simulator PATH` (default: the
+//! `skills-video-simulator` next to this executable), `--quick` (a tenth of
+//! the generation counts). Everything runs on 127.0.0.1, bounded in count and
+//! time. Run it with `cargo xtask bench`.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use skills_video::models::GoogleNanoBananaProRequest;
+use skills_video::{Client, Source};
+use skills_video_simulator::{RouteKind, Simulator, SimulatorConfig};
+
+/// The key the simulator requires and the clients send.
+const KEY: &str = "sk-bench-e2e";
+/// The prompt of every generation.
+const PROMPT: &str = "A minimal product photo of a matte black coffee grinder";
+/// The SSE create route of the model, under the base URL.
+const SSE_ROUTE: &str = "/generation/sse/google/nano-banana-pro";
+/// Descriptors kept free beside the in-flight connections.
+const FD_MARGIN: u64 = 256;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+struct Args {
+    in_flight: Option<usize>,
+    simulator: Option<PathBuf>,
+    quick: bool,
+    bare: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        in_flight: None,
+        simulator: None,
+        quick: false,
+        bare: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--in-flight" => {
+                let v = it.next().ok_or("--in-flight needs a count")?;
+                let n: usize = v
+                    .parse()
+                    .map_err(|_| format!("--in-flight: {v:?} is not a count"))?;
+                args.in_flight = Some(n.clamp(1, 100_000));
+            }
+            "--simulator" => {
+                args.simulator = Some(PathBuf::from(it.next().ok_or("--simulator needs a path")?))
+            }
+            "--quick" => args.quick = true,
+            "--bare" => args.bare = true,
+            "-h" | "--help" => return Err(
+                "usage: bench-e2e [--quick] | bench-e2e --in-flight N [--bare] [--simulator PATH]"
+                    .into(),
+            ),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(args)
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    print_machine();
+    let result = match args.in_flight {
+        Some(n) => in_flight(n, args.simulator, args.bare).await,
+        None => throughput(args.quick).await,
+    };
+    println!("load average at end: {}", load_average());
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Machine and process figures.
+
+fn print_machine() {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let mem_kib = proc_field("/proc/meminfo", "MemTotal:").unwrap_or(0);
+    println!(
+        "machine: {cores} cores ({cpu}), {:.1} GiB memory, load average {}",
+        mem_kib as f64 / 1024.0 / 1024.0,
+        load_average()
+    );
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// A `kB` figure of a `/proc` file (`VmRSS:`, `VmHWM:`, `MemTotal:`).
+fn proc_field(file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let line = text.lines().find(|l| l.starts_with(key))?;
+    line[key.len()..].split_whitespace().next()?.parse().ok()
+}
+
+/// (current RSS, peak RSS) of this process in MiB.
+fn rss_mib() -> (f64, f64) {
+    let f = |k| proc_field("/proc/self/status", k).unwrap_or(0) as f64 / 1024.0;
+    (f("VmRSS:"), f("VmHWM:"))
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Raises the soft open-file limit to the hard one; returns (soft, hard).
+fn raise_fd_limit() -> (u64, u64) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return (0, 0);
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+        let _ = libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+    }
+    (lim.rlim_cur, lim.rlim_max)
+}
+
+// ---------------------------------------------------------------------------
+// Statistics.
+
+/// Nearest-rank percentile of sorted durations, in ms.
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
+}
+
+fn median_ms(v: &mut [Duration]) -> f64 {
+    v.sort();
+    pct(v, 50.0)
+}
+
+// ---------------------------------------------------------------------------
+// Throughput and latency.
+
+fn sdk_client(base: &str) -> Result<Client, BoxError> {
+    Ok(Client::builder()
+        .api_key(KEY)
+        .base_url(base)
+        .poll_interval(Duration::from_millis(50))
+        .build()?)
+}
+
+/// One SDK generation; its latency, or the error.
+async fn one_generation(client: &Client) -> Result<Duration, String> {
+    let start = Instant::now();
+    match client
+        .images()
+        .google_nano_banana_pro(GoogleNanoBananaProRequest::new(PROMPT))
+        .await
+    {
+        Ok(g) if g.source() == Source::Sse => Ok(start.elapsed()),
+        Ok(g) => Err(format!("finished via {}", g.source().as_str())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// One bare SSE POST read to the end without parsing; its latency.
+async fn one_bare(
+    http: &reqwest::Client,
+    url: &str,
+    body: &[u8],
+    n: usize,
+) -> Result<Duration, String> {
+    let start = Instant::now();
+    let mut resp = http
+        .post(url)
+        .bearer_auth(KEY)
+        .header(reqwest::header::ACCEPT, "text/event-stream")
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header("Idempotency-Key", format!("bench-bare-{n}"))
+        .body(body.to_vec())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !resp.status().is_success() {
+        return Err(format!("status {}", resp.status()));
+    }
+    let mut bytes = 0;
+    while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
+        bytes += chunk.len();
+    }
+    if bytes == 0 {
+        return Err("empty stream".into());
+    }
+    Ok(start.elapsed())
+}
+
+struct Run {
+    concurrency: usize,
+    generations: usize,
+    ok: usize,
+    first_error: Option<String>,
+    wall: Duration,
+    p50: f64,
+    p99: f64,
+    requests_per_generation: f64,
+    creates_per_generation: f64,
+}
+
+async fn run_level(
+    client: &Client,
+    sim: &skills_video_simulator::RunningSimulator,
+    concurrency: usize,
+    generations: usize,
+) -> Result<Run, BoxError> {
+    let log_before = sim.requests().len();
+    let creates_before = sim.creates();
+    let start = Instant::now();
+    let results: Vec<Result<Duration, String>> = tokio::time::timeout(
+        Duration::from_secs(300),
+        futures::stream::iter(0..generations)
+            .map(|_| one_generation(client))
+            .buffer_unordered(concurrency)
+            .collect(),
+    )
+    .await
+    .map_err(|_| format!("concurrency {concurrency}: not done within 300 s"))?;
+    let wall = start.elapsed();
+    let requests = sim.requests();
+    let api_requests = requests[log_before.min(requests.len())..]
+        .iter()
+        .filter(|r| r.kind != RouteKind::Control)
+        .count();
+    let creates = sim.creates() - creates_before;
+    let mut lat: Vec<Duration> = results.iter().filter_map(|r| r.clone().ok()).collect();
+    lat.sort();
+    let first_error = results.iter().find_map(|r| r.clone().err());
+    Ok(Run {
+        concurrency,
+        generations,
+        ok: lat.len(),
+        first_error,
+        wall,
+        p50: pct(&lat, 50.0),
+        p99: pct(&lat, 99.0),
+        requests_per_generation: api_requests as f64 / generations as f64,
+        creates_per_generation: creates as f64 / generations as f64,
+    })
+}
+
+async fn throughput(quick: bool) -> Result<(), BoxError> {
+    let scale = |n: usize| if quick { (n / 10).max(10) } else { n };
+    let (soft, _) = raise_fd_limit();
+    let sim = Simulator::start(
+        SimulatorConfig {
+            api_key: KEY.into(),
+            credits: 1e12,
+            step_delay: Duration::ZERO,
+            ..SimulatorConfig::default()
+        },
+        "127.0.0.1:0".parse()?,
+    )
+    .await?;
+    let base = sim.base_url();
+    println!("simulator in process at {base}, step delay 0, fd soft limit {soft}");
+    let client = sdk_client(&base)?;
+
+    // Warm up: connections, allocator, the simulator's spec index.
+    let warm = run_level(&client, &sim, 64, scale(1000)).await?;
+    if warm.ok != warm.generations {
+        return Err(format!("warm-up failed: {:?}", warm.first_error).into());
+    }
+
+    let mut runs = Vec::new();
+    for (c, n) in [(1, 300), (64, 2000), (1000, 5000)] {
+        let run = run_level(&client, &sim, c, scale(n)).await?;
+        runs.push(run);
+    }
+
+    // Client overhead at concurrency 1: SDK and bare requests interleaved, so
+    // drift on a shared machine hits both alike.
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()?;
+    let url = format!("{}{SSE_ROUTE}", base.trim_end_matches('/'));
+    let body = serde_json::to_vec(&GoogleNanoBananaProRequest::new(PROMPT))?;
+    let pairs = scale(1000);
+    for i in 0..scale(200) {
+        one_bare(&http, &url, &body, i).await?;
+        one_generation(&client).await?;
+    }
+    let (mut sdk, mut bare, mut diffs) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..pairs {
+        let (s, b) = if i % 2 == 0 {
+            let s = one_generation(&client).await?;
+            (s, one_bare(&http, &url, &body, 1_000_000 + i).await?)
+        } else {
+            let b = one_bare(&http, &url, &body, 1_000_000 + i).await?;
+            (one_generation(&client).await?, b)
+        };
+        sdk.push(s);
+        bare.push(b);
+        diffs.push(s.as_secs_f64() - b.as_secs_f64());
+    }
+    diffs.sort_by(f64::total_cmp);
+    let median_diff_us = diffs[diffs.len() / 2] * 1e6;
+    let sdk_ms = median_ms(&mut sdk);
+    let bare_ms = median_ms(&mut bare);
+    let sdk_p99 = pct(&sdk, 99.0);
+    let bare_p99 = pct(&bare, 99.0);
+    let (rss, hwm) = rss_mib();
+    sim.shutdown().await;
+
+    println!();
+    println!("end to end, one Client, simulator in process (zero-delay jobs: queued, 3 progress, completed over SSE)");
+    println!(
+        "| concurrency | generations | ok | wall s | generations/s | p50 ms | p99 ms | requests/gen | creates/gen |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in &runs {
+        println!(
+            "| {} | {} | {} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            r.concurrency,
+            r.generations,
+            r.ok,
+            r.wall.as_secs_f64(),
+            r.ok as f64 / r.wall.as_secs_f64(),
+            r.p50,
+            r.p99,
+            r.requests_per_generation,
+            r.creates_per_generation
+        );
+        if let Some(e) = &r.first_error {
+            println!("  first error at concurrency {}: {e}", r.concurrency);
+        }
+    }
+    println!();
+    println!("client overhead at concurrency 1 ({pairs} SDK generations interleaved with {pairs} bare reqwest SSE POSTs read to the end)");
+    println!("| | median ms | p99 ms |");
+    println!("|---|---:|---:|");
+    println!("| SDK generation | {sdk_ms:.3} | {sdk_p99:.3} |");
+    println!("| bare reqwest POST + body | {bare_ms:.3} | {bare_p99:.3} |");
+    println!(
+        "overhead per generation: {:.1} us (median(SDK) - median(bare)); median of paired differences {median_diff_us:.1} us; ratio SDK/bare {:.2}; target < 1000 us: {}",
+        (sdk_ms - bare_ms) * 1000.0,
+        sdk_ms / bare_ms,
+        if (sdk_ms - bare_ms) < 1.0 { "met" } else { "MISSED" }
+    );
+    println!(
+        "process RSS at end: {rss:.1} MiB (peak {hwm:.1} MiB, includes the in-process simulator)"
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// In-flight memory.
+
+/// The simulator child process, killed on drop.
+struct SimProcess(Child);
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn simulator_path(given: Option<PathBuf>) -> Result<PathBuf, BoxError> {
+    let path = match given {
+        Some(p) => p,
+        None => std::env::current_exe()?
+            .parent()
+            .ok_or("no parent directory of the executable")?
+            .join("skills-video-simulator"),
+    };
+    if !path.is_file() {
+        return Err(format!(
+            "{} not found: build it with `cargo build --release -p skills-video-simulator` (cargo xtask bench does)",
+            path.display()
+        )
+        .into());
+    }
+    Ok(path)
+}
+
+/// Starts the simulator binary; returns it and its base URL.
+fn spawn_simulator(path: &PathBuf, credits: usize) -> Result<(SimProcess, String), BoxError> {
+    let mut child = Command::new(path)
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--api-key",
+            KEY,
+            "--credits",
+            &credits.to_string(),
+            "--delay-ms",
+            "20000",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("no simulator stdout")?;
+    let proc = SimProcess(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .ok_or_else(|| format!("unexpected simulator output {line:?}"))?
+        .to_string();
+    Ok((proc, base))
+}
+
+/// SSE creates the simulator has answered, counted by streaming its request
+/// log (no parse of the whole document, so the count costs this process
+/// little memory).
+async fn sse_creates(http: &reqwest::Client, base: &str) -> Result<usize, BoxError> {
+    const NEEDLE: &[u8] = b"\"kind\":\"CreateSse\"";
+    let mut resp = http
+        .get(format!("{base}/_simulator/requests"))
+        .bearer_auth(KEY)
+        .send()
+        .await?
+        .error_for_status()?;
+    let mut count = 0;
+    let mut carry: Vec<u8> = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        carry.extend_from_slice(&chunk);
+        count += carry.windows(NEEDLE.len()).filter(|w| *w == NEEDLE).count();
+        let keep = carry.len().min(NEEDLE.len() - 1);
+        carry.drain(..carry.len() - keep);
+    }
+    Ok(count)
+}
+
+async fn in_flight(
+    requested: usize,
+    simulator: Option<PathBuf>,
+    bare: bool,
+) -> Result<(), BoxError> {
+    let path = simulator_path(simulator)?;
+    let (soft, hard) = raise_fd_limit();
+    let fds_now = open_fds() as u64;
+    let fit = soft.saturating_sub(fds_now + FD_MARGIN) as usize;
+    let n = requested.min(fit);
+    println!(
+        "fd limit: soft {soft}, hard {hard}; {fds_now} open; {requested} requested, {n} fit (one connection per stream, {FD_MARGIN} kept free)"
+    );
+    if n < requested {
+        println!("NOTE: {requested} in-flight generations do not fit the descriptor limit; measuring {n}");
+    }
+    let (sim, base) = spawn_simulator(&path, n * 2 + 100)?;
+    println!("simulator process at {base}, 20 s steps (streams held open)");
+
+    let control = reqwest::Client::builder().build()?;
+    let client = sdk_client(&base)?;
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()?;
+    let url = format!("{}{SSE_ROUTE}", base.trim_end_matches('/'));
+    let body = serde_json::to_vec(&GoogleNanoBananaProRequest::new(PROMPT))?;
+    let future_bytes = std::mem::size_of_val(&one_generation(&client));
+    // Touch both clients once so their lazy state is in the baseline.
+    sse_creates(&control, &base).await?;
+    let (base_rss, base_hwm) = rss_mib();
+
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..n {
+        if bare {
+            let (h, u, b) = (http.clone(), url.clone(), body.clone());
+            set.spawn(async move { one_bare(&h, &u, &b, i).await });
+        } else {
+            let c = client.clone();
+            set.spawn(async move { one_generation(&c).await });
+        }
+    }
+    let spawned_in = start.elapsed();
+    let deadline = start + Duration::from_secs(120);
+    let mut open = 0;
+    while Instant::now() < deadline {
+        open = sse_creates(&control, &base).await?;
+        if open >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let all_open_in = start.elapsed();
+    // Let every stream read its first event.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut finished_early = 0;
+    let mut first_error = None;
+    while let Some(r) = set.try_join_next() {
+        finished_early += 1;
+        if first_error.is_none() {
+            first_error = Some(match r {
+                Ok(Ok(_)) => "completed early".to_string(),
+                Ok(Err(e)) => e,
+                Err(e) => e.to_string(),
+            });
+        }
+    }
+    let (rss, hwm) = rss_mib();
+    let fds = open_fds();
+    let in_flight = set.len();
+
+    drop(set);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (rss_after, _) = rss_mib();
+    drop(sim);
+
+    println!();
+    if bare {
+        println!("in-flight memory: {n} BARE reqwest SSE POSTs (no SDK) held open through one reqwest::Client, simulator in a separate process");
+    } else {
+        println!(
+            "in-flight memory: {n} generations through one Client, simulator in a separate process"
+        );
+    }
+    println!("| figure | value |");
+    println!("|---|---:|");
+    println!("| generations started | {n} |");
+    println!("| SSE creates accepted by the simulator | {open} |");
+    println!("| still in flight at the sample | {in_flight} |");
+    println!("| ended before the sample | {finished_early} |");
+    println!("| open descriptors at the sample | {fds} |");
+    println!("| size of one SDK generation future | {future_bytes} B |");
+    println!(
+        "| time to spawn the tasks | {:.2} s |",
+        spawned_in.as_secs_f64()
+    );
+    println!(
+        "| time until all accepted | {:.2} s |",
+        all_open_in.as_secs_f64()
+    );
+    println!("| RSS before (baseline) | {base_rss:.1} MiB (peak {base_hwm:.1}) |");
+    println!("| RSS with all in flight | {rss:.1} MiB |");
+    println!("| peak RSS (VmHWM) | {hwm:.1} MiB |");
+    println!(
+        "| RSS per in-flight generation | {:.1} KiB |",
+        (rss - base_rss) * 1024.0 / in_flight.max(1) as f64
+    );
+    println!("| RSS after dropping them | {rss_after:.1} MiB |");
+    if let Some(e) = first_error {
+        println!("first early end: {e}");
+    }
+    println!(
+        "target: {n} in flight under 100 MB peak RSS: {} ({:.1} MB = {hwm:.1} MiB)",
+        if hwm * 1.048_576 < 100.0 {
+            "met"
+        } else {
+            "MISSED"
+        },
+        hwm * 1.048_576
+    );
+    if open < n {
+        return Err(format!("only {open} of {n} streams were accepted within 120 s").into());
+    }
+    Ok(())
+}
