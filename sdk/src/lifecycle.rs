@@ -17,7 +17,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio::time::{sleep, timeout, Instant};
 
-use crate::client::Client;
+use crate::client::{Client, Config};
 use crate::error::Error;
 use crate::generation::{Generation, Source};
 use crate::model::{GenerationRequest, ModelDescriptor};
@@ -311,48 +311,37 @@ impl Client {
     /// The credit balance.
     pub async fn credits(&self) -> Result<crate::credits::Credits, Error> {
         let url = self.route_url("/credits", None);
-        let policy = &self.inner.config.retry;
+        let config = &self.inner.config;
         let mut failures = 0;
         loop {
             let sent = timeout(
-                self.inner.config.request_timeout,
+                config.request_timeout,
                 self.request(Method::GET, url.clone()).send(),
             )
             .await;
-            let transient = match sent {
+            let failure = match sent {
                 Ok(Ok(resp)) if resp.status().is_success() => {
-                    let body = read_body(resp, self.inner.config.request_timeout).await?;
+                    let body = read_body(resp, config.request_timeout).await?;
                     let json = serde_json::from_str(&body).map_err(|e| Error::Decode {
                         message: e.to_string(),
                         body,
                     })?;
                     return Ok(crate::credits::Credits::from_body(json));
                 }
-                Ok(Ok(resp)) if is_transient_status(resp.status()) => (
-                    Some(resp.status().as_u16()),
-                    retry_after(&resp),
-                    format!("HTTP {}", resp.status()),
-                ),
+                Ok(Ok(resp)) if is_transient_status(resp.status()) => {
+                    Transient::from_response(&resp)
+                }
                 Ok(Ok(resp)) => {
                     let status = resp.status().as_u16();
-                    let body = read_body(resp, self.inner.config.request_timeout)
+                    let body = read_body(resp, config.request_timeout)
                         .await
                         .unwrap_or_default();
                     return Err(Error::from_response(status, &body, None));
                 }
-                Ok(Err(e)) => (None, None, e.to_string()),
-                Err(_) => (None, None, "request timed out".to_string()),
+                Ok(Err(e)) => Transient::network(e.to_string()),
+                Err(_) => Transient::network("request timed out".to_string()),
             };
-            failures += 1;
-            if failures > policy.max_retries {
-                return Err(Error::Transient {
-                    attempts: failures,
-                    status: transient.0,
-                    message: transient.2,
-                    generation_id: None,
-                });
-            }
-            sleep(policy.delay(failures - 1, transient.1)).await;
+            sleep(next_retry(config, &mut failures, &failure, None, None)?).await;
         }
     }
 
@@ -394,35 +383,18 @@ impl Client {
                             .header(IDEMPOTENCY_HEADER, &key)
                             .json(&body);
                         tracing::debug!(model = model.id, attempt = retries + 1, "SSE create");
-                        let failure = match timeout(sse_deadline.saturating_duration_since(Instant::now()), request.send()).await {
-                            Err(_) => Err(Error::Ambiguous {
-                                idempotency_key: key.clone(),
-                                reason: "the SSE create got no response within the SSE budget".into(),
-                            })?,
-                            Ok(Err(e)) if e.is_connect() => (None, None, format!("connect error: {e}")),
-                            Ok(Err(e)) => Err(Error::Ambiguous {
-                                idempotency_key: key.clone(),
-                                reason: format!("the SSE create failed after it may have been sent: {e}"),
-                            })?,
-                            Ok(Ok(resp)) if resp.status().is_success() => break Some(resp),
-                            Ok(Ok(resp)) if is_transient_status(resp.status()) => {
-                                (Some(resp.status().as_u16()), retry_after(&resp), format!("HTTP {}", resp.status()))
+                        let wait = sse_deadline.saturating_duration_since(Instant::now());
+                        match create_attempt(request, wait, &key, "the SSE create", &config).await? {
+                            Attempt::Accepted(resp) => break Some(resp),
+                            Attempt::NotFound(_) if model.create_route.is_some() => break None,
+                            Attempt::NotFound(text) => Err(Error::from_response(404, &text, None))?,
+                            Attempt::Retry(failure) => {
+                                let delay = next_retry(&config, &mut retries, &failure, None, deadline)?;
+                                tracing::warn!(model = model.id, attempt = retries, delay_ms = delay.as_millis() as u64, reason = %failure.reason, "retrying create");
+                                yield Event::Retrying { phase: Phase::SseCreate, attempt: retries, delay, reason: failure.reason, status: failure.status };
+                                sleep(delay).await;
                             }
-                            Ok(Ok(resp)) if resp.status() == StatusCode::NOT_FOUND && model.create_route.is_some() => break None,
-                            Ok(Ok(resp)) => {
-                                let status = resp.status().as_u16();
-                                let text = read_body(resp, config.request_timeout).await.unwrap_or_default();
-                                Err(Error::from_response(status, &text, None))?
-                            }
-                        };
-                        retries += 1;
-                        if retries > config.retry.max_retries {
-                            Err(Error::Transient { attempts: retries, status: failure.0, message: failure.2.clone(), generation_id: None })?;
                         }
-                        let delay = bounded(config.retry.delay(retries - 1, failure.1), deadline);
-                        tracing::warn!(model = model.id, attempt = retries, delay_ms = delay.as_millis() as u64, reason = %failure.2, "retrying create");
-                        yield Event::Retrying { phase: Phase::SseCreate, attempt: retries, delay, reason: failure.2, status: failure.0 };
-                        sleep(delay).await;
                     };
 
                     match response {
@@ -491,11 +463,8 @@ impl Client {
                     let created: Value = loop {
                         let request = client.request(Method::POST, url.clone()).header(IDEMPOTENCY_HEADER, &key).json(&body);
                         let wait = bounded(config.request_timeout, deadline);
-                        let failure = match timeout(wait, request.send()).await {
-                            Err(_) => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: "the create got no response in time".into() })?,
-                            Ok(Err(e)) if e.is_connect() => (None, None, format!("connect error: {e}")),
-                            Ok(Err(e)) => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: format!("the create failed after it may have been sent: {e}") })?,
-                            Ok(Ok(resp)) if resp.status().is_success() => {
+                        match create_attempt(request, wait, &key, "the create", &config).await? {
+                            Attempt::Accepted(resp) => {
                                 let text = match read_body(resp, config.request_timeout).await {
                                     Ok(t) => t,
                                     Err(e) => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: format!("the create's response could not be read: {e}") })?,
@@ -505,20 +474,13 @@ impl Client {
                                     Err(e) => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: format!("the create's response is not JSON ({e}): {}", truncate(&text)) })?,
                                 }
                             }
-                            Ok(Ok(resp)) if is_transient_status(resp.status()) => (Some(resp.status().as_u16()), retry_after(&resp), format!("HTTP {}", resp.status())),
-                            Ok(Ok(resp)) => {
-                                let status = resp.status().as_u16();
-                                let text = read_body(resp, config.request_timeout).await.unwrap_or_default();
-                                Err(Error::from_response(status, &text, None))?
+                            Attempt::NotFound(text) => Err(Error::from_response(404, &text, None))?,
+                            Attempt::Retry(failure) => {
+                                let delay = next_retry(&config, &mut retries, &failure, None, deadline)?;
+                                yield Event::Retrying { phase: Phase::Create, attempt: retries, delay, reason: failure.reason, status: failure.status };
+                                sleep(delay).await;
                             }
-                        };
-                        retries += 1;
-                        if retries > config.retry.max_retries {
-                            Err(Error::Transient { attempts: retries, status: failure.0, message: failure.2.clone(), generation_id: None })?;
                         }
-                        let delay = bounded(config.retry.delay(retries - 1, failure.1), deadline);
-                        yield Event::Retrying { phase: Phase::Create, attempt: retries, delay, reason: failure.2, status: failure.0 };
-                        sleep(delay).await;
                     };
                     let id = status::find_id(&created).ok_or_else(|| Error::Ambiguous {
                         idempotency_key: key.clone(),
@@ -566,16 +528,16 @@ impl Client {
                 }
                 let wait = config.request_timeout.min(poll_deadline.saturating_duration_since(Instant::now()));
                 let failure = match timeout(wait, request.send()).await {
-                    Err(_) => Some((None, None, "poll timed out".to_string())),
-                    Ok(Err(e)) => Some((None, None, format!("poll failed: {e}"))),
-                    Ok(Ok(resp)) if is_transient_status(resp.status()) => Some((Some(resp.status().as_u16()), retry_after(&resp), format!("HTTP {}", resp.status()))),
+                    Err(_) => Some(Transient::network("poll timed out".to_string())),
+                    Ok(Err(e)) => Some(Transient::network(format!("poll failed: {e}"))),
+                    Ok(Ok(resp)) if is_transient_status(resp.status()) => Some(Transient::from_response(&resp)),
                     Ok(Ok(resp)) if !resp.status().is_success() => {
                         let status = resp.status().as_u16();
                         let text = read_body(resp, config.request_timeout).await.unwrap_or_default();
                         Err(Error::from_response(status, &text, Some(id.clone())))?
                     }
                     Ok(Ok(resp)) => match read_body(resp, config.request_timeout).await {
-                        Err(e) => Some((None, None, format!("poll body: {e}"))),
+                        Err(e) => Some(Transient::network(format!("poll body: {e}"))),
                         Ok(text) => {
                             let json: Value = serde_json::from_str(&text).map_err(|e| Error::Decode { message: format!("poll response is not JSON: {e}"), body: text.clone() })?;
                             failures = 0;
@@ -594,13 +556,9 @@ impl Client {
                     },
                 };
                 let mut pause = config.poll_interval;
-                if let Some((status, retry_after, reason)) = failure {
-                    failures += 1;
-                    if failures > config.retry.max_retries {
-                        Err(Error::Transient { attempts: failures, status, message: reason.clone(), generation_id: Some(id.clone()) })?;
-                    }
-                    pause = config.retry.delay(failures - 1, retry_after);
-                    yield Event::Retrying { phase: Phase::Poll, attempt: failures, delay: pause, reason, status };
+                if let Some(failure) = failure {
+                    pause = next_retry(&config, &mut failures, &failure, Some(&id), None)?;
+                    yield Event::Retrying { phase: Phase::Poll, attempt: failures, delay: pause, reason: failure.reason, status: failure.status };
                 }
                 let remaining = poll_deadline.saturating_duration_since(Instant::now());
                 if remaining.is_zero() {
@@ -610,6 +568,107 @@ impl Client {
             }
         })
     }
+}
+
+/// A failure that is safe to repeat.
+struct Transient {
+    status: Option<u16>,
+    retry_after: Option<Duration>,
+    reason: String,
+}
+
+impl Transient {
+    fn network(reason: String) -> Self {
+        Transient {
+            status: None,
+            retry_after: None,
+            reason,
+        }
+    }
+
+    fn from_response(resp: &reqwest::Response) -> Self {
+        Transient {
+            status: Some(resp.status().as_u16()),
+            retry_after: retry_after(resp),
+            reason: format!("HTTP {}", resp.status()),
+        }
+    }
+}
+
+/// What one create request came to.
+enum Attempt {
+    /// The platform answered 2xx: the job exists.
+    Accepted(reqwest::Response),
+    /// The route answered 404 (for an SSE route: the model has none); the body.
+    NotFound(String),
+    /// The platform cannot have accepted it: safe to send again.
+    Retry(Transient),
+}
+
+/// Sends one create and sorts the outcome by the money rule: connect errors
+/// (never sent) and 429/5xx answers may be retried; a timeout or a failure
+/// after sending may have created the job, so it is [`Error::Ambiguous`];
+/// any other error status is final.
+async fn create_attempt(
+    request: reqwest::RequestBuilder,
+    wait: Duration,
+    key: &str,
+    what: &str,
+    config: &Config,
+) -> Result<Attempt, Error> {
+    let ambiguous = |reason: String| Error::Ambiguous {
+        idempotency_key: key.to_string(),
+        reason,
+    };
+    match timeout(wait, request.send()).await {
+        Err(_) => Err(ambiguous(format!("{what} got no response in time"))),
+        Ok(Err(e)) if e.is_connect() => Ok(Attempt::Retry(Transient::network(format!(
+            "connect error: {e}"
+        )))),
+        Ok(Err(e)) => Err(ambiguous(format!(
+            "{what} failed after it may have been sent: {e}"
+        ))),
+        Ok(Ok(resp)) if resp.status().is_success() => Ok(Attempt::Accepted(resp)),
+        Ok(Ok(resp)) if is_transient_status(resp.status()) => {
+            Ok(Attempt::Retry(Transient::from_response(&resp)))
+        }
+        Ok(Ok(resp)) if resp.status() == StatusCode::NOT_FOUND => Ok(Attempt::NotFound(
+            read_body(resp, config.request_timeout)
+                .await
+                .unwrap_or_default(),
+        )),
+        Ok(Ok(resp)) => {
+            let status = resp.status().as_u16();
+            let text = read_body(resp, config.request_timeout)
+                .await
+                .unwrap_or_default();
+            Err(Error::from_response(status, &text, None))
+        }
+    }
+}
+
+/// Counts one more retry and returns the wait before it, or the transient
+/// error once the policy's retries are spent.
+fn next_retry(
+    config: &Config,
+    retries: &mut u32,
+    failure: &Transient,
+    generation_id: Option<&str>,
+    deadline: Option<Instant>,
+) -> Result<Duration, Error> {
+    *retries += 1;
+    if *retries > config.retry.max_retries {
+        return Err(Error::Transient {
+            attempts: *retries,
+            status: failure.status,
+            message: failure.reason.clone(),
+            generation_id: generation_id.map(str::to_string),
+        });
+    }
+    Ok(bounded(
+        config.retry.delay(*retries - 1, failure.retry_after),
+        deadline,
+    ))
 }
 
 /// Runs an event stream to its terminal result.
