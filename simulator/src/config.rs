@@ -37,6 +37,11 @@ pub struct SimulatorConfig {
     /// Interval of SSE `: heartbeat` comments while a stream waits
     /// (default 15 s).
     pub heartbeat_interval: Duration,
+    /// Also accept HTTP/2 over cleartext (prior knowledge), up to 100,000
+    /// concurrent streams per connection, so one client connection can carry
+    /// many generations (the in-flight memory benchmark). Off by default:
+    /// then axum serves HTTP/1.1 with graceful shutdown.
+    pub http2: bool,
 }
 
 impl Default for SimulatorConfig {
@@ -51,6 +56,7 @@ impl Default for SimulatorConfig {
             faults: Vec::new(),
             max_jobs: 100_000,
             heartbeat_interval: Duration::from_secs(15),
+            http2: false,
         }
     }
 }

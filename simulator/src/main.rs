@@ -43,6 +43,10 @@ struct Args {
     /// '[{"fault":{"kind":"drop_after_id"},"times":1}]'.
     #[arg(long)]
     faults: Option<String>,
+    /// Also accept cleartext HTTP/2 (prior knowledge) with up to 100,000
+    /// streams per connection.
+    #[arg(long)]
+    http2: bool,
 }
 
 #[tokio::main]
@@ -66,6 +70,7 @@ async fn main() -> anyhow::Result<()> {
         step_delay: Duration::from_millis(args.delay_ms),
         progress_steps: args.progress_steps,
         heartbeat_interval: Duration::from_secs(args.heartbeat_secs.max(1)),
+        http2: args.http2,
         ..SimulatorConfig::default()
     };
     if let Some(path) = &args.spec {

@@ -118,24 +118,64 @@ pub(crate) async fn start(config: SimulatorConfig, addr: SocketAddr) -> anyhow::
         shutdown: stop_rx.clone(),
     });
     let app = Router::new().fallback(handle).with_state(shared.clone());
+    let http2 = config.http2;
     let listener = listener.tap_io(|tcp| {
         // Small SSE writes must not wait for Nagle's algorithm.
         let _ = tcp.set_nodelay(true);
     });
     let mut signal = stop_rx;
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = signal.wait_for(|stop| *stop).await;
-            })
-            .await
-    });
+    let task = if http2 {
+        tokio::spawn(serve_http2(listener, app, signal))
+    } else {
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = signal.wait_for(|stop| *stop).await;
+                })
+                .await
+        })
+    };
     Ok(Started {
         shared,
         addr: bound,
         stop,
         task,
     })
+}
+
+/// Serves HTTP/1.1 and cleartext HTTP/2 (prior knowledge) with a high
+/// concurrent-stream limit; stops accepting and drops every connection when
+/// `stop` turns true.
+async fn serve_http2<L>(
+    mut listener: L,
+    app: Router,
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Io = tokio::net::TcpStream>,
+{
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use tower::Service;
+
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let (io, _) = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.wait_for(|stop| *stop) => break,
+        };
+        let app = app.clone();
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(move |request| app.clone().call(request));
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder.http2().max_concurrent_streams(100_000);
+            let _ = builder
+                .serve_connection_with_upgrades(TokioIo::new(io), service)
+                .await;
+        });
+        while connections.try_join_next().is_some() {}
+    }
+    connections.shutdown().await;
+    Ok(())
 }
 
 /// Raises the soft open-file limit to the hard one (best effort), so that

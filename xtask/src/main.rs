@@ -8,7 +8,7 @@
 //! - `cargo xtask bench [--in-flight N] [--quick] [--no-throughput]` builds the
 //!   simulator and runs the end-to-end benchmark (`bench-e2e`) in release
 //!   mode: throughput/latency, then N generations in flight (default 10,000;
-//!   0 skips it), each in its own process.
+//!   0 skips it) over HTTP/1.1 and over HTTP/2, each in its own process.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -161,9 +161,14 @@ fn bench(in_flight: usize, quick: bool, no_throughput: bool) -> anyhow::Result<E
             anyhow::bail!("building the simulator failed");
         }
         let n = in_flight.to_string();
-        let mut args = run.to_vec();
-        args.extend(["--in-flight", n.as_str()]);
-        ok &= cargo(&args)?;
+        // Once over HTTP/1.1 (one connection per stream), once over HTTP/2
+        // (streams multiplexed on shared connections).
+        for extra in [None, Some("--http2")] {
+            let mut args = run.to_vec();
+            args.extend(["--in-flight", n.as_str()]);
+            args.extend(extra);
+            ok &= cargo(&args)?;
+        }
     }
     Ok(if ok {
         ExitCode::SUCCESS

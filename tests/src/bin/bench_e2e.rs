@@ -48,6 +48,7 @@ struct Args {
     simulator: Option<PathBuf>,
     quick: bool,
     bare: bool,
+    http2: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -56,6 +57,7 @@ fn parse_args() -> Result<Args, String> {
         simulator: None,
         quick: false,
         bare: false,
+        http2: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -72,8 +74,9 @@ fn parse_args() -> Result<Args, String> {
             }
             "--quick" => args.quick = true,
             "--bare" => args.bare = true,
+            "--http2" => args.http2 = true,
             "-h" | "--help" => return Err(
-                "usage: bench-e2e [--quick] | bench-e2e --in-flight N [--bare] [--simulator PATH]"
+                "usage: bench-e2e [--quick] | bench-e2e --in-flight N [--bare] [--http2] [--simulator PATH]"
                     .into(),
             ),
             other => return Err(format!("unknown argument {other:?}")),
@@ -93,7 +96,7 @@ async fn main() -> ExitCode {
     };
     print_machine();
     let result = match args.in_flight {
-        Some(n) => in_flight(n, args.simulator, args.bare).await,
+        Some(n) => in_flight(n, args.simulator, args.bare, args.http2).await,
         None => throughput(args.quick).await,
     };
     println!("load average at end: {}", load_average());
@@ -200,6 +203,19 @@ fn sdk_client(base: &str) -> Result<Client, BoxError> {
         .api_key(KEY)
         .base_url(base)
         .poll_interval(Duration::from_millis(50))
+        .build()?)
+}
+
+/// A client whose connections speak HTTP/2 (prior knowledge, as on a
+/// cleartext loopback; over TLS reqwest negotiates it by ALPN), so many
+/// generations share one connection.
+fn sdk_client_http2(base: &str) -> Result<Client, BoxError> {
+    let http = reqwest::Client::builder().http2_prior_knowledge().build()?;
+    Ok(Client::builder()
+        .api_key(KEY)
+        .base_url(base)
+        .poll_interval(Duration::from_millis(50))
+        .http_client(http)
         .build()?)
 }
 
@@ -437,8 +453,13 @@ fn simulator_path(given: Option<PathBuf>) -> Result<PathBuf, BoxError> {
 }
 
 /// Starts the simulator binary; returns it and its base URL.
-fn spawn_simulator(path: &PathBuf, credits: usize) -> Result<(SimProcess, String), BoxError> {
+fn spawn_simulator(
+    path: &PathBuf,
+    credits: usize,
+    http2: bool,
+) -> Result<(SimProcess, String), BoxError> {
     let mut child = Command::new(path)
+        .args(http2.then_some("--http2"))
         .args([
             "--addr",
             "127.0.0.1:0",
@@ -491,6 +512,7 @@ async fn in_flight(
     requested: usize,
     simulator: Option<PathBuf>,
     bare: bool,
+    http2: bool,
 ) -> Result<(), BoxError> {
     let path = simulator_path(simulator)?;
     let (soft, hard) = raise_fd_limit();
@@ -503,14 +525,23 @@ async fn in_flight(
     if n < requested {
         println!("NOTE: {requested} in-flight generations do not fit the descriptor limit; measuring {n}");
     }
-    let (sim, base) = spawn_simulator(&path, n * 2 + 100)?;
+    let (sim, base) = spawn_simulator(&path, n * 2 + 100, http2)?;
+    if http2 {
+        println!("HTTP/2: generations share connections (prior knowledge on loopback)");
+    }
     println!("simulator process at {base}, 20 s steps (streams held open)");
 
     let control = reqwest::Client::builder().build()?;
-    let client = sdk_client(&base)?;
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .build()?;
+    let client = if http2 {
+        sdk_client_http2(&base)?
+    } else {
+        sdk_client(&base)?
+    };
+    let mut http = reqwest::Client::builder().connect_timeout(Duration::from_secs(10));
+    if http2 {
+        http = http.http2_prior_knowledge();
+    }
+    let http = http.build()?;
     let url = format!("{}{SSE_ROUTE}", base.trim_end_matches('/'));
     let body = serde_json::to_vec(&GoogleNanoBananaProRequest::new(PROMPT))?;
     let future_bytes = std::mem::size_of_val(&one_generation(&client));
