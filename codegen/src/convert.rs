@@ -674,6 +674,17 @@ fn is_plain_scalar(schema: &Schema) -> bool {
 }
 
 /// The literal values of an enum schema (nulls dropped), if it is one.
+/// A number enum value as the spec most likely wrote it: `openapiv3` reads
+/// every `number` as `f64`, so a whole value (`1`) goes back to an integer
+/// (sent as `1`, variant `V1`) instead of `1.0`.
+fn number_literal(v: f64) -> Value {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        Value::from(v as i64)
+    } else {
+        Value::from(v)
+    }
+}
+
 fn enum_values(schema: &Schema) -> Option<Vec<Value>> {
     let values: Vec<Value> = match &schema.schema_kind {
         SchemaKind::Type(Type::String(s)) => s
@@ -692,7 +703,7 @@ fn enum_values(schema: &Schema) -> Option<Vec<Value>> {
             .enumeration
             .iter()
             .flatten()
-            .map(|v| Value::from(*v))
+            .map(|v| number_literal(*v))
             .collect(),
         SchemaKind::Any(a) => a
             .enumeration
