@@ -178,3 +178,45 @@ async fn unreadable_poll_body_is_a_decode_error_with_the_raw_body() {
         other => panic!("{other:?}"),
     }
 }
+
+/// One overall deadline bounds the stream and poll phases together: with a
+/// stalled stream (SSE budget 30 s) and a job that never ends (poll budget
+/// 30 s), a 1 s deadline ends the job with a timeout that carries the id.
+#[tokio::test]
+async fn the_overall_deadline_bounds_stream_and_polling_together() {
+    let setup = Setup {
+        step_delay: Duration::from_secs(60),
+        sse_timeout: Duration::from_secs(30),
+        poll_timeout: Duration::from_secs(30),
+        ..Setup::default()
+    };
+    let sim = matrix::simulator(
+        &setup,
+        vec![skills_video_simulator::FaultRule::always(
+            skills_video_simulator::Fault::StallHeartbeats,
+        )],
+    )
+    .await;
+    let client = Client::builder()
+        .api_key(matrix::KEY)
+        .base_url(sim.base_url())
+        .sse_timeout(setup.sse_timeout)
+        .poll_timeout(setup.poll_timeout)
+        .poll_interval(Duration::from_millis(50))
+        .deadline(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client
+        .images()
+        .google_nano_banana_pro(GoogleNanoBananaProRequest::new("a slow job"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.category(), ErrorCategory::Timeout, "{err}");
+    assert!(err.generation_id().is_some());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the deadline was not applied"
+    );
+    assert_eq!(matrix::create_counts(&sim), (1, 1));
+}
