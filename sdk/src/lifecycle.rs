@@ -149,6 +149,9 @@ pub enum Event {
     },
     /// An SSE event arrived.
     Message(SseMessage),
+    /// The stream carried a comment (a heartbeat): it is alive but has no
+    /// news. Heartbeats do not extend the SSE budget.
+    Heartbeat,
     /// A transient failure; the request is tried again after `delay`.
     Retrying {
         /// Which request is repeated.
@@ -411,6 +414,7 @@ impl Client {
                             let mut parser = SseParser::new(config.max_event_bytes);
                             let mut bytes = response.bytes_stream();
                             let mut parsed: Vec<SseEvent> = Vec::new();
+                            let mut heartbeats = 0u64;
                             let reason = loop {
                                 parsed.clear();
                                 let (ended, reason) = match timeout(sse_deadline.saturating_duration_since(Instant::now()), bytes.next()).await {
@@ -425,7 +429,11 @@ impl Client {
                                         Err(e) => (true, FallbackReason::EventTooLarge(e.to_string())),
                                     },
                                 };
-                                for raw in parsed.drain(..) {
+                                if parser.comments_seen() > heartbeats {
+                                heartbeats = parser.comments_seen();
+                                yield Event::Heartbeat;
+                            }
+                            for raw in parsed.drain(..) {
                                     let (message, terminal) = interpret(raw);
                                     if generation_id.is_none() {
                                         if let Some(id) = &message.generation_id {

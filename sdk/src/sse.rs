@@ -142,6 +142,8 @@ pub struct SseParser {
     last_retry: Option<u64>,
     last_id: Option<String>,
     failed: Option<SseError>,
+    /// Comment lines seen so far (servers send them as heartbeats).
+    comments: u64,
 }
 
 impl Default for SseParser {
@@ -167,7 +169,15 @@ impl SseParser {
             last_retry: None,
             last_id: None,
             failed: None,
+            comments: 0,
         }
+    }
+
+    /// How many comment lines (`: ...`, typically heartbeats) the stream has
+    /// carried so far. Comments never become events; this lets a caller see
+    /// that a quiet stream is still alive.
+    pub fn comments_seen(&self) -> u64 {
+        self.comments
     }
 
     /// The last event id set by the stream (what a reconnecting client would
@@ -333,6 +343,9 @@ impl SseParser {
         }
         let (field, value) = match memchr::memchr(b':', line) {
             Some(colon) => {
+                if colon == 0 {
+                    self.comments += 1;
+                }
                 self.check(colon)?;
                 let value = &line[colon + 1..];
                 let value = value.strip_prefix(b" ").unwrap_or(value);
@@ -362,6 +375,9 @@ impl SseParser {
                 return Ok(());
             };
             self.check(self.partial.len().saturating_add(colon))?;
+            if colon == 0 && self.partial.is_empty() {
+                self.comments += 1;
+            }
             let field = if self.partial.is_empty() {
                 Field::from_name(&seg[..colon])
             } else {
@@ -765,6 +781,19 @@ mod tests {
             parse(b"data: one\ndata: two\ndata:three\n\n"),
             vec![msg("one\ntwo\nthree")]
         );
+    }
+
+    #[test]
+    fn comments_are_counted_split_or_whole() {
+        for split in 0..=12 {
+            let input = b": heartbeat\n:x\ndata: a\n\n";
+            let mut p = SseParser::new(1024);
+            let mut out = Vec::new();
+            p.push(&input[..split], &mut out).unwrap();
+            p.push(&input[split..], &mut out).unwrap();
+            assert_eq!(p.comments_seen(), 2, "split at {split}");
+            assert_eq!(out.len(), 1);
+        }
     }
 
     #[test]

@@ -41,6 +41,7 @@ async fn fallback_events_come_in_order_with_the_id_first() {
             Event::SseOpen { .. } => "sse_open",
             Event::Created { .. } => "created",
             Event::Message(_) => "message",
+            Event::Heartbeat => "heartbeat",
             Event::Retrying { .. } => "retrying",
             Event::FallbackToPolling { .. } => "fallback",
             Event::Poll { .. } => "poll",
@@ -219,4 +220,40 @@ async fn the_overall_deadline_bounds_stream_and_polling_together() {
         "the deadline was not applied"
     );
     assert_eq!(matrix::create_counts(&sim), (1, 1));
+}
+
+/// A stalled stream's heartbeats reach the caller as events, and still do not
+/// extend the SSE budget: the job is finished by polling.
+#[tokio::test]
+async fn heartbeats_are_events_and_do_not_extend_the_sse_budget() {
+    let setup = Setup {
+        sse_timeout: Duration::from_secs(1),
+        ..Setup::default()
+    };
+    let sim = matrix::simulator(
+        &setup,
+        vec![skills_video_simulator::FaultRule::always(
+            skills_video_simulator::Fault::StallHeartbeats,
+        )],
+    )
+    .await;
+    let client = matrix::client(&sim, &setup);
+    let events: Vec<Event> = client
+        .events(GoogleNanoBananaProRequest::new("a quiet stream"))
+        .map(|e| e.expect("no error"))
+        .collect()
+        .await;
+    let heartbeats = events
+        .iter()
+        .filter(|e| matches!(e, Event::Heartbeat))
+        .count();
+    assert!(heartbeats >= 2, "{heartbeats} heartbeats in {events:?}");
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::FallbackToPolling {
+            reason: skills_video::FallbackReason::SseTimeout,
+            ..
+        }
+    )));
+    assert!(matches!(events.last(), Some(Event::Terminal(g)) if g.source() == Source::Poll));
 }
