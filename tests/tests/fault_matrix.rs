@@ -257,3 +257,41 @@ async fn heartbeats_are_events_and_do_not_extend_the_sse_budget() {
     )));
     assert!(matches!(events.last(), Some(Event::Terminal(g)) if g.source() == Source::Poll));
 }
+
+/// `credits()` retries a transient failure (a GET is always safe to repeat)
+/// and then reads the balance (an in-test server: the simulator's faults
+/// target creates and polls).
+#[tokio::test]
+async fn credits_retry_a_503_then_read_the_balance() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = vec![0; 8192];
+                let _ = socket.read(&mut buf).await;
+                let (status, body) = if n == 0 {
+                    ("503 Service Unavailable", r#"{"message":"busy"}"#)
+                } else {
+                    ("200 OK", r#"{"credits": 42.5}"#)
+                };
+                let response = format!("HTTP/1.1 {status}\r\ncontent-type: application/json\r\nretry-after: 0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    let client = Client::builder()
+        .api_key("k")
+        .base_url(format!("http://{addr}/api/v1"))
+        .retry_policy(matrix::fast_retry())
+        .build()
+        .unwrap();
+    let credits = client.credits().await.unwrap();
+    assert_eq!(credits.balance, Some(42.5));
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+}
