@@ -160,7 +160,7 @@ fn catalog_rs(ir: &Ir) -> TokenStream {
 }
 
 fn schemas_rs(ir: &Ir) -> TokenStream {
-    let defs = ir.shared.iter().map(|d| type_def(d, true));
+    let defs = ir.shared.iter().map(type_def);
     let has_response = ir
         .shared
         .iter()
@@ -183,8 +183,8 @@ fn schemas_rs(ir: &Ir) -> TokenStream {
 }
 
 fn model_rs(m: &ModelIr) -> TokenStream {
-    let request = type_def(&m.request, false);
-    let locals = m.local_types.iter().map(|d| type_def(d, false));
+    let request = type_def(&m.request);
+    let locals = m.local_types.iter().map(type_def);
     let name = ident(&m.request.name);
     let descriptor = descriptor(m);
     let module_doc = format!(" `{}`: {}", m.id, one_line(&m.summary));
@@ -339,7 +339,7 @@ fn ty_tokens(ty: &TypeRef) -> TokenStream {
     }
 }
 
-fn type_def(def: &TypeDef, shared: bool) -> TokenStream {
+fn type_def(def: &TypeDef) -> TokenStream {
     let mut docs: Vec<String> = def.docs.iter().map(|l| prose(l)).collect();
     if let Some(wire) = &def.wire_name {
         if !docs.is_empty() {
@@ -352,7 +352,7 @@ fn type_def(def: &TypeDef, shared: bool) -> TokenStream {
     }
     let docs = doc_attrs(&docs);
     match &def.kind {
-        TypeKind::Struct { fields } => struct_def(def, fields, docs, shared),
+        TypeKind::Struct { fields } => struct_def(def, fields, docs),
         TypeKind::Enum { variants } => enum_def(def, variants, docs),
         TypeKind::Untagged { variants } => untagged_def(def, variants, docs),
         TypeKind::Alias(ty) => {
@@ -419,7 +419,7 @@ fn is_option(f: &Field, role: Role) -> bool {
     role == Role::Response || !is_constructor_arg(f)
 }
 
-fn struct_def(def: &TypeDef, fields: &[Field], docs: TokenStream, _shared: bool) -> TokenStream {
+fn struct_def(def: &TypeDef, fields: &[Field], docs: TokenStream) -> TokenStream {
     let name = ident(&def.name);
     let role = def.role;
     let field_tokens = fields.iter().map(|f| {

@@ -95,11 +95,6 @@ pub fn snake_name(wire: &str, prefix: &str) -> String {
     escape_keyword(name)
 }
 
-/// Whether `name` is usable as-is (no rename needed) for a wire name.
-pub fn needs_rename(rust: &str, wire: &str) -> bool {
-    rust != wire
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -335,11 +335,7 @@ impl Client {
                     Transient::from_response(&resp)
                 }
                 Ok(Ok(resp)) => {
-                    let status = resp.status().as_u16();
-                    let body = read_body(resp, config.request_timeout)
-                        .await
-                        .unwrap_or_default();
-                    return Err(Error::from_response(status, &body, None));
+                    return Err(error_response(resp, config.request_timeout, None).await);
                 }
                 Ok(Err(e)) => Transient::network(e.to_string()),
                 Err(_) => Transient::network("request timed out".to_string()),
@@ -543,9 +539,7 @@ impl Client {
                     Ok(Err(e)) => Some(Transient::network(format!("poll failed: {e}"))),
                     Ok(Ok(resp)) if is_transient_status(resp.status()) => Some(Transient::from_response(&resp)),
                     Ok(Ok(resp)) if !resp.status().is_success() => {
-                        let status = resp.status().as_u16();
-                        let text = read_body(resp, config.request_timeout).await.unwrap_or_default();
-                        Err(Error::from_response(status, &text, Some(id.clone())))?
+                        Err(error_response(resp, config.request_timeout, Some(id.clone())).await)?
                     }
                     Ok(Ok(resp)) => match read_body(resp, config.request_timeout).await {
                         Err(e) => Some(Transient::network(format!("poll body: {e}"))),
@@ -648,13 +642,7 @@ async fn create_attempt(
                 .await
                 .unwrap_or_default(),
         )),
-        Ok(Ok(resp)) => {
-            let status = resp.status().as_u16();
-            let text = read_body(resp, config.request_timeout)
-                .await
-                .unwrap_or_default();
-            Err(Error::from_response(status, &text, None))
-        }
+        Ok(Ok(resp)) => Err(error_response(resp, config.request_timeout, None).await),
     }
 }
 
@@ -762,6 +750,17 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(parse_retry_after)
+}
+
+/// The typed error for a non-success answer, with its body (best effort).
+async fn error_response(
+    resp: reqwest::Response,
+    limit: Duration,
+    generation_id: Option<String>,
+) -> Error {
+    let status = resp.status().as_u16();
+    let body = read_body(resp, limit).await.unwrap_or_default();
+    Error::from_response(status, &body, generation_id)
 }
 
 async fn read_body(resp: reqwest::Response, limit: Duration) -> Result<String, Error> {

@@ -2,4 +2,5 @@
 //! as a library so both the test suite (`tests/fault_matrix.rs`) and the
 //! reliability report (`cargo xtask reliability`) run the same cases.
 
+pub mod docs;
 pub mod matrix;

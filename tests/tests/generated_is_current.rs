@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use skills_video_tests::docs::category_pages;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -23,34 +25,16 @@ fn committed_generated_code_is_current() {
     );
 }
 
-/// Counts `POST /generation/...` pages under Images/Videos groups, at any depth.
-fn docs_pages(v: &serde_json::Value, in_category: bool, out: &mut Vec<String>) {
-    match v {
-        serde_json::Value::Object(m) => {
-            let here = in_category
-                || matches!(
-                    m.get("group").and_then(|g| g.as_str()),
-                    Some("Images" | "Videos")
-                );
-            m.values().for_each(|c| docs_pages(c, here, out));
-        }
-        serde_json::Value::Array(a) => a.iter().for_each(|c| docs_pages(c, in_category, out)),
-        serde_json::Value::String(s) if in_category => {
-            if let Some(p) = s.strip_prefix("POST /generation/") {
-                out.push(p.to_string());
-            }
-        }
-        _ => {}
-    }
-}
-
 #[test]
 fn every_docs_model_has_a_generated_struct_and_function() {
     let docs: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(root().join("specs/docs.json")).unwrap())
             .unwrap();
-    let mut pages = Vec::new();
-    docs_pages(&docs, false, &mut pages);
+    let pages: Vec<String> = ["Images", "Videos"]
+        .iter()
+        .flat_map(|c| category_pages(&docs, c))
+        .filter_map(|p| p.strip_prefix("POST /generation/").map(str::to_string))
+        .collect();
     assert!(!pages.is_empty());
     let catalog: Vec<&str> = skills_video::catalog::MODELS.iter().map(|m| m.id).collect();
     assert_eq!(catalog, pages, "catalog order and content follow docs.json");

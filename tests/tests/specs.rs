@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use serde_json::Value;
+use skills_video_tests::docs::category_pages;
 
 /// Model counts of the 2026-03-20 snapshot named in the issue.
 const IMAGE_MODELS: usize = 23;
@@ -34,35 +35,6 @@ fn assert_no_problems(check: &str, problems: &[String]) {
         problems.len(),
         problems.join("\n  ")
     );
-}
-
-/// Every `POST /generation/...` page found anywhere under a group named
-/// `category`, at any depth, in order, without duplicates.
-fn category_pages(docs: &Value, category: &str) -> Vec<String> {
-    fn walk(node: &Value, category: &str, inside: bool, out: &mut Vec<String>) {
-        match node {
-            Value::Object(map) => {
-                let inside = inside || map.get("group").and_then(Value::as_str) == Some(category);
-                for value in map.values() {
-                    walk(value, category, inside, out);
-                }
-            }
-            Value::Array(items) => {
-                for item in items {
-                    walk(item, category, inside, out);
-                }
-            }
-            Value::String(page)
-                if inside && page.starts_with("POST /generation/") && !out.contains(page) =>
-            {
-                out.push(page.clone());
-            }
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk(&docs["navigation"], category, false, &mut out);
-    out
 }
 
 /// `/generation/x/y` -> `/generation/sse/x/y` (first occurrence only).

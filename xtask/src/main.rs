@@ -104,25 +104,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             quick,
             no_throughput,
         } => bench(in_flight, quick, no_throughput),
-        Command::Reliability => {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = std::process::Command::new(cargo)
-                .current_dir(root())
-                .args([
-                    "run",
-                    "--quiet",
-                    "--package",
-                    "skills-video-tests",
-                    "--bin",
-                    "reliability",
-                ])
-                .status()?;
-            Ok(if status.success() {
+        Command::Reliability => Ok(
+            if cargo(&[
+                "run",
+                "--quiet",
+                "--package",
+                "skills-video-tests",
+                "--bin",
+                "reliability",
+            ])? {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
-            })
-        }
+            },
+        ),
     }
 }
 
