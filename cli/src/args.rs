@@ -107,6 +107,12 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "TEXT")]
     pub prompt: Option<String>,
     /// A field value, parsed by the field's type (repeatable), e.g. `--set aspect_ratio=16:9`.
+    ///
+    /// `NAME=@PATH` sends a local file (curl's convention; the request becomes
+    /// multipart/form-data), e.g. `--set image_url=@./photo.png`. Repeating
+    /// `--set` for an array field appends, so `--set image_urls=@a.png --set
+    /// image_urls=https://example.com/b.png` mixes a file and a URL. Write `@@`
+    /// or `\@` for a literal leading `@`. A missing file is exit 22.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
     /// The request as a JSON object (`--set` and `--prompt` apply on top).

@@ -1,12 +1,18 @@
-//! Builds a model's JSON request from `--payload`/`--payload-file`,
-//! `--prompt` and `--set NAME=VALUE`, typed by the generated field metadata,
-//! then runs the model's full client-side check. Nothing is sent when any
-//! step fails.
+//! Builds a model's request from `--payload`/`--payload-file`, `--prompt`
+//! and `--set NAME=VALUE`, typed by the generated field metadata, then runs
+//! the model's full client-side check. Nothing is sent when any step fails.
+//!
+//! Local files follow curl's convention: `--set image_url=@./photo.png` sends
+//! that file (the request becomes `multipart/form-data`). Repeating `--set`
+//! for an array field appends to it, so `--set image_urls=@a.png --set
+//! image_urls=https://example.com/b.png` mixes a file and a URL. A literal
+//! leading `@` is written `@@` or `\@`.
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Number, Value};
-use skills_video::{FieldInfo, FieldKind, ModelDescriptor};
+use skills_video::{FieldInfo, FieldKind, Media, ModelDescriptor, RequestBody};
 
 use crate::exit::CliError;
 use crate::suggest::closest;
@@ -24,8 +30,11 @@ pub struct PayloadInput<'a> {
     pub sets: &'a [String],
 }
 
-/// The checked request body.
-pub fn build(model: &ModelDescriptor, input: &PayloadInput<'_>) -> Result<Value, CliError> {
+/// Stands for a local file in the map until the [`RequestBody`] is built.
+const FILE_MARKER: &str = "\u{0}skills-video-cli-file:";
+
+/// The checked request body (JSON, plus the local files given with `@PATH`).
+pub fn build(model: &ModelDescriptor, input: &PayloadInput<'_>) -> Result<RequestBody, CliError> {
     let mut body = match (input.payload, input.payload_file) {
         (Some(text), _) => parse_object(text, "--payload")?,
         (None, Some(path)) => {
@@ -51,6 +60,9 @@ pub fn build(model: &ModelDescriptor, input: &PayloadInput<'_>) -> Result<Value,
         };
         body.insert(field.name.into(), Value::String(prompt.to_string()));
     }
+    let mut files: Vec<PathBuf> = Vec::new();
+    // Array fields already given by a --set: a further --set appends.
+    let mut set_arrays: HashSet<&'static str> = HashSet::new();
     for entry in input.sets {
         let Some((name, raw)) = entry.split_once('=') else {
             return Err(CliError::input(format!(
@@ -61,10 +73,29 @@ pub fn build(model: &ModelDescriptor, input: &PayloadInput<'_>) -> Result<Value,
         let field = model
             .field(name)
             .ok_or_else(|| unknown_field(model, name))?;
-        body.insert(field.name.into(), parse_value(field, raw)?);
+        let value = match local_file(raw) {
+            Some(path) => {
+                check_local_file(field, path)?;
+                files.push(PathBuf::from(path));
+                let marker = Value::String(format!("{FILE_MARKER}{}", files.len() - 1));
+                if field.kind == FieldKind::Array {
+                    Value::Array(vec![marker])
+                } else {
+                    marker
+                }
+            }
+            None => parse_value(field, &unescape(raw))?,
+        };
+        let appended = field.kind == FieldKind::Array && !set_arrays.insert(field.name);
+        match (appended, body.get_mut(field.name), value) {
+            (true, Some(Value::Array(items)), Value::Array(more)) => items.extend(more),
+            (_, _, value) => {
+                body.insert(field.name.into(), value);
+            }
+        }
     }
-    let body = Value::Object(body);
-    (model.check_json)(&body).map_err(|errors| {
+    let body = with_files(body, &files)?;
+    (model.check_json)(&body.validation_json()).map_err(|errors| {
         let violations: Vec<Value> = errors
             .violations
             .iter()
@@ -74,6 +105,99 @@ pub fn build(model: &ModelDescriptor, input: &PayloadInput<'_>) -> Result<Value,
             .with("violations", violations)
     })?;
     Ok(body)
+}
+
+/// The path of a `@PATH` value (curl's convention); `@@x` and `\@x` are literal.
+fn local_file(raw: &str) -> Option<&str> {
+    let text = raw.trim_start();
+    match text.strip_prefix('@') {
+        Some(rest) if !rest.starts_with('@') => Some(rest.trim_end()),
+        _ => None,
+    }
+}
+
+/// A value with its escaped leading `@` (`@@x`, `\@x`) made literal.
+fn unescape(raw: &str) -> String {
+    let text = raw.trim_start();
+    let lead = &raw[..raw.len() - text.len()];
+    match text.strip_prefix("@@").or_else(|| text.strip_prefix("\\@")) {
+        Some(rest) => format!("{lead}@{rest}"),
+        None => raw.to_string(),
+    }
+}
+
+/// A `@PATH` must name an existing regular file, for a field that takes text.
+fn check_local_file(field: &FieldInfo, path: &str) -> Result<(), CliError> {
+    let fail = |what: String| {
+        CliError::validation(format!("--set {}=@{path}: {what}", field.name))
+            .with("field", field.name)
+            .with("path", path)
+    };
+    if !matches!(field.kind, FieldKind::String | FieldKind::Array) {
+        return Err(fail(format!(
+            "field {:?} is {}, it cannot take a local file (write @@ for a literal @)",
+            field.name,
+            field.kind.as_str()
+        )));
+    }
+    if path.is_empty() {
+        return Err(fail("no path after @".into()));
+    }
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(_) => Err(fail(format!("local file {path} is not a regular file"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(fail(format!("local file {path} does not exist")))
+        }
+        Err(e) => Err(fail(format!("local file {path} cannot be read ({e})"))),
+    }
+}
+
+/// The request body: fields that hold a file marker are rebuilt with
+/// [`RequestBody::with_file`], in order, so files and URLs keep their places.
+fn with_files(mut body: Map<String, Value>, files: &[PathBuf]) -> Result<RequestBody, CliError> {
+    let file_of = |v: &Value| {
+        v.as_str()
+            .and_then(|s| s.strip_prefix(FILE_MARKER))
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| files.get(i))
+    };
+    let holds_file = |v: &Value| match v {
+        Value::Array(items) => items.iter().any(|i| file_of(i).is_some()),
+        other => file_of(other).is_some(),
+    };
+    let fields: Vec<String> = body
+        .iter()
+        .filter(|(_, v)| holds_file(v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    let mut moved = Vec::new();
+    for name in fields {
+        if let Some(v) = body.remove(&name) {
+            moved.push((name, v));
+        }
+    }
+    let mut request = RequestBody::json(Value::Object(body));
+    for (name, value) in moved {
+        let (items, is_array) = match value {
+            Value::Array(items) => (items, true),
+            other => (vec![other], false),
+        };
+        for item in items {
+            let media = match (file_of(&item), item) {
+                (Some(path), _) => Media::file(path),
+                (None, Value::String(url)) => Media::url(url),
+                (None, other) => {
+                    return Err(CliError::validation(format!(
+                        "field {name:?} mixes a local file with the non-text value {other}"
+                    ))
+                    .with("field", name.as_str()))
+                }
+            };
+            request = request.with_file(name.as_str(), media, is_array);
+        }
+    }
+    Ok(request)
 }
 
 fn parse_object(text: &str, what: &str) -> Result<Map<String, Value>, CliError> {
@@ -229,7 +353,7 @@ mod tests {
         find_model("google/nano-banana-pro").unwrap()
     }
 
-    fn run(sets: &[&str]) -> Result<Value, CliError> {
+    fn run(sets: &[&str]) -> Result<RequestBody, CliError> {
         let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
         build(
             nano(),
@@ -250,7 +374,9 @@ mod tests {
             "seed=null",
             "image_urls=https://example.com/a.png,https://example.com/b.png",
         ])
-        .unwrap();
+        .unwrap()
+        .as_json()
+        .clone();
         assert_eq!(body["num_images"], 2);
         assert_eq!(body["aspect_ratio"], "16:9");
         assert_eq!(body["enable_web_search"], true);
@@ -311,5 +437,90 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.code, 22);
+    }
+
+    fn png(dir: &tempfile::TempDir, name: &str) -> String {
+        let path = dir.path().join(name);
+        std::fs::write(&path, b"\x89PNG\r\n\x1a\n").unwrap();
+        path.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn at_path_is_a_local_file_and_repeated_array_sets_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = png(&dir, "a.png");
+        let body = run(&[
+            "image_urls=https://example.com/0.png",
+            &format!("image_urls=@{a}"),
+            "image_urls=https://example.com/2.png,https://example.com/3.png",
+        ])
+        .unwrap();
+        assert!(body.is_multipart());
+        let checked = body.validation_json();
+        assert_eq!(
+            checked["image_urls"],
+            serde_json::json!([
+                "https://example.com/0.png",
+                "https://upload.invalid/a.png",
+                "https://example.com/2.png",
+                "https://example.com/3.png"
+            ])
+        );
+        assert_eq!(checked["prompt"], "a cat");
+        let files = body.local_files();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].0.to_string(), "image_urls[1]");
+        assert_eq!(files[0].1.path(), Some(Path::new(&a)));
+        // Without @, no file and plain JSON.
+        assert!(!run(&["image_urls=https://example.com/0.png"])
+            .unwrap()
+            .is_multipart());
+    }
+
+    #[test]
+    fn a_missing_file_is_a_validation_error_naming_field_and_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.png");
+        let e = run(&[&format!("image_urls=@{}", missing.display())]).unwrap_err();
+        assert_eq!(e.code, 22);
+        assert!(
+            e.message.contains("image_urls")
+                && e.message.contains("nope.png")
+                && e.message.contains("does not exist"),
+            "{}",
+            e.message
+        );
+        let e = run(&[&format!("image_urls=@{}", dir.path().display())]).unwrap_err();
+        assert!(e.message.contains("not a regular file"), "{}", e.message);
+        let e = run(&[&format!("num_images=@{}", png(&dir, "n.png"))]).unwrap_err();
+        assert_eq!(e.code, 22);
+        assert!(
+            e.message.contains("cannot take a local file"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn a_doubled_or_escaped_at_is_literal() {
+        let body = build(
+            nano(),
+            &PayloadInput {
+                sets: &["prompt=@@cat".to_string()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(!body.is_multipart());
+        assert_eq!(body.as_json()["prompt"], "@cat");
+        let body = build(
+            nano(),
+            &PayloadInput {
+                sets: &["prompt=\\@dog".to_string()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(body.as_json()["prompt"], "@dog");
     }
 }

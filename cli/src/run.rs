@@ -271,6 +271,7 @@ async fn finish_success(
         "status": status,
         "response": generation.raw(),
         "outputs": urls,
+        "usage": generation.usage(),
     });
     if options.out_dir.is_some() {
         line["files"] = json!(file_names);
@@ -291,6 +292,7 @@ async fn finish_success(
     for f in &file_names {
         text.push_str(&format!("\n  saved:  {f}"));
     }
+    text.push_str(&credits_line(&generation));
     out.summary(&text);
     let code = match &download_error {
         None => exit::OK,
@@ -309,6 +311,18 @@ async fn finish_success(
         files,
         fell_back: st.fallback,
         error: None,
+    }
+}
+
+/// `\n  credits charged: 20 (subscription 20, permanent 0)` when the response
+/// reports its `usage`, else nothing.
+fn credits_line(generation: &Generation) -> String {
+    match generation.usage() {
+        Some(u) => format!(
+            "\n  credits charged: {} (subscription {}, permanent {})",
+            u.total, u.subscription, u.permanent
+        ),
+        None => String::new(),
     }
 }
 
@@ -349,12 +363,14 @@ fn finish_error(out: &Output, st: &State, e: &Error) -> RunOutcome {
             "status": status,
             "message": message,
             "response": generation.raw(),
+            "usage": generation.usage(),
         }));
         out.summary(&format!(
-            "{} generation {} (delivered by {}): {message}",
+            "{} generation {} (delivered by {}): {message}{}",
             out.paint(&status, "1;31"),
             id.as_deref().unwrap_or("?"),
-            generation.source().as_str()
+            generation.source().as_str(),
+            credits_line(generation)
         ));
         return RunOutcome {
             code: exit::FAILED,

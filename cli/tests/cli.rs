@@ -584,6 +584,64 @@ fn wait_polls_an_id_to_terminal_and_downloads() {
     assert!(human.stdout.contains(&id));
 }
 
+/// `terminal.usage` is what the simulator charged, and the balance seen by
+/// `credits` drops by exactly that; `wait` reports the same usage without a
+/// new charge, and the human summaries print it.
+#[test]
+fn terminal_usage_matches_the_charge_and_the_balance_drop() {
+    let sim = Sim::with(|c| {
+        c.credits = 100.0;
+        c.cost_per_generation = 20.0;
+    });
+    let balance = |sim: &Sim| {
+        let r = run(sim.cmd().args(["--json", "credits"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.last()["credits"].as_f64().unwrap()
+    };
+    let before = balance(&sim);
+    let r = generate(&sim, &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let last = r.last();
+    assert_eq!(last["event"], "terminal");
+    let usage = &last["usage"];
+    assert_eq!(usage["total"], 20.0, "{last}");
+    assert_eq!(usage["subscription"], 20.0);
+    assert_eq!(usage["permanent"], 0.0);
+    let after = balance(&sim);
+    assert_eq!(before - after, usage["total"].as_f64().unwrap());
+
+    // Resuming by id reports the same charge and costs nothing.
+    let id = last["generation_id"].as_str().unwrap().to_string();
+    let r = run(sim.cmd().args(["--json", "wait", &id, "--interval", "0.1"]));
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(r.last()["usage"], *usage);
+    assert_eq!(balance(&sim), after);
+
+    // Human summaries, for success and for failure.
+    let human = run(sim.cmd().args(["wait", &id]));
+    assert!(
+        human
+            .stdout
+            .contains("credits charged: 20 (subscription 20, permanent 0)"),
+        "{}",
+        human.stdout
+    );
+    sim.faults(vec![FaultRule::always(Fault::Outcome {
+        status: "FAILED".into(),
+    })]);
+    let r = generate(&sim, &[]);
+    assert_eq!(r.code, 10, "{}", r.stdout);
+    assert_eq!(r.last()["usage"]["total"], 20.0);
+    let human = run(sim.cmd().args(["generate", MODEL, "--prompt", "x"]));
+    assert_eq!(human.code, 10);
+    assert!(
+        human.stdout.contains("credits charged: 20"),
+        "{}",
+        human.stdout
+    );
+    assert_eq!(balance(&sim), after - 40.0);
+}
+
 #[test]
 fn credits_shows_the_balance() {
     let sim = Sim::with(|c| c.credits = 42.0);

@@ -15,7 +15,8 @@ use serde_json::Value;
 use crate::catalog::Catalog;
 use crate::error::{pointer_segment, CodegenError, Result};
 use crate::ir::{
-    Constraint, Field, Ir, ModelIr, Role, TypeDef, TypeKind, TypeRef, UntaggedVariant, Variant,
+    Constraint, Field, Ir, ModelIr, Role, TaggedVariant, TypeDef, TypeKind, TypeRef,
+    UntaggedVariant, Variant,
 };
 use crate::naming::{snake_name, type_name, variant_name};
 
@@ -237,9 +238,21 @@ impl<'a> Converter<'a> {
         let mut referenced_elsewhere = BTreeSet::new();
         collect_refs_outside_bodies(self.json, false, &mut referenced_elsewhere);
         let bodies: BTreeSet<&str> = models.iter().map(|m| m.schema_name.as_str()).collect();
+        // A workflow of a tagged request is that model's local type, even
+        // though the request component refers to it.
+        let workflows: BTreeSet<&str> = models
+            .iter()
+            .flat_map(|m| match &m.request.kind {
+                TypeKind::Tagged { variants, .. } => {
+                    variants.iter().map(|v| v.schema_name.as_str()).collect()
+                }
+                _ => Vec::new(),
+            })
+            .collect();
         let mut names: Vec<String> = components
             .schemas
             .keys()
+            .filter(|n| !workflows.contains(n.as_str()))
             .filter(|n| !bodies.contains(n.as_str()) || referenced_elsewhere.contains(n.as_str()))
             .cloned()
             .collect();
@@ -293,19 +306,29 @@ impl<'a> Converter<'a> {
         let module = snake_name(&endpoint.id, "m_");
         let mut scope = Scope::new(false);
         scope.claim(&struct_name, &schema_pointer)?;
-        let object = object_of(schema).ok_or_else(|| CodegenError::Unsupported {
-            pointer: schema_pointer.clone(),
-            what: "a request body that is not an object".into(),
-            hint: "model request bodies must be JSON objects with properties".into(),
-        })?;
-        let fields = self.fields(object, "", &schema_pointer, Role::Request, &mut scope)?;
+        let kind = match self.tagged_request(schema, &struct_name, &schema_pointer, &mut scope)? {
+            Some(kind) => kind,
+            None => {
+                let object = object_of(schema).ok_or_else(|| CodegenError::Unsupported {
+                    pointer: schema_pointer.clone(),
+                    what: "a request body that is not an object".into(),
+                    hint: "model request bodies must be JSON objects with properties, or a `oneOf` of them with a `discriminator`".into(),
+                })?;
+                let fields =
+                    self.fields(object, None, "", &schema_pointer, Role::Request, &mut scope)?;
+                TypeKind::Struct {
+                    fields,
+                    open: is_open(object),
+                }
+            }
+        };
         let request = TypeDef {
             name: struct_name,
             wire_name: name.map(str::to_string),
             docs: docs_of(schema),
             pointer: schema_pointer.clone(),
             role: Role::Request,
-            kind: TypeKind::Struct { fields },
+            kind,
         };
         let schema_json = json_at(self.json, &schema_pointer)
             .cloned()
@@ -330,6 +353,113 @@ impl<'a> Converter<'a> {
             request,
             local_types: scope.types,
         })
+    }
+
+    /// A request body that is a `oneOf` of objects with a `discriminator`
+    /// (one workflow per member): each member becomes a local struct without
+    /// the tag property, named `{Request}` minus `Request` plus the tag value.
+    fn tagged_request(
+        &self,
+        schema: &'a Schema,
+        request_name: &str,
+        pointer: &str,
+        scope: &mut Scope,
+    ) -> Result<Option<TypeKind>> {
+        let Some(discriminator) = &schema.schema_data.discriminator else {
+            return Ok(None);
+        };
+        let tag = discriminator.property_name.clone();
+        let members =
+            match &schema.schema_kind {
+                SchemaKind::OneOf { one_of } => one_of,
+                _ => return Err(CodegenError::Unsupported {
+                    pointer: pointer.to_string(),
+                    what: "a `discriminator` outside a `oneOf`".into(),
+                    hint:
+                        "write a request with workflows as `oneOf` of `$ref`s plus `discriminator`"
+                            .into(),
+                }),
+            };
+        let base = request_name.strip_suffix("Request").unwrap_or(request_name);
+        let mut variants = Vec::new();
+        for (i, member) in members.iter().enumerate() {
+            let member_pointer = format!("{pointer}/oneOf/{i}");
+            let (member_schema, member_name) = self.resolve(member.into(), &member_pointer)?;
+            let member_pointer = match member_name {
+                Some(n) => format!("{SCHEMAS}{}", pointer_segment(n)),
+                None => member_pointer,
+            };
+            let object = object_of(member_schema).ok_or_else(|| CodegenError::Unsupported {
+                pointer: member_pointer.clone(),
+                what: "a workflow that is not an object".into(),
+                hint: "each `oneOf` member of a discriminated request must be an object".into(),
+            })?;
+            let tag_schema =
+                object
+                    .properties
+                    .get(&tag)
+                    .ok_or_else(|| CodegenError::InvalidOperation {
+                        pointer: member_pointer.clone(),
+                        message: format!(
+                            "the workflow has no `{tag}` property, which the discriminator names"
+                        ),
+                    })?;
+            let (tag_schema, _) = self.resolve(tag_schema.into(), &member_pointer)?;
+            let wire = match enum_values(tag_schema).as_deref() {
+                Some([Value::String(v)]) => v.clone(),
+                _ => {
+                    return Err(CodegenError::InvalidOperation {
+                        pointer: format!("{member_pointer}/properties/{}", pointer_segment(&tag)),
+                        message: format!("`{tag}` must have exactly one string value (an `enum` of one or a `const`) in each workflow"),
+                    })
+                }
+            };
+            if !object.required.iter().any(|r| r == &tag) {
+                return Err(CodegenError::InvalidOperation {
+                    pointer: member_pointer.clone(),
+                    message: format!("`{tag}` must be listed in `required` of each workflow"),
+                });
+            }
+            let rust = variant_name(&wire);
+            let ty = format!("{base}{rust}");
+            scope.claim(&ty, &member_pointer)?;
+            let fields = self.fields(
+                object,
+                Some(&tag),
+                &ty,
+                &member_pointer,
+                Role::Request,
+                scope,
+            )?;
+            let mut docs = docs_of(member_schema);
+            if docs.is_empty() {
+                docs.push(format!("The `{wire}` workflow."));
+            }
+            scope.types.push(TypeDef {
+                name: ty.clone(),
+                wire_name: member_name.map(str::to_string),
+                docs,
+                pointer: member_pointer.clone(),
+                role: Role::Request,
+                kind: TypeKind::Struct {
+                    fields,
+                    open: is_open(object),
+                },
+            });
+            if variants.iter().any(|v: &TaggedVariant| v.wire == wire) {
+                return Err(CodegenError::InvalidOperation {
+                    pointer: member_pointer,
+                    message: format!("two workflows share `{tag}` = `{wire}`"),
+                });
+            }
+            variants.push(TaggedVariant {
+                wire,
+                rust,
+                ty,
+                schema_name: member_name.unwrap_or_default().to_string(),
+            });
+        }
+        Ok(Some(TypeKind::Tagged { tag, variants }))
     }
 
     /// Defines a named type for a schema (a component, or an inline schema given a name).
@@ -370,8 +500,11 @@ impl<'a> Converter<'a> {
         }
         if let Some(object) = object_of(schema) {
             if !object.properties.is_empty() {
-                let fields = self.fields(object, name, pointer, role, scope)?;
-                return Ok(TypeKind::Struct { fields });
+                let fields = self.fields(object, None, name, pointer, role, scope)?;
+                return Ok(TypeKind::Struct {
+                    fields,
+                    open: is_open(object),
+                });
             }
         }
         if let Some(members) = union_members(schema) {
@@ -404,6 +537,7 @@ impl<'a> Converter<'a> {
     fn fields(
         &self,
         object: &'a ObjectType,
+        skip: Option<&str>,
         prefix: &str,
         pointer: &str,
         role: Role,
@@ -412,6 +546,9 @@ impl<'a> Converter<'a> {
         let mut fields = Vec::new();
         let mut rust_names: BTreeMap<String, String> = BTreeMap::new();
         for (wire, prop) in &object.properties {
+            if skip == Some(wire.as_str()) {
+                continue;
+            }
             let prop_pointer = format!("{pointer}/properties/{}", pointer_segment(wire));
             let rust = snake_name(wire, "f_");
             if let Some(first) = rust_names.insert(rust.clone(), prop_pointer.clone()) {
@@ -494,7 +631,14 @@ impl<'a> Converter<'a> {
             return self.named_def(schema, hint, None, pointer, role, scope);
         }
         match &schema.schema_kind {
-            SchemaKind::Type(Type::String(_)) => Ok(TypeRef::String),
+            SchemaKind::Type(Type::String(s)) => Ok(match &s.format {
+                VariantOrUnknownOrEmpty::Unknown(f)
+                    if role == Role::Request && (f == "uri" || f == "url") =>
+                {
+                    TypeRef::Media
+                }
+                _ => TypeRef::String,
+            }),
             SchemaKind::Type(Type::Integer(_)) => Ok(TypeRef::Integer),
             SchemaKind::Type(Type::Number(_)) => Ok(TypeRef::Number),
             SchemaKind::Type(Type::Boolean(_)) => Ok(TypeRef::Boolean),
@@ -635,6 +779,14 @@ impl<'a> Converter<'a> {
     }
 }
 
+/// Whether an object takes keys beyond its `properties` (`additionalProperties: true` or a schema).
+fn is_open(object: &ObjectType) -> bool {
+    matches!(
+        object.additional_properties,
+        Some(AdditionalProperties::Any(true)) | Some(AdditionalProperties::Schema(_))
+    )
+}
+
 fn object_of(schema: &Schema) -> Option<&ObjectType> {
     match &schema.schema_kind {
         SchemaKind::Type(Type::Object(o)) => Some(o),
@@ -759,6 +911,7 @@ fn untagged_variant_name(parent: &str, ty: &TypeRef) -> String {
             }
         }
         TypeRef::String => "String".into(),
+        TypeRef::Media => "Media".into(),
         TypeRef::Integer => "Integer".into(),
         TypeRef::Number => "Number".into(),
         TypeRef::Boolean => "Boolean".into(),

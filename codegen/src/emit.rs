@@ -135,8 +135,8 @@ fn catalog_rs(ir: &Ir) -> TokenStream {
             let docs = doc_attrs(&docs);
             quote! {
                 #docs
-                pub async fn #f(&self, request: super::models::#module::#request) -> ::std::result::Result<crate::Generation, crate::Error> {
-                    self.client().generate(request).await
+                pub async fn #f(&self, request: impl ::std::convert::Into<super::models::#module::#request>) -> ::std::result::Result<crate::Generation, crate::Error> {
+                    self.client().generate(request.into()).await
                 }
             }
         });
@@ -225,10 +225,7 @@ fn descriptor(m: &ModelIr) -> TokenStream {
     let sse = opt_str(m.sse_route.as_deref());
     let schema_name = &m.schema_name;
     let schema_json = serde_json::to_string(&m.schema_json).unwrap_or_default();
-    let fields = match &m.request.kind {
-        TypeKind::Struct { fields } => fields.iter().map(field_info).collect::<Vec<_>>(),
-        _ => Vec::new(),
-    };
+    let (fields, discriminator, workflows) = descriptor_fields(m);
     let doc = format!(" Routes and field metadata of `{id}`.");
     quote! {
         #[doc = #doc]
@@ -245,8 +242,92 @@ fn descriptor(m: &ModelIr) -> TokenStream {
             request_schema: #schema_name,
             request_schema_json: #schema_json,
             fields: &[#(#fields),*],
+            discriminator: #discriminator,
+            workflows: &[#(#workflows),*],
             check_json: crate::model::check_json::<#name>,
         };
+    }
+}
+
+/// The descriptor's field list, and for a tagged request its tag and the
+/// fields of each workflow. A tagged request lists its tag first (required,
+/// its values the workflows), then every workflow's fields once, none
+/// required: which are required depends on the workflow.
+fn descriptor_fields(m: &ModelIr) -> (Vec<TokenStream>, TokenStream, Vec<TokenStream>) {
+    match &m.request.kind {
+        TypeKind::Struct { fields, .. } => (
+            fields.iter().map(field_info).collect(),
+            quote!(::std::option::Option::None),
+            Vec::new(),
+        ),
+        TypeKind::Tagged { tag, variants } => {
+            let structs: Vec<(&crate::ir::TaggedVariant, &[Field], &TypeDef)> = variants
+                .iter()
+                .filter_map(|v| {
+                    let def = m.local_types.iter().find(|t| t.name == v.ty)?;
+                    match &def.kind {
+                        TypeKind::Struct { fields, .. } => Some((v, fields.as_slice(), def)),
+                        _ => None,
+                    }
+                })
+                .collect();
+            let tag_field = Field {
+                wire: tag.clone(),
+                rust: tag.clone(),
+                ty: TypeRef::String,
+                required: true,
+                nullable: false,
+                docs: Vec::new(),
+                constraints: Vec::new(),
+                item_constraints: Vec::new(),
+                default: None,
+                example: None,
+                allowed: variants
+                    .iter()
+                    .map(|v| Value::from(v.wire.as_str()))
+                    .collect(),
+                format: None,
+                description: format!(
+                    "Selects the workflow; each has its own fields ({}).",
+                    variants
+                        .iter()
+                        .map(|v| v.wire.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            let mut union = vec![field_info(&tag_field)];
+            let mut seen: Vec<&str> = Vec::new();
+            for (_, fields, _) in &structs {
+                for f in fields.iter() {
+                    if !seen.contains(&f.wire.as_str()) {
+                        seen.push(&f.wire);
+                        let mut loose = f.clone();
+                        loose.required = false;
+                        union.push(field_info(&loose));
+                    }
+                }
+            }
+            let workflows = structs
+                .iter()
+                .map(|(v, fields, def)| {
+                    let value = &v.wire;
+                    let schema = &v.schema_name;
+                    let summary = def.docs.first().cloned().unwrap_or_default();
+                    let infos = fields.iter().map(field_info);
+                    quote! {
+                        crate::model::WorkflowInfo {
+                            value: #value,
+                            schema: #schema,
+                            summary: #summary,
+                            fields: &[#(#infos),*],
+                        }
+                    }
+                })
+                .collect();
+            (union, quote!(::std::option::Option::Some(#tag)), workflows)
+        }
+        _ => (Vec::new(), quote!(::std::option::Option::None), Vec::new()),
     }
 }
 
@@ -276,7 +357,7 @@ fn field_kind(f: &Field) -> TokenStream {
         _ => "Json",
     });
     let kind = from_allowed.unwrap_or(match &f.ty {
-        TypeRef::String => "String",
+        TypeRef::String | TypeRef::Media => "String",
         TypeRef::Integer => "Integer",
         TypeRef::Number => "Number",
         TypeRef::Boolean => "Boolean",
@@ -316,6 +397,7 @@ fn field_info(f: &Field) -> TokenStream {
 fn ty_tokens(ty: &TypeRef) -> TokenStream {
     match ty {
         TypeRef::String => quote!(::std::string::String),
+        TypeRef::Media => quote!(crate::Media),
         TypeRef::Integer => quote!(i64),
         TypeRef::Number => quote!(f64),
         TypeRef::Boolean => quote!(bool),
@@ -352,9 +434,10 @@ fn type_def(def: &TypeDef) -> TokenStream {
     }
     let docs = doc_attrs(&docs);
     match &def.kind {
-        TypeKind::Struct { fields } => struct_def(def, fields, docs),
+        TypeKind::Struct { fields, open } => struct_def(def, fields, *open, docs),
         TypeKind::Enum { variants } => enum_def(def, variants, docs),
         TypeKind::Untagged { variants } => untagged_def(def, variants, docs),
+        TypeKind::Tagged { tag, variants } => tagged_def(def, tag, variants, docs),
         TypeKind::Alias(ty) => {
             let name = ident(&def.name);
             let ty = ty_tokens(ty);
@@ -419,7 +502,8 @@ fn is_option(f: &Field, role: Role) -> bool {
     role == Role::Response || !is_constructor_arg(f)
 }
 
-fn struct_def(def: &TypeDef, fields: &[Field], docs: TokenStream) -> TokenStream {
+fn struct_def(def: &TypeDef, fields: &[Field], open: bool, docs: TokenStream) -> TokenStream {
+    let open = open && def.role == Role::Request;
     let name = ident(&def.name);
     let role = def.role;
     let field_tokens = fields.iter().map(|f| {
@@ -438,8 +522,15 @@ fn struct_def(def: &TypeDef, fields: &[Field], docs: TokenStream) -> TokenStream
     });
     let derive_default = role == Role::Response || !fields.iter().any(is_constructor_arg);
     let default = derive_default.then(|| quote!(Default,));
-    let deny = (role == Role::Request).then(|| quote!(#[serde(deny_unknown_fields)]));
-    let builder = (role == Role::Request).then(|| builder(def, fields));
+    let deny = (role == Role::Request && !open).then(|| quote!(#[serde(deny_unknown_fields)]));
+    let extra = open.then(|| {
+        quote! {
+            #[doc = " Fields beyond those listed, sent as given: the spec allows more (`additionalProperties`) than it names."]
+            #[serde(flatten)]
+            pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        }
+    });
+    let builder = (role == Role::Request).then(|| builder(def, fields, open));
     let validate = validate_impl(def, fields);
     quote! {
         #docs
@@ -447,6 +538,7 @@ fn struct_def(def: &TypeDef, fields: &[Field], docs: TokenStream) -> TokenStream
         #deny
         pub struct #name {
             #(#field_tokens)*
+            #extra
         }
         #builder
         #validate
@@ -467,11 +559,15 @@ fn arg_type(ty: &TypeRef) -> (TokenStream, TokenStream) {
             quote!(impl ::std::convert::Into<::std::string::String>),
             quote!(.into()),
         ),
+        TypeRef::Media => (
+            quote!(impl ::std::convert::Into<crate::Media>),
+            quote!(.into()),
+        ),
         other => (ty_tokens(other), quote!()),
     }
 }
 
-fn builder(def: &TypeDef, fields: &[Field]) -> TokenStream {
+fn builder(def: &TypeDef, fields: &[Field], open: bool) -> TokenStream {
     let name = ident(&def.name);
     let args = fields.iter().filter(|f| is_constructor_arg(f)).map(|f| {
         let rust = ident(&f.rust);
@@ -505,6 +601,17 @@ fn builder(def: &TypeDef, fields: &[Field]) -> TokenStream {
             }
         }
     });
+    let extra_init = open.then(|| quote!(extra: ::serde_json::Map::new(),));
+    let extra_setter = open.then(|| {
+        quote! {
+            #[doc = " Adds a field the spec does not name (it allows additional properties); sent as given, unchecked."]
+            #[must_use]
+            pub fn extra_field(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+                self.extra.insert(name.into(), value.into());
+                self
+            }
+        }
+    });
     let required: Vec<&str> = fields
         .iter()
         .filter(|f| is_constructor_arg(f))
@@ -523,9 +630,10 @@ fn builder(def: &TypeDef, fields: &[Field]) -> TokenStream {
             #[doc = #new_doc]
             #[allow(clippy::new_without_default, clippy::too_many_arguments)]
             pub fn new(#(#args),*) -> Self {
-                Self { #(#inits),* }
+                Self { #(#inits,)* #extra_init }
             }
             #(#setters)*
+            #extra_setter
         }
     }
 }
@@ -572,6 +680,7 @@ fn checks(
             }
             (Constraint::Pattern(p), TypeRef::String) => Some(quote!(crate::validation::check_pattern(out, path, #field, #value, #p);)),
             (Constraint::Uri, TypeRef::String) => Some(quote!(crate::validation::check_uri(out, path, #field, #value);)),
+            (Constraint::Uri, TypeRef::Media) => Some(quote!(crate::validation::check_media(out, path, #field, #value);)),
             (Constraint::MinItems(n), TypeRef::Vec(_)) => {
                 let n = Literal::u64_unsuffixed(*n);
                 Some(quote!(crate::validation::check_min_items(out, path, #field, #value.len(), #n);))
@@ -727,6 +836,7 @@ fn enum_def(def: &TypeDef, variants: &[crate::ir::Variant], docs: TokenStream) -
 fn type_doc_name(ty: &TypeRef) -> String {
     match ty {
         TypeRef::String => "a string".into(),
+        TypeRef::Media => "a URL or a local file".into(),
         TypeRef::Integer => "an integer".into(),
         TypeRef::Number => "a number".into(),
         TypeRef::Boolean => "a boolean".into(),
@@ -814,6 +924,64 @@ fn untagged_def(
         #(#froms)*
         impl crate::validation::Validate for #name {
             #[allow(unused_variables)]
+            fn validate_into(&self, path: &str, out: &mut ::std::vec::Vec<crate::validation::Violation>) {
+                match self { #(#arms)* }
+            }
+        }
+    }
+}
+
+/// A request with several workflows: an internally tagged enum over the
+/// workflows' structs, so the tag is written from the variant and can never
+/// disagree with the fields.
+fn tagged_def(
+    def: &TypeDef,
+    tag: &str,
+    variants: &[crate::ir::TaggedVariant],
+    docs: TokenStream,
+) -> TokenStream {
+    let name = ident(&def.name);
+    let items = variants.iter().map(|v| {
+        let rust = ident(&v.rust);
+        let ty = ident(&v.ty);
+        let wire = &v.wire;
+        let doc = format!(" `{tag}: \"{wire}\"`: see [`{}`].", v.ty);
+        quote!(#[doc = #doc] #[serde(rename = #wire)] #rust(#ty),)
+    });
+    let froms = variants.iter().map(|v| {
+        let rust = ident(&v.rust);
+        let ty = ident(&v.ty);
+        quote! {
+            impl ::std::convert::From<#ty> for #name {
+                fn from(value: #ty) -> Self { Self::#rust(value) }
+            }
+        }
+    });
+    let arms = variants.iter().map(|v| {
+        let rust = ident(&v.rust);
+        quote!(Self::#rust(value) => crate::validation::Validate::validate_into(value, path, out),)
+    });
+    let tag_arms = variants.iter().map(|v| {
+        let rust = ident(&v.rust);
+        let wire = &v.wire;
+        quote!(Self::#rust(_) => #wire,)
+    });
+    let tag_doc = format!(" The workflow's `{tag}` value as sent on the wire.");
+    quote! {
+        #docs
+        #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(tag = #tag)]
+        pub enum #name {
+            #(#items)*
+        }
+        impl #name {
+            #[doc = #tag_doc]
+            pub fn workflow(&self) -> &'static str {
+                match self { #(#tag_arms)* }
+            }
+        }
+        #(#froms)*
+        impl crate::validation::Validate for #name {
             fn validate_into(&self, path: &str, out: &mut ::std::vec::Vec<crate::validation::Violation>) {
                 match self { #(#arms)* }
             }

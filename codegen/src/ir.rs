@@ -82,6 +82,9 @@ pub enum TypeKind {
     Struct {
         /// Fields in spec order.
         fields: Vec<Field>,
+        /// `additionalProperties` allows more keys than `properties` lists:
+        /// a request keeps them in an `extra` map instead of rejecting them.
+        open: bool,
     },
     /// A closed set of literal values.
     Enum {
@@ -95,6 +98,27 @@ pub enum TypeKind {
     },
     /// A named alias of another type (a component that is a plain scalar or list).
     Alias(TypeRef),
+    /// A `oneOf` of objects told apart by one property (`discriminator`):
+    /// one struct per workflow, serialised internally tagged.
+    Tagged {
+        /// The discriminating property, e.g. `feature`.
+        tag: String,
+        /// The workflows in spec order.
+        variants: Vec<TaggedVariant>,
+    },
+}
+
+/// One workflow of a tagged request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaggedVariant {
+    /// The tag's value on the wire, e.g. `text-to-video`.
+    pub wire: String,
+    /// The Rust variant name, e.g. `TextToVideo`.
+    pub rust: String,
+    /// The workflow's struct (a local type of the model).
+    pub ty: String,
+    /// The workflow's schema name in the spec.
+    pub schema_name: String,
 }
 
 /// One struct field.
@@ -151,6 +175,9 @@ pub struct UntaggedVariant {
 pub enum TypeRef {
     /// `String`.
     String,
+    /// `crate::Media`: a request's `format: uri` string, which the platform
+    /// takes as a URL or, sent as multipart, as a local file.
+    Media,
     /// `i64`.
     Integer,
     /// `f64`.
@@ -182,7 +209,7 @@ impl TypeRef {
     /// The JSON kind a CLI should parse a `--set` value as.
     pub fn kind_name(&self) -> &'static str {
         match self {
-            TypeRef::String => "string",
+            TypeRef::String | TypeRef::Media => "string",
             TypeRef::Integer => "integer",
             TypeRef::Number => "number",
             TypeRef::Boolean => "boolean",

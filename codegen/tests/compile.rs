@@ -42,6 +42,14 @@ fn concrete(value: &str, root: &Path) -> String {
     }
 }
 
+/// Where `features = [...]` sits in an inline table's text, and the list's items.
+fn features_of(table: &str) -> Option<(std::ops::Range<usize>, String)> {
+    let start = table.find("features")?;
+    let open = start + table[start..].find('[')?;
+    let close = open + table[open..].find(']')?;
+    Some((start..close + 1, table[open + 1..close].trim().to_string()))
+}
+
 /// Merges the extra keys of `{ workspace = true, extra... }` into the workspace value.
 fn merge(workspace_value: &str, extra: &str) -> String {
     if extra.is_empty() {
@@ -51,13 +59,21 @@ fn merge(workspace_value: &str, extra: &str) -> String {
         .strip_prefix('{')
         .and_then(|v| v.strip_suffix('}'))
     {
-        Some(inner) => {
-            assert!(
-                !(inner.contains("features") && extra.contains("features")),
-                "cannot merge features of {workspace_value} and {extra}; extend this helper"
-            );
-            format!("{{ {}, {extra} }}", inner.trim())
-        }
+        Some(inner) => match (features_of(inner), features_of(extra)) {
+            (Some((a_at, a)), Some((b_at, b))) => {
+                // `features` in both: one list with the workspace's first, then the crate's.
+                let merged = format!("features = [{}, {}]", a, b);
+                let inner = inner.replace(&inner[a_at.clone()], &merged);
+                let rest = extra.replace(&extra[b_at], "");
+                let rest = rest.trim().trim_matches(',').trim();
+                if rest.is_empty() {
+                    format!("{{ {} }}", inner.trim())
+                } else {
+                    format!("{{ {}, {rest} }}", inner.trim())
+                }
+            }
+            _ => format!("{{ {}, {extra} }}", inner.trim()),
+        },
         None => format!("{{ version = {workspace_value}, {extra} }}"),
     }
 }

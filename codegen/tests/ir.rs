@@ -19,7 +19,7 @@ fn model<'a>(ir: &'a Ir, id: &str) -> &'a ModelIr {
 
 fn fields(def: &TypeDef) -> &[Field] {
     match &def.kind {
-        TypeKind::Struct { fields } => fields,
+        TypeKind::Struct { fields, .. } => fields,
         other => panic!("`{}` is a struct, not {other:?}", def.name),
     }
 }
@@ -184,7 +184,8 @@ fn constraints_are_recorded() {
     assert_eq!(image_url.constraints, [Constraint::Uri]);
     assert_eq!(image_url.format.as_deref(), Some("uri"));
     let image_urls = field(req, "image_urls");
-    assert_eq!(image_urls.ty, TypeRef::Vec(Box::new(TypeRef::String)));
+    // A request's URI strings are media inputs: a URL or a local file.
+    assert_eq!(image_urls.ty, TypeRef::Vec(Box::new(TypeRef::Media)));
     assert_eq!(
         image_urls.constraints,
         [Constraint::MinItems(1), Constraint::MaxItems(4)]
@@ -375,8 +376,8 @@ fn one_of_of_different_shapes_is_untagged() {
     assert_eq!(
         got,
         [
-            ("String", &TypeRef::String),
-            ("List", &TypeRef::Vec(Box::new(TypeRef::String)))
+            ("Media", &TypeRef::Media),
+            ("List", &TypeRef::Vec(Box::new(TypeRef::Media)))
         ]
     );
     // A schema with no type at all is truly open.
@@ -601,7 +602,7 @@ fn model_scoped_nullables_are_options_with_their_rules() {
     let req = &video.request;
     let image_url = field(req, "image_url");
     assert!(image_url.nullable && !image_url.required);
-    assert_eq!(image_url.ty, TypeRef::String);
+    assert_eq!(image_url.ty, TypeRef::Media);
     assert_eq!(
         image_url.constraints,
         [
@@ -615,7 +616,7 @@ fn model_scoped_nullables_are_options_with_their_rules() {
     assert_eq!(seed.ty, TypeRef::Integer);
     let refs = field(req, "reference_urls");
     assert!(refs.nullable);
-    assert_eq!(refs.ty, TypeRef::Vec(Box::new(TypeRef::String)));
+    assert_eq!(refs.ty, TypeRef::Vec(Box::new(TypeRef::Media)));
     assert_eq!(refs.constraints, [Constraint::MaxItems(4)]);
     assert_eq!(refs.item_constraints, [Constraint::Uri]);
     let camera = field(req, "camera_control");

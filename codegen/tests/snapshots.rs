@@ -27,9 +27,18 @@ fn model_scoped() {
     snapshot("model_scoped");
 }
 
+/// A request with workflows (`oneOf` + `discriminator`) and open objects.
+#[test]
+fn workflows() {
+    snapshot("workflows");
+}
+
 #[test]
 fn every_fixture_has_a_snapshot_test() {
-    assert_eq!(FIXTURES, ["constructs", "awkward_names", "model_scoped"]);
+    assert_eq!(
+        FIXTURES,
+        ["constructs", "awkward_names", "model_scoped", "workflows"]
+    );
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::Error;
+use crate::multipart::DEFAULT_MAX_UPLOAD_BYTES;
 use crate::retry::RetryPolicy;
 use crate::sse::DEFAULT_MAX_EVENT_BYTES;
 
@@ -67,6 +68,9 @@ pub struct Config {
     pub retry: RetryPolicy,
     /// Cap on one SSE event (default 16 MiB).
     pub max_event_bytes: usize,
+    /// Cap on one uploaded local file (default 512 MiB); a larger file is a
+    /// validation error before any request is sent.
+    pub max_upload_bytes: u64,
 }
 
 impl Default for Config {
@@ -80,6 +84,7 @@ impl Default for Config {
             deadline: None,
             retry: RetryPolicy::default(),
             max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
         }
     }
 }
@@ -269,6 +274,13 @@ impl ClientBuilder {
     /// Cap on one SSE event's size.
     pub fn max_event_bytes(mut self, bytes: usize) -> Self {
         self.config.max_event_bytes = bytes;
+        self
+    }
+
+    /// Cap on one uploaded local file (default 512 MiB): a larger file is an
+    /// [`Error::InvalidRequest`] naming the field and path, before any request.
+    pub fn max_upload_bytes(mut self, bytes: u64) -> Self {
+        self.config.max_upload_bytes = bytes;
         self
     }
 

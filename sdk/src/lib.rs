@@ -22,7 +22,8 @@
 //!
 //! Modules: [`client`] (configuration), [`lifecycle`] (SSE-then-poll),
 //! [`retry`], [`error`], [`sse`] (the event-stream parser), [`status`],
-//! [`validation`], [`model`] and the generated [`models`] and [`catalog`].
+//! [`validation`], [`media`] and [`multipart`] (local files as inputs),
+//! [`model`] and the generated [`models`] and [`catalog`].
 
 #![warn(missing_docs)]
 
@@ -36,7 +37,9 @@ mod generated;
 pub mod generation;
 pub mod lenient;
 pub mod lifecycle;
+pub mod media;
 pub mod model;
+pub mod multipart;
 pub mod retry;
 pub mod sse;
 pub mod status;
@@ -48,9 +51,10 @@ pub use error::{Error, ErrorCategory};
 pub use generated::catalog;
 pub use generated::models;
 pub use generated::schemas;
-pub use generation::{Generation, Source};
+pub use generation::{Generation, Source, Usage};
 pub use lifecycle::{Event, FallbackReason, GenerateOptions, Mode, Phase, SseMessage};
-pub use model::{Category, FieldInfo, FieldKind, GenerationRequest, ModelDescriptor};
+pub use media::{Media, RequestBody};
+pub use model::{Category, FieldInfo, FieldKind, GenerationRequest, ModelDescriptor, WorkflowInfo};
 pub use retry::RetryPolicy;
 pub use status::Status;
 pub use validation::{ValidationErrors, Violation};

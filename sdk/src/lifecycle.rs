@@ -20,7 +20,9 @@ use tokio::time::{sleep, timeout, Instant};
 use crate::client::{Client, Config};
 use crate::error::Error;
 use crate::generation::{Generation, Source};
+use crate::media::RequestBody;
 use crate::model::{GenerationRequest, ModelDescriptor};
+use crate::multipart;
 use crate::retry::parse_retry_after;
 use crate::sse::{SseEvent, SseParser};
 use crate::status::{self, Status};
@@ -251,10 +253,7 @@ impl Client {
                 model: model.id.to_string(),
                 errors,
             })
-            .and_then(|()| {
-                serde_json::to_value(&request)
-                    .map_err(|e| Error::Config(format!("cannot serialise the request: {e}")))
-            });
+            .and_then(|()| RequestBody::from_request(&request));
         self.lifecycle(model, prepared, options)
     }
 
@@ -266,14 +265,35 @@ impl Client {
         body: Value,
         options: GenerateOptions,
     ) -> impl Stream<Item = Result<Event, Error>> + Send + 'static {
-        let prepared =
-            (model.check_json)(&body)
-                .map(|()| body)
-                .map_err(|errors| Error::InvalidRequest {
-                    model: model.id.to_string(),
-                    errors,
-                });
+        self.events_body(model, RequestBody::json(body), options)
+    }
+
+    /// The lifecycle for a [`RequestBody`] (JSON plus local files), checked
+    /// against the model's typed request first; a local file stands for a
+    /// valid URL in that check. Sent as multipart when it has local files.
+    pub fn events_body(
+        &self,
+        model: &'static ModelDescriptor,
+        body: RequestBody,
+        options: GenerateOptions,
+    ) -> impl Stream<Item = Result<Event, Error>> + Send + 'static {
+        let prepared = (model.check_json)(&body.validation_json())
+            .map(|()| body)
+            .map_err(|errors| Error::InvalidRequest {
+                model: model.id.to_string(),
+                errors,
+            });
         self.lifecycle(model, prepared, options)
+    }
+
+    /// [`events_body`](Self::events_body) run to its end.
+    pub async fn generate_body(
+        &self,
+        model: &'static ModelDescriptor,
+        body: RequestBody,
+        options: GenerateOptions,
+    ) -> Result<Generation, Error> {
+        finish(self.events_body(model, body, options)).await
     }
 
     /// [`events_json`](Self::events_json) run to its end.
@@ -347,7 +367,7 @@ impl Client {
     fn lifecycle(
         &self,
         model: &'static ModelDescriptor,
-        prepared: Result<Value, Error>,
+        prepared: Result<RequestBody, Error>,
         options: GenerateOptions,
     ) -> EventStream {
         let client = self.clone();
@@ -361,6 +381,11 @@ impl Client {
             Box::pin(async_stream::try_stream! {
                 let body = prepared?;
                 let config = client.inner.config.clone();
+                // Every local file is checked (present, a regular file, within
+                // the cap) before any request is sent.
+                if body.is_multipart() {
+                    multipart::check(&body, model.id, config.max_upload_bytes)?;
+                }
                 let started = Instant::now();
                 let deadline = config.deadline.map(|d| started + d);
                 let sse_route = if options.no_sse { None } else { model.sse_route };
@@ -379,14 +404,15 @@ impl Client {
                         let request = client
                             .request(Method::POST, url.clone())
                             .header(reqwest::header::ACCEPT, "text/event-stream")
-                            .header(IDEMPOTENCY_HEADER, &key)
-                            .json(&body);
+                            .header(IDEMPOTENCY_HEADER, &key);
+                        // JSON, or a multipart form rebuilt (files reopened) per attempt.
+                        let (request, upload) = Box::pin(multipart::attach(request, &body, model.id, config.max_upload_bytes)).await?;
                         tracing::debug!(model = model.id, attempt = retries + 1, "SSE create");
                         let wait = sse_deadline.saturating_duration_since(Instant::now());
                         // Boxed: the create's future is large and would otherwise
                         // be reserved in this stream's state for the whole stream
                         // phase (measured: 4.8 KB -> 3.7 KB per generation in flight).
-                        match Box::pin(create_attempt(request, wait, &key, "the SSE create", &config)).await? {
+                        match Box::pin(create_attempt(request, upload, wait, &key, "the SSE create", &config)).await? {
                             Attempt::Accepted(resp) => break Some(resp),
                             Attempt::NotFound(_) if model.create_route.is_some() => break None,
                             Attempt::NotFound(text) => Err(Error::from_response(404, &text, None))?,
@@ -468,9 +494,10 @@ impl Client {
                     let url = client.route_url(route, None);
                     let mut retries = 0u32;
                     let created: Value = loop {
-                        let request = client.request(Method::POST, url.clone()).header(IDEMPOTENCY_HEADER, &key).json(&body);
+                        let request = client.request(Method::POST, url.clone()).header(IDEMPOTENCY_HEADER, &key);
+                        let (request, upload) = Box::pin(multipart::attach(request, &body, model.id, config.max_upload_bytes)).await?;
                         let wait = bounded(config.request_timeout, deadline);
-                        match Box::pin(create_attempt(request, wait, &key, "the create", &config)).await? {
+                        match Box::pin(create_attempt(request, upload, wait, &key, "the create", &config)).await? {
                             Attempt::Accepted(resp) => {
                                 let text = match Box::pin(read_body(resp, config.request_timeout)).await {
                                     Ok(t) => t,
@@ -611,11 +638,13 @@ enum Attempt {
 }
 
 /// Sends one create and sorts the outcome by the money rule: connect errors
-/// (never sent) and 429/5xx answers may be retried; a timeout or a failure
-/// after sending may have created the job, so it is [`Error::Ambiguous`];
-/// any other error status is final.
+/// (never sent), failures while a multipart upload was still incomplete (the
+/// platform never had the whole body) and 429/5xx answers may be retried; a
+/// timeout or a failure after sending may have created the job, so it is
+/// [`Error::Ambiguous`]; any other error status is final.
 async fn create_attempt(
     request: reqwest::RequestBuilder,
+    upload: Option<multipart::UploadProgress>,
     wait: Duration,
     key: &str,
     what: &str,
@@ -630,6 +659,11 @@ async fn create_attempt(
         Ok(Err(e)) if e.is_connect() => Ok(Attempt::Retry(Transient::network(format!(
             "connect error: {e}"
         )))),
+        Ok(Err(e)) if upload.as_ref().is_some_and(|u| !u.is_complete()) => {
+            Ok(Attempt::Retry(Transient::network(format!(
+                "the upload was cut before the whole body was sent: {e}"
+            ))))
+        }
         Ok(Err(e)) => Err(ambiguous(format!(
             "{what} failed after it may have been sent: {e}"
         ))),

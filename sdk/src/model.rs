@@ -106,16 +106,54 @@ pub struct ModelDescriptor {
     pub request_schema: &'static str,
     /// The request schema as JSON text.
     pub request_schema_json: &'static str,
-    /// The request fields in spec order.
+    /// The request fields in spec order. For a request with workflows: the
+    /// tag first, then every workflow's fields once, none marked required.
     pub fields: &'static [FieldInfo],
+    /// The property that selects a workflow (e.g. `feature`), when the
+    /// request is a `oneOf` of workflows.
+    pub discriminator: Option<&'static str>,
+    /// The workflows, in spec order (empty for a plain request).
+    pub workflows: &'static [WorkflowInfo],
     /// Parses a JSON payload as this model's request type and validates it.
     pub check_json: fn(&serde_json::Value) -> Result<(), ValidationErrors>,
+}
+
+/// One workflow of a request whose `discriminator` selects it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkflowInfo {
+    /// The discriminator's value, e.g. `text-to-video`.
+    pub value: &'static str,
+    /// The workflow's schema name in the spec.
+    pub schema: &'static str,
+    /// The workflow's description.
+    pub summary: &'static str,
+    /// Its fields in spec order, the discriminator left out.
+    pub fields: &'static [FieldInfo],
 }
 
 impl ModelDescriptor {
     /// The field with this wire name.
     pub fn field(&self, name: &str) -> Option<&'static FieldInfo> {
         self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The workflow whose discriminator value is `value`.
+    pub fn workflow(&self, value: &str) -> Option<&'static WorkflowInfo> {
+        self.workflows.iter().find(|w| w.value == value)
+    }
+
+    /// The fields a request starts from: a plain request's fields, or for a
+    /// request with workflows the discriminator (first) and the first
+    /// workflow's fields, with their own required-ness.
+    pub fn template_fields(&self) -> Vec<&'static FieldInfo> {
+        match (self.discriminator, self.workflows.first()) {
+            (Some(tag), Some(first)) => self
+                .field(tag)
+                .into_iter()
+                .chain(first.fields.iter())
+                .collect(),
+            _ => self.fields.iter().collect(),
+        }
     }
 }
 

@@ -237,6 +237,14 @@ pub fn check_uri(out: &mut Vec<Violation>, path: &str, field: &str, value: &str)
     }
 }
 
+/// A media input: a URL must be absolute; a local file is checked when the
+/// request is encoded (it must exist, be a regular file and fit the upload cap).
+pub fn check_media(out: &mut Vec<Violation>, path: &str, field: &str, value: &crate::Media) {
+    if let Some(url) = value.as_url() {
+        check_uri(out, path, field, url);
+    }
+}
+
 /// Whether two JSON literals are the same value (numbers compared numerically).
 pub fn same_literal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     match (a, b) {

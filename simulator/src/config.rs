@@ -42,6 +42,9 @@ pub struct SimulatorConfig {
     /// many generations (the in-flight memory benchmark). Off by default:
     /// then axum serves HTTP/1.1 with graceful shutdown.
     pub http2: bool,
+    /// Cap on a `multipart/form-data` create body, files included (default
+    /// 512 MiB); past it the create is answered `413`.
+    pub max_upload_bytes: u64,
 }
 
 impl Default for SimulatorConfig {
@@ -57,6 +60,7 @@ impl Default for SimulatorConfig {
             max_jobs: 100_000,
             heartbeat_interval: Duration::from_secs(15),
             http2: false,
+            max_upload_bytes: 512 * 1024 * 1024,
         }
     }
 }

@@ -79,6 +79,10 @@ pub(crate) struct Job {
     pub outputs: u32,
     /// The Idempotency-Key that created it.
     pub idempotency_key: Option<String>,
+    /// The request body as received (echoed as `input`).
+    pub input: Value,
+    /// Credits charged when the job was accepted (echoed as `usage.total`).
+    pub cost: f64,
 }
 
 /// The shape of every job's timeline.
@@ -154,6 +158,17 @@ impl Job {
         }
     }
 
+    /// The `usage` object of every response: what accepting this job took
+    /// from the balance. The simulator has one balance, so it is all counted
+    /// as subscription credits.
+    pub(crate) fn usage(&self) -> Value {
+        json!({
+            "total": self.cost,
+            "subscription": self.cost,
+            "permanent": 0.0,
+        })
+    }
+
     /// The `CreateGenerationResponse` of this job.
     pub(crate) fn create_response(&self) -> Value {
         json!({
@@ -161,6 +176,8 @@ impl Job {
             "status": "IN_QUEUE",
             "model": self.model,
             "created_at": rfc3339(self.created_wall),
+            "input": self.input,
+            "usage": self.usage(),
         })
     }
 
@@ -191,7 +208,16 @@ impl Job {
             ),
             _ => (Value::Null, Value::Null),
         };
-        json!({
+        // The platform reference puts `code` and `message` at the top level of
+        // a FAILED generation; the nested `error` object stays for older
+        // clients.
+        let top_level = match (phase, &self.outcome) {
+            (Phase::Done, Outcome::Failed) => {
+                Some((error["code"].clone(), error["message"].clone()))
+            }
+            _ => None,
+        };
+        let mut body = json!({
             "id": self.id,
             "status": status,
             "model": self.model,
@@ -200,7 +226,14 @@ impl Job {
             "progress": self.progress_at(timeline, k),
             "output": output,
             "error": error,
-        })
+            "input": self.input,
+            "usage": self.usage(),
+        });
+        if let (Some((code, message)), Some(map)) = (top_level, body.as_object_mut()) {
+            map.insert("code".into(), code);
+            map.insert("message".into(), message);
+        }
+        body
     }
 
     fn output(&self, files_base: &str) -> Value {
@@ -260,6 +293,8 @@ pub(crate) struct NewJob {
     pub outcome: Outcome,
     pub outputs: u32,
     pub idempotency_key: Option<String>,
+    /// The request body as received.
+    pub input: Value,
 }
 
 impl JobStore {
@@ -317,6 +352,8 @@ impl JobStore {
             outcome: new.outcome,
             outputs: new.outputs,
             idempotency_key: new.idempotency_key,
+            input: new.input,
+            cost: self.cost,
         });
         while self.jobs.len() >= self.max_jobs {
             let Some(oldest) = self.order.pop_front() else {
@@ -372,6 +409,7 @@ mod tests {
             outcome: Outcome::Success("COMPLETED".into()),
             outputs: 1,
             idempotency_key: key.map(str::to_string),
+            input: json!({"prompt": "p"}),
         }
     }
 

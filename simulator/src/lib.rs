@@ -29,8 +29,12 @@
 //! 2. the model must be in the spec with that route (`404 {"message":"Model not found: ..."}`,
 //!    or `404 {"message":"Not Found"}` for a missing twin route);
 //! 3. [`Fault::CreateStatus`], then [`Fault::NoSseRoute`];
-//! 4. the body must be JSON (`400 {"message":"Invalid JSON body: ..."}`) and
-//!    valid against the model's request schema (`422` with a FastAPI
+//! 4. the body must be JSON (`400 {"message":"Invalid JSON body: ..."}`), or
+//!    `multipart/form-data` (local files as inputs: text parts typed by the
+//!    schema, array fields from repeated parts, each file part hashed and
+//!    replaced by `<base>/uploads/<sha256>` and logged as an [`UploadedFile`];
+//!    over [`SimulatorConfig::max_upload_bytes`] it is `413`), and valid
+//!    against the model's request schema (`422` with a FastAPI
 //!    `{"detail": [{"loc": ["body", ...], "msg", "type"}]}`);
 //! 5. an `Idempotency-Key` already used by an accepted job returns that job
 //!    (no new job, no charge);
@@ -95,6 +99,7 @@ pub mod faults;
 pub mod files;
 pub mod jobs;
 pub mod log;
+mod multipart;
 mod server;
 pub mod spec;
 pub mod sse;
@@ -105,7 +110,7 @@ use std::time::Duration;
 
 pub use config::{SimulatorConfig, EMBEDDED_SPEC};
 pub use faults::{Fault, FaultRule};
-pub use log::{RecordedRequest, RouteKind};
+pub use log::{RecordedRequest, RouteKind, UploadedFile};
 
 /// Starts simulators; see [`Simulator::start`].
 #[derive(Debug, Clone, Copy, Default)]

@@ -39,6 +39,32 @@ pub struct RecordedRequest {
     pub idempotency_key: Option<String>,
     /// The status the simulator answered.
     pub status: u16,
+    /// Whether the request was a create sent as `multipart/form-data`.
+    pub multipart: bool,
+    /// The file parts of a multipart create, in order (empty when the
+    /// create was answered before its body was read, e.g. by a fault).
+    pub files: Vec<UploadedFile>,
+}
+
+/// One file part of a multipart create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UploadedFile {
+    /// The part's name (the request field), e.g. `image_url`.
+    pub field: String,
+    /// The file name the client sent.
+    pub file_name: String,
+    /// The part's `Content-Type`, if any.
+    pub content_type: Option<String>,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its SHA-256, lowercase hex.
+    pub sha256: String,
+}
+
+/// What a create's body was, attached to its response for the log.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct UploadRecord {
+    pub(crate) files: Vec<UploadedFile>,
 }
 
 /// Most records kept; past it the oldest records are dropped.

@@ -47,6 +47,9 @@ struct Args {
     /// streams per connection.
     #[arg(long)]
     http2: bool,
+    /// Cap in bytes on a multipart (local file) create body; over it: 413.
+    #[arg(long, default_value_t = 512 * 1024 * 1024)]
+    max_upload_bytes: u64,
 }
 
 #[tokio::main]
@@ -71,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
         progress_steps: args.progress_steps,
         heartbeat_interval: Duration::from_secs(args.heartbeat_secs.max(1)),
         http2: args.http2,
+        max_upload_bytes: args.max_upload_bytes,
         ..SimulatorConfig::default()
     };
     if let Some(path) = &args.spec {

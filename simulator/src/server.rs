@@ -21,7 +21,8 @@ use crate::config::SimulatorConfig;
 use crate::faults::{self, Fault, FaultPlan, FaultRule, Selected, Stage};
 use crate::files;
 use crate::jobs::{Job, JobStore, NewJob, Outcome, Timeline};
-use crate::log::{classify, RecordedRequest, RequestLog, RouteKind};
+use crate::log::{classify, RecordedRequest, RequestLog, RouteKind, UploadRecord};
+use crate::multipart::{self, FormError};
 use crate::spec::{Category, SpecIndex};
 use crate::sse::{EventStream, StreamOptions};
 
@@ -40,6 +41,7 @@ pub(crate) struct Shared {
     store: Mutex<JobStore>,
     faults: Mutex<FaultPlan>,
     log: Mutex<RequestLog>,
+    max_upload_bytes: u64,
     bound: SocketAddr,
     shutdown: watch::Receiver<bool>,
 }
@@ -114,10 +116,16 @@ pub(crate) async fn start(config: SimulatorConfig, addr: SocketAddr) -> anyhow::
         )),
         faults: Mutex::new(FaultPlan::new(config.faults)),
         log: Mutex::new(RequestLog::default()),
+        max_upload_bytes: config.max_upload_bytes,
         bound,
         shutdown: stop_rx.clone(),
     });
-    let app = Router::new().fallback(handle).with_state(shared.clone());
+    // Bodies are capped by hand (JSON at MAX_BODY, multipart at
+    // max_upload_bytes), not by axum's 2 MB extractor default.
+    let app = Router::new()
+        .fallback(handle)
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(shared.clone());
     let http2 = config.http2;
     let listener = listener.tap_io(|tcp| {
         // Small SSE writes must not wait for Nagle's algorithm.
@@ -216,10 +224,13 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let path = req.uri().path().to_string();
     let (kind, mut model) = classify(method.as_str(), &path);
     let idempotency_key = header_str(req.headers(), "idempotency-key").map(str::to_string);
-    let (response, job_model) = dispatch(&shared, kind.clone(), req).await;
+    let multipart = matches!(kind, RouteKind::CreateSse | RouteKind::CreatePoll)
+        && multipart::is_multipart(req.headers());
+    let (mut response, job_model) = dispatch(&shared, kind.clone(), req).await;
     if model.is_none() {
         model = job_model;
     }
+    let upload = response.extensions_mut().remove::<UploadRecord>();
     lock(&shared.log).push(RecordedRequest {
         method: method.to_string(),
         path,
@@ -227,6 +238,8 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         model,
         idempotency_key,
         status: response.status().as_u16(),
+        multipart,
+        files: upload.map(|u| u.files).unwrap_or_default(),
     });
     response
 }
@@ -257,7 +270,7 @@ async fn dispatch(
         let mut resp = message(StatusCode::UNAUTHORIZED, "Invalid or missing API key");
         resp.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return (resp, None);
+        return (drain_then(shared, req, resp).await, None);
     }
     match kind {
         RouteKind::CreateSse | RouteKind::CreatePoll => {
@@ -354,6 +367,11 @@ fn status_fault(status: u16, retry_after: Option<u64>) -> Response {
 
 /// Base of output file URLs: `http://<Host or bound addr>/api/v1/files`.
 fn files_base(shared: &Shared, headers: &HeaderMap) -> String {
+    format!("{}/files", api_base(shared, headers))
+}
+
+/// The API base as the client addressed it: `http://<Host or bound addr>/api/v1`.
+fn api_base(shared: &Shared, headers: &HeaderMap) -> String {
     let host = header_str(headers, "host")
         .filter(|h| {
             !h.is_empty()
@@ -362,7 +380,7 @@ fn files_base(shared: &Shared, headers: &HeaderMap) -> String {
         })
         .map(str::to_string)
         .unwrap_or_else(|| display_addr(shared.bound));
-    format!("http://{host}/api/v1/files")
+    format!("http://{host}/api/v1")
 }
 
 /// The bound address, with an unspecified IP shown as loopback.
@@ -391,16 +409,34 @@ fn requested_outputs(body: &Value) -> u32 {
     .map_or(1, |n| n.clamp(1, 8) as u32)
 }
 
+/// A create; a multipart one carries its [`UploadRecord`] in the response's
+/// extensions for the log.
 async fn create(shared: &Arc<Shared>, sse: bool, model: &str, req: Request) -> Response {
+    let mut upload = None;
+    let mut response = create_inner(shared, sse, model, req, &mut upload).await;
+    if let Some(record) = upload {
+        response.extensions_mut().insert(record);
+    }
+    response
+}
+
+async fn create_inner(
+    shared: &Arc<Shared>,
+    sse: bool,
+    model: &str,
+    req: Request,
+    upload: &mut Option<UploadRecord>,
+) -> Response {
     let Some(route) = shared.spec.get(model) else {
-        return message(StatusCode::NOT_FOUND, format!("Model not found: {model}"));
+        let resp = message(StatusCode::NOT_FOUND, format!("Model not found: {model}"));
+        return drain_then(shared, req, resp).await;
     };
     if (sse && !route.has_sse) || (!sse && !route.has_poll) {
-        return not_found();
+        return drain_then(shared, req, not_found()).await;
     }
     let header_faults = match header_faults(req.headers()) {
         Ok(f) => f,
-        Err(resp) => return *resp,
+        Err(resp) => return drain_then(shared, req, *resp).await,
     };
     let rejected = select(shared, Stage::CreateReject, Some(model), &header_faults);
     if let Some(resp) = rejected.find(|f| match f {
@@ -410,27 +446,39 @@ async fn create(shared: &Arc<Shared>, sse: bool, model: &str, req: Request) -> R
         } => Some(status_fault(*status, *retry_after_secs)),
         _ => None,
     }) {
-        return resp;
+        return drain_then(shared, req, resp).await;
     }
     if sse
         && select(shared, Stage::SseRoute, Some(model), &header_faults)
             .has(|f| matches!(f, Fault::NoSseRoute))
     {
-        return not_found();
+        return drain_then(shared, req, not_found()).await;
     }
     let headers = req.headers().clone();
-    let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
-        Ok(b) => b,
-        Err(e) => {
-            return message(
-                StatusCode::BAD_REQUEST,
-                format!("Could not read the request body: {e}"),
-            )
+    let body: Value = if multipart::is_multipart(req.headers()) {
+        let uploads = format!("{}/uploads", api_base(shared, &headers));
+        let (form, result) =
+            multipart::read_form(req, route.kinds(), shared.max_upload_bytes, &uploads).await;
+        *upload = Some(UploadRecord { files: form.files });
+        match result {
+            Ok(()) => Value::Object(form.json),
+            Err(FormError::TooLarge(msg)) => return message(StatusCode::PAYLOAD_TOO_LARGE, msg),
+            Err(FormError::Bad(msg)) => return message(StatusCode::BAD_REQUEST, msg),
         }
-    };
-    let body: Value = match parse_body(&body) {
-        Ok(v) => v,
-        Err(resp) => return *resp,
+    } else {
+        let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
+            Ok(b) => b,
+            Err(e) => {
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    format!("Could not read the request body: {e}"),
+                )
+            }
+        };
+        match parse_body(&body) {
+            Ok(v) => v,
+            Err(resp) => return *resp,
+        }
     };
     if let Err(violations) = route.validate(&body) {
         let detail: Vec<Value> = violations.iter().map(|v| v.to_json()).collect();
@@ -467,6 +515,7 @@ async fn create(shared: &Arc<Shared>, sse: bool, model: &str, req: Request) -> R
                     outcome,
                     outputs: requested_outputs(&body),
                     idempotency_key: key,
+                    input: body,
                 })
             }
         }
@@ -486,6 +535,24 @@ async fn create(shared: &Arc<Shared>, sse: bool, model: &str, req: Request) -> R
         }
     }
     sse_response(shared, &job, &stream_faults, &headers)
+}
+
+/// Reads and discards a request's body (up to the larger of the JSON and
+/// upload caps) before an early answer, as a front proxy's lingering close
+/// does: closing a socket with an upload still arriving would reset the
+/// connection, and the client might never see the answer.
+async fn drain_then(shared: &Shared, req: Request, response: Response) -> Response {
+    use futures::StreamExt;
+    let limit = shared.max_upload_bytes.max(MAX_BODY as u64);
+    let mut seen: u64 = 0;
+    let mut body = req.into_body().into_data_stream();
+    while let Some(Ok(chunk)) = body.next().await {
+        seen += chunk.len() as u64;
+        if seen > limit {
+            break;
+        }
+    }
+    response
 }
 
 fn parse_body(body: &Bytes) -> Result<Value, Box<Response>> {

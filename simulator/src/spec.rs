@@ -39,6 +39,8 @@ pub struct ModelRoute {
     /// Whether the spec has the SSE create route.
     pub has_sse: bool,
     validator: Validator,
+    /// The kind of each request property, for multipart bodies.
+    kinds: HashMap<String, crate::multipart::Kind>,
 }
 
 impl std::fmt::Debug for ModelRoute {
@@ -71,6 +73,11 @@ impl Violation {
 }
 
 impl ModelRoute {
+    /// The kind of each request property (multipart text conversion).
+    pub(crate) fn kinds(&self) -> &HashMap<String, crate::multipart::Kind> {
+        &self.kinds
+    }
+
     /// Validates a request body, returning the violations (at most 50).
     pub fn validate(&self, body: &Value) -> Result<(), Vec<Violation>> {
         let violations: Vec<Violation> = self
@@ -184,6 +191,7 @@ impl SpecIndex {
             } else {
                 root = json!({"allOf": [root], "$defs": defs.clone()});
             }
+            let kinds = crate::multipart::property_kinds(&root);
             let validator = jsonschema::options()
                 .with_draft(jsonschema::Draft::Draft202012)
                 .should_validate_formats(true)
@@ -198,6 +206,7 @@ impl SpecIndex {
                     has_poll: f.poll,
                     has_sse: f.sse,
                     validator,
+                    kinds,
                 },
             );
         }

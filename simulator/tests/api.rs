@@ -66,6 +66,12 @@ async fn happy_path_sse() {
     assert_eq!(gen["id"], id.as_str());
     assert_eq!(gen["status"], "COMPLETED");
     assert_eq!(gen["model"], IMAGE_MODEL);
+    assert_eq!(gen["input"], prompt(), "the request body as received");
+    assert_eq!(
+        gen["usage"],
+        json!({"total": 1.0, "subscription": 1.0, "permanent": 0.0})
+    );
+    assert!(gen.get("code").is_none() && gen.get("message").is_none());
     assert_eq!(gen["output"]["videos"], json!([]));
     let image = &gen["output"]["images"][0];
     let url = image["url"].as_str().unwrap();
@@ -119,6 +125,8 @@ async fn polling_path_video() {
     assert_eq!(created["status"], "IN_QUEUE");
     assert_eq!(created["model"], VIDEO_MODEL);
     assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(created["input"], json!({"prompt": "waves", "duration": 8}));
+    assert_eq!(created["usage"]["total"], 1.0);
     let id = created["id"].as_str().unwrap();
     let gen: Value = get(&sim, &format!("generation/{id}"))
         .send()
@@ -130,6 +138,8 @@ async fn polling_path_video() {
     assert_eq!(gen["status"], "COMPLETED");
     assert_eq!(gen["progress"], 1.0);
     assert_eq!(gen["error"], Value::Null);
+    assert_eq!(gen["input"], created["input"]);
+    assert_eq!(gen["usage"], created["usage"]);
     assert_eq!(gen["output"]["images"], json!([]));
     let video = &gen["output"]["videos"][0];
     assert_eq!(video["content_type"], "video/mp4");
@@ -498,6 +508,74 @@ async fn idempotency_key_dedupes() {
         keys,
         [Some("key-1"), Some("key-1"), Some("key-1"), Some("key-2")].map(|k| k.map(String::from))
     );
+    sim.shutdown().await;
+}
+
+/// `usage` is what the balance lost for the job: the same in the create
+/// response, every SSE generation body and every poll, and unchanged (with no
+/// new charge) when an Idempotency-Key replays the job.
+#[tokio::test]
+async fn usage_matches_the_charge_and_input_echoes_the_body() {
+    let sim = start(SimulatorConfig {
+        cost_per_generation: 2.5,
+        ..config()
+    })
+    .await;
+    let body = json!({"prompt": "a fox", "num_images": 2, "extra": {"nested": [1, "x"]}});
+    let expected = json!({"total": 2.5, "subscription": 2.5, "permanent": 0.0});
+    let created: Value = post(&sim, IMAGE_MODEL, &body)
+        .header("Idempotency-Key", "usage-1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["input"], body);
+    assert_eq!(created["usage"], expected);
+    assert_eq!(sim.credits(), 100.0 - 2.5);
+    let id = created["id"].as_str().unwrap();
+    let polled: Value = get(&sim, &format!("generation/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(polled["input"], body);
+    assert_eq!(polled["usage"], expected);
+    // A replay streams the same job and charges nothing more.
+    let resp = post(&sim, &format!("sse/{IMAGE_MODEL}"), &body)
+        .header("Idempotency-Key", "usage-1")
+        .send()
+        .await
+        .unwrap();
+    let (raw, _) = read_all(resp).await;
+    let events = parse_events(&raw);
+    let gen = &events.last().unwrap().json()["generation"];
+    assert_eq!(gen["id"], id);
+    assert_eq!(gen["input"], body);
+    assert_eq!(gen["usage"], expected);
+    assert_eq!(sim.credits(), 100.0 - 2.5);
+    // A second job is charged again, and reports its own input.
+    let other = json!({"prompt": "a wolf"});
+    let second: Value = post(&sim, IMAGE_MODEL, &other)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["input"], other);
+    assert_eq!(second["usage"], expected);
+    let balance: Value = get(&sim, "credits")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(balance, json!({"credits": 95.0}));
     sim.shutdown().await;
 }
 

@@ -349,8 +349,21 @@ async fn outcome_failed_and_canceled() {
         .unwrap()
         .starts_with("Simulated failure"));
     assert_eq!(gen["output"], Value::Null);
+    // The reference's top-level `code` and `message`, next to the nested
+    // `error` kept for older clients; usage and input as on success.
+    assert_eq!(gen["code"], "simulated_failure");
+    assert_eq!(gen["code"], gen["error"]["code"]);
+    assert_eq!(gen["message"], gen["error"]["message"]);
+    assert_eq!(gen["input"], prompt());
+    assert_eq!(gen["usage"]["total"], 1.0);
     let id = v["generation_id"].as_str().unwrap();
-    assert_eq!(poll_status(&sim, id).await["status"], "FAILED");
+    let polled = poll_status(&sim, id).await;
+    assert_eq!(polled["status"], "FAILED");
+    assert_eq!(polled["code"], "simulated_failure");
+    assert!(polled["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Simulated failure"));
 
     sim.set_faults(vec![FaultRule::always(Fault::Outcome {
         status: "CANCELED".into(),
@@ -365,6 +378,9 @@ async fn outcome_failed_and_canceled() {
     let polled = poll_status(&sim, created["id"].as_str().unwrap()).await;
     assert_eq!(polled["status"], "CANCELED");
     assert!(polled["error"]["message"].is_string());
+    // Top-level `code`/`message` are documented for FAILED only.
+    assert!(polled.get("code").is_none() && polled.get("message").is_none());
+    assert_eq!(polled["usage"]["total"], 1.0);
     sim.shutdown().await;
 }
 

@@ -39,8 +39,8 @@ async fn every_model_runs_from_its_template() {
     let mut failures = Vec::new();
     for model in models {
         let body: Map<String, Value> = model
-            .fields
-            .iter()
+            .template_fields()
+            .into_iter()
             .filter(|f| f.required)
             .map(|f| (f.name.to_string(), template_value(f)))
             .collect();

@@ -4,11 +4,15 @@
 //! - `cargo xtask codegen --check` fails, naming each stale file, when the
 //!   committed code differs from what the specs produce (CI runs it).
 //! - `cargo xtask bench-codegen` times a full generation per stage.
+//! - `cargo xtask specs-from-reference` rewrites the model schemas of `specs/`
+//!   from the reference fixtures in `specs/reference/pages/`.
 //! - `cargo xtask reliability` runs the fault matrix and prints the report.
 //! - `cargo xtask bench [--in-flight N] [--quick] [--no-throughput]` builds the
 //!   simulator and runs the end-to-end benchmark (`bench-e2e`) in release
 //!   mode: throughput/latency, then N generations in flight (default 10,000;
 //!   0 skips it) over HTTP/1.1 and over HTTP/2, each in its own process.
+
+mod reference;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -40,6 +44,9 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         iterations: u32,
     },
+    /// Rewrite the model schemas of specs/ from specs/reference/pages/ (the
+    /// platform's published API reference, one fixture per page).
+    SpecsFromReference,
     /// Run the fault matrix against the SDK and print one line per fault.
     Reliability,
     /// Run the end-to-end benchmark (bench-e2e) in release mode.
@@ -104,6 +111,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             quick,
             no_throughput,
         } => bench(in_flight, quick, no_throughput),
+        Command::SpecsFromReference => match reference::run(&root()) {
+            Ok(report) => {
+                for line in &report {
+                    println!("{line}");
+                }
+                println!("specs/openapi.json and specs/docs.json rewritten from {} change(s); run `cargo xtask codegen` next", report.len());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => Err(e),
+        },
         Command::Reliability => Ok(
             if cargo(&[
                 "run",

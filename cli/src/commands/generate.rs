@@ -47,7 +47,8 @@ pub async fn run(cli: &Cli, args: &GenerateArgs, out: &Output) -> u8 {
         }
     };
     tracing::debug!(model = model.id, base_url = client.base_url(), "generate");
-    let events = client.events_json(
+    // JSON, or multipart/form-data when a --set named a local file (@PATH).
+    let events = client.events_body(
         model,
         body,
         GenerateOptions {

@@ -88,7 +88,7 @@ pub fn template_value(field: &FieldInfo) -> Value {
 /// The request template: every required field, and every optional field with a default.
 pub fn template(model: &ModelDescriptor) -> Value {
     let mut map = Map::new();
-    for f in model.fields {
+    for f in model.template_fields() {
         if f.required || f.default_json.is_some() {
             map.insert(f.name.into(), template_value(f));
         }
@@ -96,10 +96,9 @@ pub fn template(model: &ModelDescriptor) -> Value {
     Value::Object(map)
 }
 
-/// The inspection document.
-pub fn describe(model: &ModelDescriptor, endpoint: &str, with_template: bool) -> Value {
-    let fields: Vec<Value> = model
-        .fields
+/// Each field as `inspect` shows it.
+fn field_docs(fields: &[FieldInfo]) -> Vec<Value> {
+    fields
         .iter()
         .map(|f| {
             json!({
@@ -112,6 +111,23 @@ pub fn describe(model: &ModelDescriptor, endpoint: &str, with_template: bool) ->
                 "default": json_or_null(f.default_json),
                 "example": json_or_null(f.example_json),
                 "allowed_values": allowed_values(f),
+            })
+        })
+        .collect()
+}
+
+/// The inspection document.
+pub fn describe(model: &ModelDescriptor, endpoint: &str, with_template: bool) -> Value {
+    let fields = field_docs(model.fields);
+    let workflows: Vec<Value> = model
+        .workflows
+        .iter()
+        .map(|w| {
+            json!({
+                "value": w.value,
+                "schema": w.schema,
+                "summary": w.summary,
+                "fields": field_docs(w.fields),
             })
         })
         .collect();
@@ -135,6 +151,8 @@ pub fn describe(model: &ModelDescriptor, endpoint: &str, with_template: bool) ->
         "request_schema_name": model.request_schema,
         "request_schema": json_or_null(Some(model.request_schema_json)),
         "fields": fields,
+        "discriminator": model.discriminator,
+        "workflows": workflows,
         "prediction_status_values": enum_of("PredictionStatus"),
         "queue_status_values": enum_of("QueueState"),
         "sse_subscribe_endpoint": Value::Null,

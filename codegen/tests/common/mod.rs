@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use skills_video_codegen::{catalog, convert, ir::Ir, load, Files};
 
 /// The fixture specs, one directory per fixture.
-pub const FIXTURES: &[&str] = &["constructs", "awkward_names", "model_scoped"];
+pub const FIXTURES: &[&str] = &["constructs", "awkward_names", "model_scoped", "workflows"];
 
 /// `codegen/tests/fixtures/<name>`.
 pub fn fixture_dir(name: &str) -> PathBuf {

@@ -18,7 +18,6 @@ pub static MODELS: &[&crate::model::ModelDescriptor] = &[
     &super::models::qwen_qwen_image_2_pro::MODEL,
     &super::models::qwen_qwen_image_2::MODEL,
     &super::models::qwen_qwen_image::MODEL,
-    &super::models::vidu_q2_text_to_image::MODEL,
     &super::models::runwayml_gen4_image::MODEL,
     &super::models::runwayml_gen4_image_turbo::MODEL,
     &super::models::black_forest_labs_flux_2_pro::MODEL,
@@ -26,6 +25,10 @@ pub static MODELS: &[&crate::model::ModelDescriptor] = &[
     &super::models::ideogram_ideogram::MODEL,
     &super::models::z_image_z_image::MODEL,
     &super::models::topaz_upscale_image::MODEL,
+    &super::models::openai_gpt_image_2::MODEL,
+    &super::models::vidu_q2::MODEL,
+    &super::models::wan_wan_v2_7_pro::MODEL,
+    &super::models::wan_wan_v2_7::MODEL,
     &super::models::openai_sora_2_pro::MODEL,
     &super::models::openai_sora_2::MODEL,
     &super::models::google_veo_2::MODEL,
@@ -53,7 +56,6 @@ pub static MODELS: &[&crate::model::ModelDescriptor] = &[
     &super::models::vidu_q3::MODEL,
     &super::models::minimax_hailuo_2_3::MODEL,
     &super::models::minimax_hailuo_2_3_fast::MODEL,
-    &super::models::lightricks_ltx_2_3::MODEL,
     &super::models::lightricks_ltx_2_3_audio_to_video::MODEL,
     &super::models::lightricks_ltx_2_3_extend_video::MODEL,
     &super::models::lightricks_ltx_2_3_retake_video::MODEL,
@@ -64,6 +66,14 @@ pub static MODELS: &[&crate::model::ModelDescriptor] = &[
     &super::models::pixverse_lipsync::MODEL,
     &super::models::topaz_upscale_video::MODEL,
     &super::models::runwayml_upscale_v1::MODEL,
+    &super::models::bytedance_seedance_2_0::MODEL,
+    &super::models::google_veo_3_1_lite::MODEL,
+    &super::models::ltx_2_3::MODEL,
+    &super::models::pixverse_v6::MODEL,
+    &super::models::pixverse_v6_transition::MODEL,
+    &super::models::wan_wan_v2_7_video::MODEL,
+    &super::models::wan_wan_v2_7_edit_video::MODEL,
+    &super::models::xai_grok_imagine_video_extend_video::MODEL,
 ];
 /// The route that polls a generation by id, relative to the API base.
 pub const POLL_ROUTE: &str = "/generation/{id}";
@@ -75,9 +85,11 @@ impl crate::client::Images<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn google_nano_banana_2(
         &self,
-        request: super::models::google_nano_banana_2::GoogleNanoBanana2Request,
+        request: impl ::std::convert::Into<
+            super::models::google_nano_banana_2::GoogleNanoBanana2Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// Nano Banana Pro (Google): text-to-image (`google/nano-banana-pro`).
     ///
@@ -86,9 +98,11 @@ impl crate::client::Images<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn google_nano_banana_pro(
         &self,
-        request: super::models::google_nano_banana_pro::GoogleNanoBananaProRequest,
+        request: impl ::std::convert::Into<
+            super::models::google_nano_banana_pro::GoogleNanoBananaProRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// Nano Banana (Google): text-to-image and image editing (`google/nano-banana`).
     ///
@@ -97,20 +111,24 @@ impl crate::client::Images<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn google_nano_banana(
         &self,
-        request: super::models::google_nano_banana::GoogleNanoBananaRequest,
+        request: impl ::std::convert::Into<
+            super::models::google_nano_banana::GoogleNanoBananaRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// GPT Image 1.5 (OpenAI): text-to-image and image editing (`openai/gpt-image-1.5`).
+    /// GPT Image 1.5 (`openai/gpt-image-1.5`).
     ///
-    /// OpenAI's GPT Image 1.5. Takes a prompt, optional input images for editing, size, quality and background options. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Strong prompt adherence, detail preservation, fast. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn openai_gpt_image_1_5(
         &self,
-        request: super::models::openai_gpt_image_1_5::OpenaiGptImage1_5Request,
+        request: impl ::std::convert::Into<
+            super::models::openai_gpt_image_1_5::OpenaiGptImage1_5Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// GPT Image 1 (OpenAI): text-to-image and image editing (`openai/gpt-image-1`).
     ///
@@ -119,53 +137,63 @@ impl crate::client::Images<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn openai_gpt_image_1(
         &self,
-        request: super::models::openai_gpt_image_1::OpenaiGptImage1Request,
+        request: impl ::std::convert::Into<
+            super::models::openai_gpt_image_1::OpenaiGptImage1Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Kling V3 Image (Kling AI): text-to-image (`kling-ai/v3/image`).
+    /// Kling V3 Image (`kling-ai/v3/image`).
     ///
-    /// Kling 3.0 image generation. Takes a prompt, an optional reference image, aspect ratio, resolution and image count. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn kling_ai_v3_image(
         &self,
-        request: super::models::kling_ai_v3_image::KlingAiV3ImageRequest,
+        request: impl ::std::convert::Into<
+            super::models::kling_ai_v3_image::KlingAiV3ImageRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Kling O3 Image (Kling AI): text-to-image (`kling-ai/o3-image`).
+    /// Kling O3 Image (`kling-ai/o3-image`).
     ///
-    /// Kling Omni 3 image model. Takes a prompt, optional reference images and elements (characters or objects) for consistency, up to 4K. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Top-tier text-to-image with flawless consistency Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn kling_ai_o3_image(
         &self,
-        request: super::models::kling_ai_o3_image::KlingAiO3ImageRequest,
+        request: impl ::std::convert::Into<
+            super::models::kling_ai_o3_image::KlingAiO3ImageRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Kling O1 Image (Kling AI): image editing (`kling-ai/o1-image`).
+    /// Kling O1 Image (`kling-ai/o1-image`).
     ///
-    /// Kling Omni 1 image model for reference-based generation and editing. Takes a prompt and 1-10 reference images, plus optional elements. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Precise editing, strong reference control, visual consistency. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn kling_ai_o1_image(
         &self,
-        request: super::models::kling_ai_o1_image::KlingAiO1ImageRequest,
+        request: impl ::std::convert::Into<
+            super::models::kling_ai_o1_image::KlingAiO1ImageRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Grok Imagine Image (xAI): text-to-image (`xai/grok-imagine-image`).
+    /// Grok Imagine Image (`xai/grok-imagine-image`).
     ///
-    /// xAI's Grok Imagine image model. Takes a prompt, an aspect ratio and an image count. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Generate images with xAI’s Grok Imagine model Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn xai_grok_imagine_image(
         &self,
-        request: super::models::xai_grok_imagine_image::XaiGrokImagineImageRequest,
+        request: impl ::std::convert::Into<
+            super::models::xai_grok_imagine_image::XaiGrokImagineImageRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// Seedream 5.0 Lite (ByteDance): text-to-image (`bytedance/seedream-5-lite`).
     ///
@@ -174,20 +202,24 @@ impl crate::client::Images<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn bytedance_seedream_5_lite(
         &self,
-        request: super::models::bytedance_seedream_5_lite::BytedanceSeedream5LiteRequest,
+        request: impl ::std::convert::Into<
+            super::models::bytedance_seedream_5_lite::BytedanceSeedream5LiteRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Seedream 4.5 (ByteDance): text-to-image (`bytedance/seedream-4.5`).
+    /// Seedream 4.5 (`bytedance/seedream-4.5`).
     ///
-    /// ByteDance Seedream 4.5 text-to-image and multi-reference editing. Takes a prompt, an image size, optional reference images and image counts. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Upto 4K, multi-image edits, preserves details, dense text. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn bytedance_seedream_4_5(
         &self,
-        request: super::models::bytedance_seedream_4_5::BytedanceSeedream4_5Request,
+        request: impl ::std::convert::Into<
+            super::models::bytedance_seedream_4_5::BytedanceSeedream4_5Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// Seedream 4.0 (ByteDance): text-to-image (`bytedance/seedream-4.0`).
     ///
@@ -196,75 +228,76 @@ impl crate::client::Images<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn bytedance_seedream_4_0(
         &self,
-        request: super::models::bytedance_seedream_4_0::BytedanceSeedream4_0Request,
+        request: impl ::std::convert::Into<
+            super::models::bytedance_seedream_4_0::BytedanceSeedream4_0Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Qwen Image 2.0 Pro (Qwen): text-to-image (`qwen/qwen-image-2-pro`).
+    /// Qwen Image 2.0 Pro (`qwen/qwen-image-2-pro`).
     ///
-    /// Alibaba's Qwen-Image-2.0 Pro with strong typography. Takes a prompt, negative prompt, image size, optional input images (up to 3) for editing. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn qwen_qwen_image_2_pro(
         &self,
-        request: super::models::qwen_qwen_image_2_pro::QwenQwenImage2ProRequest,
+        request: impl ::std::convert::Into<
+            super::models::qwen_qwen_image_2_pro::QwenQwenImage2ProRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Qwen Image 2.0 (Qwen): text-to-image (`qwen/qwen-image-2`).
+    /// Qwen Image 2.0 (`qwen/qwen-image-2`).
     ///
-    /// Alibaba's Qwen-Image-2.0 unified generation and editing model. Takes a prompt, negative prompt, image size and optional input images. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Qwen Image 2.0 text-to-image model Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn qwen_qwen_image_2(
         &self,
-        request: super::models::qwen_qwen_image_2::QwenQwenImage2Request,
+        request: impl ::std::convert::Into<
+            super::models::qwen_qwen_image_2::QwenQwenImage2Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Qwen Image (Qwen): text-to-image (`qwen/qwen-image`).
+    /// Qwen Image (`qwen/qwen-image`).
     ///
-    /// Alibaba's open Qwen-Image 20B model. Takes a prompt, negative prompt, image size, sampling steps and guidance scale. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Qwen image generation model Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn qwen_qwen_image(
         &self,
-        request: super::models::qwen_qwen_image::QwenQwenImageRequest,
+        request: impl ::std::convert::Into<
+            super::models::qwen_qwen_image::QwenQwenImageRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Vidu Q2 (Vidu): text-to-image (`vidu/q2/text-to-image`).
+    /// Runway Gen-4 Image (`runwayml/gen4-image`).
     ///
-    /// Vidu Q2 text-to-image. Takes a prompt, an aspect ratio, a resolution and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.
-    ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
-    pub async fn vidu_q2_text_to_image(
-        &self,
-        request: super::models::vidu_q2_text_to_image::ViduQ2TextToImageRequest,
-    ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
-    }
-    /// Gen-4 Image (Runway): text-to-image (`runwayml/gen4-image`).
-    ///
-    /// Runway Gen-4 Image. Takes a prompt, an output ratio, up to three tagged reference images and a seed. Runway's camelCase fields are exposed in snake_case. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Stylistic visual and camera control, text rendering. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn runwayml_gen4_image(
         &self,
-        request: super::models::runwayml_gen4_image::RunwaymlGen4ImageRequest,
+        request: impl ::std::convert::Into<
+            super::models::runwayml_gen4_image::RunwaymlGen4ImageRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Gen-4 Image Turbo (Runway): reference-to-image (`runwayml/gen4-image-turbo`).
+    /// Runway Gen-4 Image Turbo (`runwayml/gen4-image-turbo`).
     ///
-    /// Runway Gen-4 Image Turbo, a faster variant that requires at least one tagged reference image. Takes a prompt, a ratio, 1-3 reference images and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Like Gen4-Image, fast, cost-efficient. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn runwayml_gen4_image_turbo(
         &self,
-        request: super::models::runwayml_gen4_image_turbo::RunwaymlGen4ImageTurboRequest,
+        request: impl ::std::convert::Into<
+            super::models::runwayml_gen4_image_turbo::RunwaymlGen4ImageTurboRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// FLUX.2 \[pro\] (Black Forest Labs): text-to-image (`black-forest-labs/flux-2-pro`).
     ///
@@ -273,42 +306,50 @@ impl crate::client::Images<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn black_forest_labs_flux_2_pro(
         &self,
-        request: super::models::black_forest_labs_flux_2_pro::BlackForestLabsFlux2ProRequest,
+        request: impl ::std::convert::Into<
+            super::models::black_forest_labs_flux_2_pro::BlackForestLabsFlux2ProRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// FLUX.1 Kontext \[pro\] (Black Forest Labs): image editing (`black-forest-labs/kontext`).
+    /// Flux Kontext (`black-forest-labs/kontext`).
     ///
-    /// Black Forest Labs FLUX.1 Kontext \[pro\], in-context image generation and editing. Takes a prompt, an optional input image, an aspect ratio and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Flux Kontext image generation model Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn black_forest_labs_kontext(
         &self,
-        request: super::models::black_forest_labs_kontext::BlackForestLabsKontextRequest,
+        request: impl ::std::convert::Into<
+            super::models::black_forest_labs_kontext::BlackForestLabsKontextRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Ideogram 3.0 (Ideogram): text-to-image (`ideogram/ideogram`).
+    /// Ideogram V3 (`ideogram/ideogram`).
     ///
-    /// Ideogram 3.0 with strong typography. Takes a prompt, aspect ratio, rendering speed, magic-prompt and style options, a color palette and style codes. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Ideogram image generation model Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn ideogram_ideogram(
         &self,
-        request: super::models::ideogram_ideogram::IdeogramIdeogramRequest,
+        request: impl ::std::convert::Into<
+            super::models::ideogram_ideogram::IdeogramIdeogramRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Z-Image Turbo (Z-Image): text-to-image (`z-image/z-image`).
+    /// Z-Image (`z-image/z-image`).
     ///
-    /// Tongyi-MAI's Z-Image Turbo, a 6B distilled model. Takes a prompt, an image size, steps and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Z-Image image generation model Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn z_image_z_image(
         &self,
-        request: super::models::z_image_z_image::ZImageZImageRequest,
+        request: impl ::std::convert::Into<
+            super::models::z_image_z_image::ZImageZImageRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// Topaz Image Upscale (Topaz): image upscaling (`topaz/upscale/image`).
     ///
@@ -317,33 +358,89 @@ impl crate::client::Images<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn topaz_upscale_image(
         &self,
-        request: super::models::topaz_upscale_image::TopazUpscaleImageRequest,
+        request: impl ::std::convert::Into<
+            super::models::topaz_upscale_image::TopazUpscaleImageRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
+    }
+    /// GPT Image 2 (`openai/gpt-image-2`).
+    ///
+    /// OpenAI ChatGPT Images 2.0 model for text-to-image and image editing. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    ///
+    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    pub async fn openai_gpt_image_2(
+        &self,
+        request: impl ::std::convert::Into<
+            super::models::openai_gpt_image_2::OpenaiGptImage2Request,
+        >,
+    ) -> ::std::result::Result<crate::Generation, crate::Error> {
+        self.client().generate(request.into()).await
+    }
+    /// Vidu Q2 Image (`vidu/q2`).
+    ///
+    /// Vidu Q2 image generation model Creates the job and returns its id; poll GET /generation/{id} for the result.
+    ///
+    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    pub async fn vidu_q2(
+        &self,
+        request: impl ::std::convert::Into<super::models::vidu_q2::ViduQ2Request>,
+    ) -> ::std::result::Result<crate::Generation, crate::Error> {
+        self.client().generate(request.into()).await
+    }
+    /// Wan V2.7 Pro (`wan/wan-v2.7-pro`).
+    ///
+    /// Wan 2.7 Pro image generation and editing model. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    ///
+    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    pub async fn wan_wan_v2_7_pro(
+        &self,
+        request: impl ::std::convert::Into<
+            super::models::wan_wan_v2_7_pro::WanWanV2_7ProRequest,
+        >,
+    ) -> ::std::result::Result<crate::Generation, crate::Error> {
+        self.client().generate(request.into()).await
+    }
+    /// Wan V2.7 (`wan/wan-v2.7`).
+    ///
+    /// Wan 2.7 image generation and editing model. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    ///
+    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    pub async fn wan_wan_v2_7(
+        &self,
+        request: impl ::std::convert::Into<
+            super::models::wan_wan_v2_7::WanWanV2_7Request,
+        >,
+    ) -> ::std::result::Result<crate::Generation, crate::Error> {
+        self.client().generate(request.into()).await
     }
 }
 impl crate::client::Videos<'_> {
-    /// Sora 2 Pro (OpenAI): text-to-video (`openai/sora-2-pro`).
+    /// Sora 2 Pro (`openai/sora-2-pro`).
     ///
-    /// OpenAI's Sora 2 Pro with synchronised audio. Takes a prompt, an optional first-frame image, resolution, aspect ratio and duration. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Upto 1080p, precise multi-shot control, audio-backed. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn openai_sora_2_pro(
         &self,
-        request: super::models::openai_sora_2_pro::OpenaiSora2ProRequest,
+        request: impl ::std::convert::Into<
+            super::models::openai_sora_2_pro::OpenaiSora2ProRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Sora 2 (OpenAI): text-to-video (`openai/sora-2`).
+    /// Sora (`openai/sora-2`).
     ///
-    /// OpenAI's Sora 2 with synchronised audio. Takes a prompt, an optional first-frame image, aspect ratio and duration. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Realistic, physics-aware, fine control, audio-backed. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn openai_sora_2(
         &self,
-        request: super::models::openai_sora_2::OpenaiSora2Request,
+        request: impl ::std::convert::Into<
+            super::models::openai_sora_2::OpenaiSora2Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// Veo 2 (Google): text-to-video (`google/veo-2`).
     ///
@@ -352,31 +449,37 @@ impl crate::client::Videos<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn google_veo_2(
         &self,
-        request: super::models::google_veo_2::GoogleVeo2Request,
+        request: impl ::std::convert::Into<
+            super::models::google_veo_2::GoogleVeo2Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Veo 3.1 (Google): text-to-video (`google/veo-3.1`).
+    /// Veo 3.1 (`google/veo-3.1`).
     ///
-    /// Google Veo 3.1 with native audio. Takes a prompt, optional first frame, negative prompt, aspect ratio, duration, resolution and audio switch. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Realistic, prompt adherence, native audio/dialogue. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn google_veo_3_1(
         &self,
-        request: super::models::google_veo_3_1::GoogleVeo3_1Request,
+        request: impl ::std::convert::Into<
+            super::models::google_veo_3_1::GoogleVeo3_1Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Veo 3.1 Fast (Google): text-to-video (`google/veo-3.1-fast`).
+    /// Veo 3.1 Fast (`google/veo-3.1-fast`).
     ///
-    /// Google Veo 3.1 Fast, a cheaper and faster Veo 3.1. Takes the same inputs: prompt, optional first frame, aspect ratio, duration, resolution and audio switch. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Like Veo 3.1, fast, cost-efficient, audio-backed. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn google_veo_3_1_fast(
         &self,
-        request: super::models::google_veo_3_1_fast::GoogleVeo3_1FastRequest,
+        request: impl ::std::convert::Into<
+            super::models::google_veo_3_1_fast::GoogleVeo3_1FastRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// Seedance 1.0 Pro (ByteDance): text-to-video (`bytedance/seedance-1-pro`).
     ///
@@ -385,9 +488,11 @@ impl crate::client::Videos<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn bytedance_seedance_1_pro(
         &self,
-        request: super::models::bytedance_seedance_1_pro::BytedanceSeedance1ProRequest,
+        request: impl ::std::convert::Into<
+            super::models::bytedance_seedance_1_pro::BytedanceSeedance1ProRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// Seedance 1.0 Pro Fast (ByteDance): text-to-video (`bytedance/seedance-1-pro-fast`).
     ///
@@ -396,20 +501,24 @@ impl crate::client::Videos<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn bytedance_seedance_1_pro_fast(
         &self,
-        request: super::models::bytedance_seedance_1_pro_fast::BytedanceSeedance1ProFastRequest,
+        request: impl ::std::convert::Into<
+            super::models::bytedance_seedance_1_pro_fast::BytedanceSeedance1ProFastRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Seedance 1.5 Pro (ByteDance): text-to-video (`bytedance/seedance-1.5`).
+    /// Seedance 1.5 (`bytedance/seedance-1.5`).
     ///
-    /// ByteDance Seedance 1.5 Pro with native audio. Takes a prompt, optional first and last frames, aspect ratio, resolution, duration and audio switch. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Seedance 1.5 video generation with audio Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn bytedance_seedance_1_5(
         &self,
-        request: super::models::bytedance_seedance_1_5::BytedanceSeedance1_5Request,
+        request: impl ::std::convert::Into<
+            super::models::bytedance_seedance_1_5::BytedanceSeedance1_5Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// Grok Imagine Video (xAI): text-to-video (`xai/grok-imagine-video`).
     ///
@@ -418,31 +527,37 @@ impl crate::client::Videos<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn xai_grok_imagine_video(
         &self,
-        request: super::models::xai_grok_imagine_video::XaiGrokImagineVideoRequest,
+        request: impl ::std::convert::Into<
+            super::models::xai_grok_imagine_video::XaiGrokImagineVideoRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Kling V3 Video (Kling AI): text-to-video (`kling-ai/v3/video`).
+    /// Kling 3.0 (`kling-ai/v3/video`).
     ///
-    /// Kling 3.0 video with native audio and multi-shot support. Takes a prompt or a list of shot prompts, an optional start frame, duration, aspect ratio and CFG scale. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Upto 15s, multi-angle scenes, audio-backed. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn kling_ai_v3_video(
         &self,
-        request: super::models::kling_ai_v3_video::KlingAiV3VideoRequest,
+        request: impl ::std::convert::Into<
+            super::models::kling_ai_v3_video::KlingAiV3VideoRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Kling O3 Video (Kling AI): reference-to-video (`kling-ai/o3/video`).
+    /// Kling O3 Video (`kling-ai/o3/video`).
     ///
-    /// Kling Omni 3 video. Takes a prompt, optional reference images, elements, start and end frames, duration, aspect ratio and audio switch. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Upto 15s, with video or image references, audio-backed. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn kling_ai_o3_video(
         &self,
-        request: super::models::kling_ai_o3_video::KlingAiO3VideoRequest,
+        request: impl ::std::convert::Into<
+            super::models::kling_ai_o3_video::KlingAiO3VideoRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// Kling O3 Edit (Kling AI): video editing (`kling-ai/o3/edit`).
     ///
@@ -451,20 +566,24 @@ impl crate::client::Videos<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn kling_ai_o3_edit(
         &self,
-        request: super::models::kling_ai_o3_edit::KlingAiO3EditRequest,
+        request: impl ::std::convert::Into<
+            super::models::kling_ai_o3_edit::KlingAiO3EditRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Kling O1 Video (Kling AI): reference-to-video (`kling-ai/o1/video`).
+    /// Kling O1 Video (`kling-ai/o1/video`).
     ///
-    /// Kling Omni 1 video. Takes a prompt, optional reference images, elements, start and end frames, duration and aspect ratio. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Unified Kling O1 workflow for frame-to-video, image reference generation, video editing, and reference-video continuation. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn kling_ai_o1_video(
         &self,
-        request: super::models::kling_ai_o1_video::KlingAiO1VideoRequest,
+        request: impl ::std::convert::Into<
+            super::models::kling_ai_o1_video::KlingAiO1VideoRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// Kling O1 Edit (Kling AI): video editing (`kling-ai/o1/edit`).
     ///
@@ -473,20 +592,24 @@ impl crate::client::Videos<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn kling_ai_o1_edit(
         &self,
-        request: super::models::kling_ai_o1_edit::KlingAiO1EditRequest,
+        request: impl ::std::convert::Into<
+            super::models::kling_ai_o1_edit::KlingAiO1EditRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Kling 2.6 Pro (Kling AI): text-to-video (`kling-ai/kling-v2.6`).
+    /// Kling V2.6 Video (`kling-ai/kling-v2.6`).
     ///
-    /// Kling 2.6 Pro with native audio. Takes a prompt, an optional start frame, duration, aspect ratio, negative prompt, CFG scale, audio switch and voice ids. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Cinematic, fluid motion, audio-backed. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn kling_ai_kling_v2_6(
         &self,
-        request: super::models::kling_ai_kling_v2_6::KlingAiKlingV2_6Request,
+        request: impl ::std::convert::Into<
+            super::models::kling_ai_kling_v2_6::KlingAiKlingV2_6Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// Kling 2.6 Motion Control (Kling AI): motion transfer (`kling-ai/motion-control-v2.6`).
     ///
@@ -495,31 +618,37 @@ impl crate::client::Videos<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn kling_ai_motion_control_v2_6(
         &self,
-        request: super::models::kling_ai_motion_control_v2_6::KlingAiMotionControlV2_6Request,
+        request: impl ::std::convert::Into<
+            super::models::kling_ai_motion_control_v2_6::KlingAiMotionControlV2_6Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Kling 2.5 Turbo Pro (Kling AI): text-to-video (`kling-ai/kling-v2.5-turbo`).
+    /// Kling V2.5 Turbo (`kling-ai/kling-v2.5-turbo`).
     ///
-    /// Kling 2.5 Turbo Pro. Takes a prompt, an optional start frame, duration, aspect ratio, negative prompt and CFG scale. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Dynamic motion, physics-aware, prompt adherence. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn kling_ai_kling_v2_5_turbo(
         &self,
-        request: super::models::kling_ai_kling_v2_5_turbo::KlingAiKlingV2_5TurboRequest,
+        request: impl ::std::convert::Into<
+            super::models::kling_ai_kling_v2_5_turbo::KlingAiKlingV2_5TurboRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Gen-4.5 (Runway): text-to-video (`runwayml/gen-4.5`).
+    /// Runway Gen-4.5 (`runwayml/gen-4.5`).
     ///
-    /// Runway Gen-4.5. Takes a prompt, an optional first-frame image, ratio, duration and a seed. Runway's camelCase fields are exposed in snake_case. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// $0.05 per output second. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn runwayml_gen_4_5(
         &self,
-        request: super::models::runwayml_gen_4_5::RunwaymlGen4_5Request,
+        request: impl ::std::convert::Into<
+            super::models::runwayml_gen_4_5::RunwaymlGen4_5Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// Gen-4 Turbo (Runway): image-to-video (`runwayml/gen4-turbo`).
     ///
@@ -528,9 +657,11 @@ impl crate::client::Videos<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn runwayml_gen4_turbo(
         &self,
-        request: super::models::runwayml_gen4_turbo::RunwaymlGen4TurboRequest,
+        request: impl ::std::convert::Into<
+            super::models::runwayml_gen4_turbo::RunwaymlGen4TurboRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// Gen-4 Aleph (Runway): video editing (`runwayml/gen4-aleph`).
     ///
@@ -539,9 +670,11 @@ impl crate::client::Videos<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn runwayml_gen4_aleph(
         &self,
-        request: super::models::runwayml_gen4_aleph::RunwaymlGen4AlephRequest,
+        request: impl ::std::convert::Into<
+            super::models::runwayml_gen4_aleph::RunwaymlGen4AlephRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// Wan 2.6 (Wan): text-to-video (`wan/wan-v2.6`).
     ///
@@ -550,108 +683,111 @@ impl crate::client::Videos<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn wan_wan_v2_6(
         &self,
-        request: super::models::wan_wan_v2_6::WanWanV2_6Request,
+        request: impl ::std::convert::Into<
+            super::models::wan_wan_v2_6::WanWanV2_6Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Ray 2 (Luma): text-to-video (`luma/ray-2`).
+    /// Luma Ray2 (`luma/ray-2`).
     ///
-    /// Luma Ray 2. Takes a prompt, optional start and end frames, aspect ratio, resolution, duration and a loop switch. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Luma Dream Machine Ray2 for text-to-video and image-to-video. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn luma_ray_2(
         &self,
-        request: super::models::luma_ray_2::LumaRay2Request,
+        request: impl ::std::convert::Into<super::models::luma_ray_2::LumaRay2Request>,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Ray 2 Flash (Luma): text-to-video (`luma/ray-2-flash`).
+    /// Luma Ray2 Flash (`luma/ray-2-flash`).
     ///
-    /// Luma Ray 2 Flash, a faster Ray 2. Takes a prompt, optional start and end frames, aspect ratio, resolution, duration and a loop switch. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Luma Dream Machine Ray2 Flash for text-to-video and image-to-video. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn luma_ray_2_flash(
         &self,
-        request: super::models::luma_ray_2_flash::LumaRay2FlashRequest,
+        request: impl ::std::convert::Into<
+            super::models::luma_ray_2_flash::LumaRay2FlashRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Vidu Q2 Turbo (Vidu): image-to-video (`vidu/q2/video-turbo`).
+    /// Vidu Q2 Video (`vidu/q2/video-turbo`).
     ///
-    /// Vidu Q2 Turbo image-to-video. Takes a first-frame image, a prompt, duration, resolution, movement amplitude and a background-music switch. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Improved prompt obedience and motion Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn vidu_q2_video_turbo(
         &self,
-        request: super::models::vidu_q2_video_turbo::ViduQ2VideoTurboRequest,
+        request: impl ::std::convert::Into<
+            super::models::vidu_q2_video_turbo::ViduQ2VideoTurboRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Vidu Q3 (Vidu): text-to-video (`vidu/q3`).
+    /// Vidu Q3 Video (`vidu/q3`).
     ///
-    /// Vidu Q3 with generated audio. Takes a prompt, an optional first frame, duration (1-16 s), aspect ratio, resolution, audio switch and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Seamless audio, elite action, and smart scene flow Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn vidu_q3(
         &self,
-        request: super::models::vidu_q3::ViduQ3Request,
+        request: impl ::std::convert::Into<super::models::vidu_q3::ViduQ3Request>,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Hailuo 2.3 (MiniMax): text-to-video (`minimax/hailuo-2.3`).
+    /// Hailuo 2.3 (`minimax/hailuo-2.3`).
     ///
-    /// MiniMax Hailuo 2.3. Takes a prompt, an optional first frame, duration (6 or 10 s), resolution and a prompt-optimizer switch. Field names follow MiniMax's API. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Optimized for realistic human motion and cinematic VFX Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn minimax_hailuo_2_3(
         &self,
-        request: super::models::minimax_hailuo_2_3::MinimaxHailuo2_3Request,
+        request: impl ::std::convert::Into<
+            super::models::minimax_hailuo_2_3::MinimaxHailuo2_3Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// Hailuo 2.3 Fast (MiniMax): image-to-video (`minimax/hailuo-2.3-fast`).
+    /// Hailuo 2.3 Fast (`minimax/hailuo-2.3-fast`).
     ///
-    /// MiniMax Hailuo 2.3 Fast image-to-video. Takes a first-frame image, an optional prompt, duration, resolution and a prompt-optimizer switch. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// A lower-latency image-to-video version of Hailuo 2.3 Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn minimax_hailuo_2_3_fast(
         &self,
-        request: super::models::minimax_hailuo_2_3_fast::MinimaxHailuo2_3FastRequest,
+        request: impl ::std::convert::Into<
+            super::models::minimax_hailuo_2_3_fast::MinimaxHailuo2_3FastRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// LTX-2.3 (Lightricks): text-to-video (`lightricks/ltx-2.3`).
+    /// LTX 2.3 Audio to Video (`lightricks/ltx-2.3/audio-to-video`).
     ///
-    /// Lightricks LTX-2.3 with native audio. Takes a prompt, an optional first frame, duration, resolution, aspect ratio, frame rate and audio switch. Creates the job and returns its id; poll GET /generation/{id} for the result.
-    ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
-    pub async fn lightricks_ltx_2_3(
-        &self,
-        request: super::models::lightricks_ltx_2_3::LightricksLtx2_3Request,
-    ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
-    }
-    /// LTX-2.3 Audio-to-Video (Lightricks): audio-to-video (`lightricks/ltx-2.3/audio-to-video`).
-    ///
-    /// Lightricks LTX-2.3 audio-to-video: a video driven by an audio track. Takes an audio URL, an optional prompt and an optional first frame. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Generate expressive videos from audio, with optional image and prompt control. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn lightricks_ltx_2_3_audio_to_video(
         &self,
-        request: super::models::lightricks_ltx_2_3_audio_to_video::LightricksLtx2_3AudioToVideoRequest,
+        request: impl ::std::convert::Into<
+            super::models::lightricks_ltx_2_3_audio_to_video::LightricksLtx2_3AudioToVideoRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// LTX-2.3 Extend Video (Lightricks): video extension (`lightricks/ltx-2.3/extend-video`).
+    /// LTX 2.3 Extend Video (`lightricks/ltx-2.3/extend-video`).
     ///
-    /// Lightricks LTX-2.3 video extension. Takes a video, an optional prompt, how many seconds to add and whether to extend at the start or end. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Extend an existing video from the start or end with temporal continuity. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn lightricks_ltx_2_3_extend_video(
         &self,
-        request: super::models::lightricks_ltx_2_3_extend_video::LightricksLtx2_3ExtendVideoRequest,
+        request: impl ::std::convert::Into<
+            super::models::lightricks_ltx_2_3_extend_video::LightricksLtx2_3ExtendVideoRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// LTX-2.3 Retake Video (Lightricks): video editing (`lightricks/ltx-2.3/retake-video`).
     ///
@@ -660,20 +796,24 @@ impl crate::client::Videos<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn lightricks_ltx_2_3_retake_video(
         &self,
-        request: super::models::lightricks_ltx_2_3_retake_video::LightricksLtx2_3RetakeVideoRequest,
+        request: impl ::std::convert::Into<
+            super::models::lightricks_ltx_2_3_retake_video::LightricksLtx2_3RetakeVideoRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// PixVerse V5.6 (PixVerse): text-to-video (`pixverse/v5.6`).
+    /// PixVerse V5.6 (`pixverse/v5.6`).
     ///
-    /// PixVerse V5.6. Takes a prompt, an optional first frame, aspect ratio, resolution, duration, style, negative prompt, audio switch and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// PixVerse V5.6 video generation model with text-to-video and image-to-video. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn pixverse_v5_6(
         &self,
-        request: super::models::pixverse_v5_6::PixverseV5_6Request,
+        request: impl ::std::convert::Into<
+            super::models::pixverse_v5_6::PixverseV5_6Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// OmniHuman 1.5 (ByteDance): talking avatar (`bytedance/omnihuman-v1.5`).
     ///
@@ -682,9 +822,11 @@ impl crate::client::Videos<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn bytedance_omnihuman_v1_5(
         &self,
-        request: super::models::bytedance_omnihuman_v1_5::BytedanceOmnihumanV1_5Request,
+        request: impl ::std::convert::Into<
+            super::models::bytedance_omnihuman_v1_5::BytedanceOmnihumanV1_5Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// Lipsync 2 (Sync): lip sync (`sync/lipsync-2`).
     ///
@@ -693,9 +835,11 @@ impl crate::client::Videos<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn sync_lipsync_2(
         &self,
-        request: super::models::sync_lipsync_2::SyncLipsync2Request,
+        request: impl ::std::convert::Into<
+            super::models::sync_lipsync_2::SyncLipsync2Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// VEED Lipsync (VEED): lip sync (`veed/lipsync`).
     ///
@@ -704,20 +848,24 @@ impl crate::client::Videos<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn veed_lipsync(
         &self,
-        request: super::models::veed_lipsync::VeedLipsyncRequest,
+        request: impl ::std::convert::Into<
+            super::models::veed_lipsync::VeedLipsyncRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
-    /// PixVerse Lipsync (PixVerse): lip sync (`pixverse/lipsync`).
+    /// PixVerse Lipsync (`pixverse/lipsync`).
     ///
-    /// PixVerse lip sync. Takes a video and either an audio track or text to speak with a chosen voice. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Video + audio lipsync generation powered by PixVerse. Creates the job and returns its id; poll GET /generation/{id} for the result.
     ///
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn pixverse_lipsync(
         &self,
-        request: super::models::pixverse_lipsync::PixverseLipsyncRequest,
+        request: impl ::std::convert::Into<
+            super::models::pixverse_lipsync::PixverseLipsyncRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// Topaz Video Upscale (Topaz): video upscaling (`topaz/upscale/video`).
     ///
@@ -726,9 +874,11 @@ impl crate::client::Videos<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn topaz_upscale_video(
         &self,
-        request: super::models::topaz_upscale_video::TopazUpscaleVideoRequest,
+        request: impl ::std::convert::Into<
+            super::models::topaz_upscale_video::TopazUpscaleVideoRequest,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
     }
     /// Upscale v1 (Runway): video upscaling (`runwayml/upscale-v1`).
     ///
@@ -737,8 +887,110 @@ impl crate::client::Videos<'_> {
     /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
     pub async fn runwayml_upscale_v1(
         &self,
-        request: super::models::runwayml_upscale_v1::RunwaymlUpscaleV1Request,
+        request: impl ::std::convert::Into<
+            super::models::runwayml_upscale_v1::RunwaymlUpscaleV1Request,
+        >,
     ) -> ::std::result::Result<crate::Generation, crate::Error> {
-        self.client().generate(request).await
+        self.client().generate(request.into()).await
+    }
+    /// Seedance 2.0 (`bytedance/seedance-2.0`).
+    ///
+    /// Cinematic audio-video generation with director-level camera moves and multi-shot continuity. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    ///
+    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    pub async fn bytedance_seedance_2_0(
+        &self,
+        request: impl ::std::convert::Into<
+            super::models::bytedance_seedance_2_0::BytedanceSeedance2_0Request,
+        >,
+    ) -> ::std::result::Result<crate::Generation, crate::Error> {
+        self.client().generate(request.into()).await
+    }
+    /// Veo 3.1 Lite (`google/veo-3.1-lite`).
+    ///
+    /// Cost-efficient Veo 3.1 with text/image/frame-to-video workflows Creates the job and returns its id; poll GET /generation/{id} for the result.
+    ///
+    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    pub async fn google_veo_3_1_lite(
+        &self,
+        request: impl ::std::convert::Into<
+            super::models::google_veo_3_1_lite::GoogleVeo3_1LiteRequest,
+        >,
+    ) -> ::std::result::Result<crate::Generation, crate::Error> {
+        self.client().generate(request.into()).await
+    }
+    /// LTX 2.3 (`ltx-2.3`).
+    ///
+    /// 4K, 50 fps, cinematic, preserves details. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    ///
+    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    pub async fn ltx_2_3(
+        &self,
+        request: impl ::std::convert::Into<super::models::ltx_2_3::Ltx2_3Request>,
+    ) -> ::std::result::Result<crate::Generation, crate::Error> {
+        self.client().generate(request.into()).await
+    }
+    /// PixVerse V6 (`pixverse/v6`).
+    ///
+    /// PixVerse V6 unified video model for text-to-video and image-to-video generation. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    ///
+    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    pub async fn pixverse_v6(
+        &self,
+        request: impl ::std::convert::Into<super::models::pixverse_v6::PixverseV6Request>,
+    ) -> ::std::result::Result<crate::Generation, crate::Error> {
+        self.client().generate(request.into()).await
+    }
+    /// PixVerse V6 Transition (`pixverse/v6/transition`).
+    ///
+    /// PixVerse V6 first-frame/last-frame transition model. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    ///
+    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    pub async fn pixverse_v6_transition(
+        &self,
+        request: impl ::std::convert::Into<
+            super::models::pixverse_v6_transition::PixverseV6TransitionRequest,
+        >,
+    ) -> ::std::result::Result<crate::Generation, crate::Error> {
+        self.client().generate(request.into()).await
+    }
+    /// Wan V2.7 Video (`wan/wan-v2.7-video`).
+    ///
+    /// Wan 2.7 unified text/image/reference-to-video plus edit-video workflows. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    ///
+    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    pub async fn wan_wan_v2_7_video(
+        &self,
+        request: impl ::std::convert::Into<
+            super::models::wan_wan_v2_7_video::WanWanV2_7VideoRequest,
+        >,
+    ) -> ::std::result::Result<crate::Generation, crate::Error> {
+        self.client().generate(request.into()).await
+    }
+    /// Wan V2.7 Edit Video (`wan/wan-v2.7/edit-video`).
+    ///
+    /// Wan 2.7 instruction-based video editing and style transfer. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    ///
+    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    pub async fn wan_wan_v2_7_edit_video(
+        &self,
+        request: impl ::std::convert::Into<
+            super::models::wan_wan_v2_7_edit_video::WanWanV2_7EditVideoRequest,
+        >,
+    ) -> ::std::result::Result<crate::Generation, crate::Error> {
+        self.client().generate(request.into()).await
+    }
+    /// Grok Imagine Extend Video (`xai/grok-imagine-video/extend-video`).
+    ///
+    /// Extend source videos with xAI’s Grok Imagine Video model Creates the job and returns its id; poll GET /generation/{id} for the result.
+    ///
+    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    pub async fn xai_grok_imagine_video_extend_video(
+        &self,
+        request: impl ::std::convert::Into<
+            super::models::xai_grok_imagine_video_extend_video::XaiGrokImagineVideoExtendVideoRequest,
+        >,
+    ) -> ::std::result::Result<crate::Generation, crate::Error> {
+        self.client().generate(request.into()).await
     }
 }

@@ -36,6 +36,34 @@ pub struct CreateGenerationResponse {
         deserialize_with = "crate::lenient::deserialize_option"
     )]
     pub created_at: ::std::option::Option<::std::string::String>,
+    /// Normalized input payload for the generation task.
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
+    pub input: ::std::option::Option<::serde_json::Value>,
+    /// Credit usage breakdown for the request.
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
+    pub usage: ::std::option::Option<crate::generated::schemas::Usage>,
+    /// Machine-readable generation error code. Present when status is FAILED.
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
+    pub code: ::std::option::Option<::std::string::String>,
+    /// Sanitized human-readable failure message. Present when status is FAILED.
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
+    pub message: ::std::option::Option<::std::string::String>,
 }
 impl crate::validation::Validate for CreateGenerationResponse {
     fn validate_into(
@@ -47,6 +75,13 @@ impl crate::validation::Validate for CreateGenerationResponse {
             crate::validation::Validate::validate_into(
                 value,
                 &crate::validation::join(path, "status"),
+                out,
+            );
+        }
+        if let ::std::option::Option::Some(value) = &self.usage {
+            crate::validation::Validate::validate_into(
+                value,
+                &crate::validation::join(path, "usage"),
                 out,
             );
         }
@@ -308,6 +343,34 @@ pub struct GenerationResponse {
         deserialize_with = "crate::lenient::deserialize_option"
     )]
     pub error: ::std::option::Option<crate::generated::schemas::GenerationError>,
+    /// Normalized input payload for the generation task.
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
+    pub input: ::std::option::Option<::serde_json::Value>,
+    /// Credit usage breakdown for the request.
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
+    pub usage: ::std::option::Option<crate::generated::schemas::Usage>,
+    /// Machine-readable generation error code. Present when status is FAILED.
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
+    pub code: ::std::option::Option<::std::string::String>,
+    /// Sanitized human-readable failure message. Present when status is FAILED.
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
+    pub message: ::std::option::Option<::std::string::String>,
 }
 impl crate::validation::Validate for GenerationResponse {
     fn validate_into(
@@ -340,54 +403,40 @@ impl crate::validation::Validate for GenerationResponse {
                 out,
             );
         }
+        if let ::std::option::Option::Some(value) = &self.usage {
+            crate::validation::Validate::validate_into(
+                value,
+                &crate::validation::join(path, "usage"),
+                out,
+            );
+        }
     }
 }
 /// An Ideogram color palette: a preset name or explicit members.
 ///
 /// Schema `IdeogramColorPalette`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct IdeogramColorPalette {
     /// Preset palette name.
     ///
     /// Allowed: `"EMBER"`, `"FRESH"`, `"JUNGLE"`, `"MAGIC"`, `"MELON"`, `"MOSAIC"`, `"PASTEL"`, `"ULTRAMARINE"`.
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
     pub name: ::std::option::Option<crate::generated::schemas::IdeogramColorPaletteName>,
     /// Explicit palette colours with weights.
     ///
     /// At least 1 item(s). At most 5 item(s).
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
     pub members: ::std::option::Option<
         ::std::vec::Vec<crate::generated::schemas::IdeogramColorPaletteMember>,
     >,
-}
-impl IdeogramColorPalette {
-    /// A request with every optional field unset.
-    #[allow(clippy::new_without_default, clippy::too_many_arguments)]
-    pub fn new() -> Self {
-        Self {
-            name: ::std::option::Option::None,
-            members: ::std::option::Option::None,
-        }
-    }
-    /// Sets `name`.
-    #[must_use]
-    pub fn name(
-        mut self,
-        value: crate::generated::schemas::IdeogramColorPaletteName,
-    ) -> Self {
-        self.name = ::std::option::Option::Some(value);
-        self
-    }
-    /// Sets `members`.
-    #[must_use]
-    pub fn members(
-        mut self,
-        value: ::std::vec::Vec<crate::generated::schemas::IdeogramColorPaletteMember>,
-    ) -> Self {
-        self.members = ::std::option::Option::Some(value);
-        self
-    }
 }
 impl crate::validation::Validate for IdeogramColorPalette {
     fn validate_into(
@@ -416,34 +465,26 @@ impl crate::validation::Validate for IdeogramColorPalette {
 /// One colour of an Ideogram palette.
 ///
 /// Schema `IdeogramColorPaletteMember`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IdeogramColorPaletteMember {
     /// Colour as #RRGGBB.
     ///
     /// Pattern: `^#[0-9A-Fa-f]{6}$`. Example: `"#1E90FF"`.
-    pub color_hex: ::std::string::String,
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
+    pub color_hex: ::std::option::Option<::std::string::String>,
     /// Relative weight of the colour.
     ///
     /// Default: `0.5`. Minimum: 0.05. Maximum: 1.
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
     pub color_weight: ::std::option::Option<f64>,
-}
-impl IdeogramColorPaletteMember {
-    /// A request with its required fields (color_hex); optional fields start unset.
-    #[allow(clippy::new_without_default, clippy::too_many_arguments)]
-    pub fn new(color_hex: impl ::std::convert::Into<::std::string::String>) -> Self {
-        Self {
-            color_hex: color_hex.into(),
-            color_weight: ::std::option::Option::None,
-        }
-    }
-    /// Sets `color_weight`.
-    #[must_use]
-    pub fn color_weight(mut self, value: f64) -> Self {
-        self.color_weight = ::std::option::Option::Some(value);
-        self
-    }
 }
 impl crate::validation::Validate for IdeogramColorPaletteMember {
     fn validate_into(
@@ -451,8 +492,7 @@ impl crate::validation::Validate for IdeogramColorPaletteMember {
         path: &str,
         out: &mut ::std::vec::Vec<crate::validation::Violation>,
     ) {
-        {
-            let value = &self.color_hex;
+        if let ::std::option::Option::Some(value) = &self.color_hex {
             crate::validation::check_pattern(
                 out,
                 path,
@@ -786,21 +826,17 @@ pub struct KlingElement {
     /// Frontal image of the element.
     ///
     /// An absolute URI. Example: `"https://example.com/input.png"`.
-    pub frontal_image_url: ::std::string::String,
+    pub frontal_image_url: crate::Media,
     /// Additional views of the element.
     ///
     /// At most 3 item(s). An absolute URI. Example: `["https://example.com/input.png"]`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub reference_image_urls: ::std::option::Option<
-        ::std::vec::Vec<::std::string::String>,
-    >,
+    pub reference_image_urls: ::std::option::Option<::std::vec::Vec<crate::Media>>,
 }
 impl KlingElement {
     /// A request with its required fields (frontal_image_url); optional fields start unset.
     #[allow(clippy::new_without_default, clippy::too_many_arguments)]
-    pub fn new(
-        frontal_image_url: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn new(frontal_image_url: impl ::std::convert::Into<crate::Media>) -> Self {
         Self {
             frontal_image_url: frontal_image_url.into(),
             reference_image_urls: ::std::option::Option::None,
@@ -808,10 +844,7 @@ impl KlingElement {
     }
     /// Sets `reference_image_urls`.
     #[must_use]
-    pub fn reference_image_urls(
-        mut self,
-        value: ::std::vec::Vec<::std::string::String>,
-    ) -> Self {
+    pub fn reference_image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.reference_image_urls = ::std::option::Option::Some(value);
         self
     }
@@ -824,7 +857,7 @@ impl crate::validation::Validate for KlingElement {
     ) {
         {
             let value = &self.frontal_image_url;
-            crate::validation::check_uri(out, path, "frontal_image_url", value);
+            crate::validation::check_media(out, path, "frontal_image_url", value);
         }
         if let ::std::option::Option::Some(value) = &self.reference_image_urls {
             crate::validation::check_max_items(
@@ -835,7 +868,7 @@ impl crate::validation::Validate for KlingElement {
                 3,
             );
             for (i, item) in value.iter().enumerate() {
-                crate::validation::check_uri(
+                crate::validation::check_media(
                     out,
                     path,
                     &crate::validation::index("reference_image_urls", i),
@@ -848,39 +881,28 @@ impl crate::validation::Validate for KlingElement {
 /// One shot of a Kling multi-shot storyboard.
 ///
 /// Schema `KlingShotPrompt`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct KlingShotPrompt {
     /// Prompt for this shot.
     ///
     /// At least 1 character(s). At most 2500 character(s). Example: `"A slow dolly shot through a misty pine forest at sunrise, birds taking off"`.
-    pub prompt: ::std::string::String,
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
+    pub prompt: ::std::option::Option<::std::string::String>,
     /// Shot length in seconds.
     ///
     /// Default: `"5"`. Allowed: `"1"`, `"2"`, `"3"`, `"4"`, `"5"`, `"6"`, `"7"`, `"8"`, `"9"`, `"10"`, `"11"`, `"12"`, `"13"`, `"14"`, `"15"`.
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
     pub duration: ::std::option::Option<
         crate::generated::schemas::KlingShotPromptDuration,
     >,
-}
-impl KlingShotPrompt {
-    /// A request with its required fields (prompt); optional fields start unset.
-    #[allow(clippy::new_without_default, clippy::too_many_arguments)]
-    pub fn new(prompt: impl ::std::convert::Into<::std::string::String>) -> Self {
-        Self {
-            prompt: prompt.into(),
-            duration: ::std::option::Option::None,
-        }
-    }
-    /// Sets `duration`.
-    #[must_use]
-    pub fn duration(
-        mut self,
-        value: crate::generated::schemas::KlingShotPromptDuration,
-    ) -> Self {
-        self.duration = ::std::option::Option::Some(value);
-        self
-    }
 }
 impl crate::validation::Validate for KlingShotPrompt {
     fn validate_into(
@@ -888,8 +910,7 @@ impl crate::validation::Validate for KlingShotPrompt {
         path: &str,
         out: &mut ::std::vec::Vec<crate::validation::Violation>,
     ) {
-        {
-            let value = &self.prompt;
+        if let ::std::option::Option::Some(value) = &self.prompt {
             crate::validation::check_min_length(out, path, "prompt", value, 1);
             crate::validation::check_max_length(out, path, "prompt", value, 2500);
         }
@@ -1287,14 +1308,14 @@ pub struct RunwayAlephReference {
     /// Reference URL.
     ///
     /// An absolute URI. Example: `"https://example.com/input.png"`.
-    pub uri: ::std::string::String,
+    pub uri: crate::Media,
 }
 impl RunwayAlephReference {
     /// A request with its required fields (type, uri); optional fields start unset.
     #[allow(clippy::new_without_default, clippy::too_many_arguments)]
     pub fn new(
         type_: crate::generated::schemas::RunwayAlephReferenceType,
-        uri: impl ::std::convert::Into<::std::string::String>,
+        uri: impl ::std::convert::Into<crate::Media>,
     ) -> Self {
         Self { type_, uri: uri.into() }
     }
@@ -1315,7 +1336,7 @@ impl crate::validation::Validate for RunwayAlephReference {
         }
         {
             let value = &self.uri;
-            crate::validation::check_uri(out, path, "uri", value);
+            crate::validation::check_media(out, path, "uri", value);
         }
     }
 }
@@ -1486,37 +1507,26 @@ impl crate::validation::Validate for RunwayContentModerationPublicFigureThreshol
 /// A tagged reference image for Runway Gen-4 Image.
 ///
 /// Schema `RunwayReferenceImage`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RunwayReferenceImage {
     /// Image URL.
     ///
     /// An absolute URI. Example: `"https://example.com/input.png"`.
-    pub uri: ::std::string::String,
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
+    pub uri: ::std::option::Option<::std::string::String>,
     /// Name used to mention the image in the prompt as @tag (3-16 characters, letters, digits, underscore; starts with a letter).
     ///
     /// Pattern: `^[a-zA-Z][a-zA-Z0-9_]{2,15}$`. Example: `"subject"`.
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
     pub tag: ::std::option::Option<::std::string::String>,
-}
-impl RunwayReferenceImage {
-    /// A request with its required fields (uri); optional fields start unset.
-    #[allow(clippy::new_without_default, clippy::too_many_arguments)]
-    pub fn new(uri: impl ::std::convert::Into<::std::string::String>) -> Self {
-        Self {
-            uri: uri.into(),
-            tag: ::std::option::Option::None,
-        }
-    }
-    /// Sets `tag`.
-    #[must_use]
-    pub fn tag(
-        mut self,
-        value: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.tag = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 impl crate::validation::Validate for RunwayReferenceImage {
     fn validate_into(
@@ -1524,8 +1534,7 @@ impl crate::validation::Validate for RunwayReferenceImage {
         path: &str,
         out: &mut ::std::vec::Vec<crate::validation::Violation>,
     ) {
-        {
-            let value = &self.uri;
+        if let ::std::option::Option::Some(value) = &self.uri {
             crate::validation::check_uri(out, path, "uri", value);
         }
         if let ::std::option::Option::Some(value) = &self.tag {
@@ -1538,6 +1547,40 @@ impl crate::validation::Validate for RunwayReferenceImage {
             );
         }
     }
+}
+/// Credit usage breakdown for the request
+///
+/// Schema `Usage`.
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+pub struct Usage {
+    /// Total credits charged for the request.
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
+    pub total: ::std::option::Option<f64>,
+    /// Credits charged from the subscription allowance.
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
+    pub subscription: ::std::option::Option<f64>,
+    /// Credits charged from the permanent (purchased) balance.
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        deserialize_with = "crate::lenient::deserialize_option"
+    )]
+    pub permanent: ::std::option::Option<f64>,
+}
+impl crate::validation::Validate for Usage {
+    fn validate_into(
+        &self,
+        _path: &str,
+        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
+    ) {}
 }
 /// Request validation failure (FastAPI shape).
 ///

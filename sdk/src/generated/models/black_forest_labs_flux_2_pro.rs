@@ -15,7 +15,7 @@ pub struct BlackForestLabsFlux2ProRequest {
     ///
     /// At most 9 item(s). An absolute URI. Example: `["https://example.com/input.png"]`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub image_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub image_urls: ::std::option::Option<::std::vec::Vec<crate::Media>>,
     /// Size of the generated image: a preset name or a custom {width, height}.
     ///
     /// Default: `"landscape_4_3"`.
@@ -58,7 +58,7 @@ impl BlackForestLabsFlux2ProRequest {
     }
     /// Sets `image_urls`.
     #[must_use]
-    pub fn image_urls(mut self, value: ::std::vec::Vec<::std::string::String>) -> Self {
+    pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
@@ -106,7 +106,7 @@ impl crate::validation::Validate for BlackForestLabsFlux2ProRequest {
         if let ::std::option::Option::Some(value) = &self.image_urls {
             crate::validation::check_max_items(out, path, "image_urls", value.len(), 9);
             for (i, item) in value.iter().enumerate() {
-                crate::validation::check_uri(
+                crate::validation::check_media(
                     out,
                     path,
                     &crate::validation::index("image_urls", i),
@@ -318,7 +318,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     ),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "BlackForestLabsFlux2ProRequest",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"BlackForestLabsFlux2ProRequest\",\"description\":\"Black Forest Labs FLUX.2 [pro]. Takes a prompt, an image size, optional reference images for editing, a safety tolerance and a seed.\",\"required\":[\"prompt\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"description\":\"Text prompt describing what to generate.\",\"example\":\"A minimal product photo of a matte black coffee grinder on a white background\"},\"image_urls\":{\"title\":\"Image Urls\",\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uri\",\"example\":\"https://example.com/input.png\"},\"maxItems\":9,\"description\":\"Optional reference images; when given the model edits or composes them.\",\"nullable\":true,\"example\":[\"https://example.com/input.png\"]},\"image_size\":{\"title\":\"Image Size\",\"allOf\":[{\"$ref\":\"#/components/schemas/ImageSize\"}],\"description\":\"Size of the generated image: a preset name or a custom {width, height}.\",\"default\":\"landscape_4_3\"},\"safety_tolerance\":{\"title\":\"Safety Tolerance\",\"type\":\"string\",\"enum\":[\"1\",\"2\",\"3\",\"4\",\"5\"],\"description\":\"Moderation tolerance, 1 (strict) to 5 (permissive).\",\"default\":\"2\"},\"enable_safety_checker\":{\"title\":\"Enable Safety Checker\",\"type\":\"boolean\",\"description\":\"Run the safety checker on the output.\",\"default\":true},\"seed\":{\"title\":\"Seed\",\"type\":\"integer\",\"minimum\":0,\"description\":\"Random seed for reproducible output; omit for a random seed.\",\"nullable\":true},\"output_format\":{\"title\":\"Output Format\",\"type\":\"string\",\"enum\":[\"jpeg\",\"png\"],\"description\":\"File format of the generated image.\",\"default\":\"jpeg\"}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"BlackForestLabsFlux2ProRequest\",\"description\":\"Black Forest Labs FLUX.2 [pro]. Takes a prompt, an image size, optional reference images for editing, a safety tolerance and a seed.\",\"required\":[\"prompt\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"description\":\"Text prompt describing what to generate.\",\"example\":\"A minimal product photo of a matte black coffee grinder on a white background\"},\"image_urls\":{\"title\":\"Image Urls\",\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uri\",\"example\":\"https://example.com/input.png\"},\"maxItems\":9,\"description\":\"Optional reference images; when given the model edits or composes them.\",\"nullable\":true,\"example\":[\"https://example.com/input.png\"]},\"image_size\":{\"title\":\"Image Size\",\"allOf\":[{\"$ref\":\"#/components/schemas/ImageSize\"}],\"description\":\"Size of the generated image: a preset name or a custom {width, height}.\",\"default\":\"landscape_4_3\"},\"safety_tolerance\":{\"title\":\"Safety Tolerance\",\"type\":\"string\",\"enum\":[\"1\",\"2\",\"3\",\"4\",\"5\"],\"description\":\"Moderation tolerance, 1 (strict) to 5 (permissive).\",\"default\":\"2\"},\"enable_safety_checker\":{\"title\":\"Enable Safety Checker\",\"type\":\"boolean\",\"description\":\"Run the safety checker on the output.\",\"default\":true},\"seed\":{\"title\":\"Seed\",\"type\":\"integer\",\"minimum\":0,\"description\":\"Random seed for reproducible output; omit for a random seed.\",\"nullable\":true},\"output_format\":{\"title\":\"Output Format\",\"type\":\"string\",\"enum\":[\"jpeg\",\"png\"],\"description\":\"File format of the generated image.\",\"default\":\"jpeg\"}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "prompt",
@@ -402,5 +402,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<BlackForestLabsFlux2ProRequest>,
 };

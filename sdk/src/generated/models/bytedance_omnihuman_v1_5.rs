@@ -10,11 +10,11 @@ pub struct BytedanceOmnihumanV1_5Request {
     /// Image of the person to animate.
     ///
     /// An absolute URI. Example: `"https://example.com/input.png"`.
-    pub image_url: ::std::string::String,
+    pub image_url: crate::Media,
     /// Speech or song driving the animation.
     ///
     /// An absolute URI. Example: `"https://example.com/speech.mp3"`.
-    pub audio_url: ::std::string::String,
+    pub audio_url: crate::Media,
     /// Optional prompt guiding the performance.
     ///
     /// Example: `"A slow dolly shot through a misty pine forest at sunrise, birds taking off"`.
@@ -35,8 +35,8 @@ impl BytedanceOmnihumanV1_5Request {
     /// A request with its required fields (image_url, audio_url); optional fields start unset.
     #[allow(clippy::new_without_default, clippy::too_many_arguments)]
     pub fn new(
-        image_url: impl ::std::convert::Into<::std::string::String>,
-        audio_url: impl ::std::convert::Into<::std::string::String>,
+        image_url: impl ::std::convert::Into<crate::Media>,
+        audio_url: impl ::std::convert::Into<crate::Media>,
     ) -> Self {
         Self {
             image_url: image_url.into(),
@@ -76,11 +76,11 @@ impl crate::validation::Validate for BytedanceOmnihumanV1_5Request {
     ) {
         {
             let value = &self.image_url;
-            crate::validation::check_uri(out, path, "image_url", value);
+            crate::validation::check_media(out, path, "image_url", value);
         }
         {
             let value = &self.audio_url;
-            crate::validation::check_uri(out, path, "audio_url", value);
+            crate::validation::check_media(out, path, "audio_url", value);
         }
         if let ::std::option::Option::Some(value) = &self.resolution {
             crate::validation::Validate::validate_into(
@@ -182,7 +182,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     sse_route: ::std::option::Option::Some("/generation/sse/bytedance/omnihuman-v1.5"),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "BytedanceOmnihumanV15Request",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"BytedanceOmnihumanV15Request\",\"description\":\"ByteDance OmniHuman 1.5 animates a person in an image from an audio track. Takes an image, an audio URL, an optional prompt and resolution.\",\"required\":[\"image_url\",\"audio_url\"],\"properties\":{\"image_url\":{\"title\":\"Image Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Image of the person to animate.\",\"example\":\"https://example.com/input.png\"},\"audio_url\":{\"title\":\"Audio Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Speech or song driving the animation.\",\"example\":\"https://example.com/speech.mp3\"},\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"description\":\"Optional prompt guiding the performance.\",\"nullable\":true,\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"resolution\":{\"title\":\"Resolution\",\"type\":\"string\",\"enum\":[\"720p\",\"1080p\"],\"description\":\"Output resolution.\",\"default\":\"1080p\"},\"turbo_mode\":{\"title\":\"Turbo Mode\",\"type\":\"boolean\",\"description\":\"Faster generation at slightly lower quality.\",\"default\":false}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"BytedanceOmnihumanV15Request\",\"description\":\"ByteDance OmniHuman 1.5 animates a person in an image from an audio track. Takes an image, an audio URL, an optional prompt and resolution.\",\"required\":[\"image_url\",\"audio_url\"],\"properties\":{\"image_url\":{\"title\":\"Image Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Image of the person to animate.\",\"example\":\"https://example.com/input.png\"},\"audio_url\":{\"title\":\"Audio Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Speech or song driving the animation.\",\"example\":\"https://example.com/speech.mp3\"},\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"description\":\"Optional prompt guiding the performance.\",\"nullable\":true,\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"resolution\":{\"title\":\"Resolution\",\"type\":\"string\",\"enum\":[\"720p\",\"1080p\"],\"description\":\"Output resolution.\",\"default\":\"1080p\"},\"turbo_mode\":{\"title\":\"Turbo Mode\",\"type\":\"boolean\",\"description\":\"Faster generation at slightly lower quality.\",\"default\":false}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "image_url",
@@ -246,5 +246,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<BytedanceOmnihumanV1_5Request>,
 };

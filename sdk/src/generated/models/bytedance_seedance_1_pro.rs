@@ -15,12 +15,12 @@ pub struct BytedanceSeedance1ProRequest {
     ///
     /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub image_url: ::std::option::Option<::std::string::String>,
+    pub image_url: ::std::option::Option<crate::Media>,
     /// Optional last frame.
     ///
     /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub end_image_url: ::std::option::Option<::std::string::String>,
+    pub end_image_url: ::std::option::Option<crate::Media>,
     /// Aspect ratio of the video.
     ///
     /// Default: `"16:9"`. Allowed: `"21:9"`, `"16:9"`, `"4:3"`, `"1:1"`, `"3:4"`, `"9:16"`.
@@ -70,10 +70,7 @@ impl BytedanceSeedance1ProRequest {
     }
     /// Sets `image_url`.
     #[must_use]
-    pub fn image_url(
-        mut self,
-        value: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
@@ -81,7 +78,7 @@ impl BytedanceSeedance1ProRequest {
     #[must_use]
     pub fn end_image_url(
         mut self,
-        value: impl ::std::convert::Into<::std::string::String>,
+        value: impl ::std::convert::Into<crate::Media>,
     ) -> Self {
         self.end_image_url = ::std::option::Option::Some(value.into());
         self
@@ -134,10 +131,10 @@ impl crate::validation::Validate for BytedanceSeedance1ProRequest {
             crate::validation::check_min_length(out, path, "prompt", value, 1);
         }
         if let ::std::option::Option::Some(value) = &self.image_url {
-            crate::validation::check_uri(out, path, "image_url", value);
+            crate::validation::check_media(out, path, "image_url", value);
         }
         if let ::std::option::Option::Some(value) = &self.end_image_url {
-            crate::validation::check_uri(out, path, "end_image_url", value);
+            crate::validation::check_media(out, path, "end_image_url", value);
         }
         if let ::std::option::Option::Some(value) = &self.aspect_ratio {
             crate::validation::Validate::validate_into(
@@ -482,7 +479,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     sse_route: ::std::option::Option::Some("/generation/sse/bytedance/seedance-1-pro"),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "BytedanceSeedance1ProRequest",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"BytedanceSeedance1ProRequest\",\"description\":\"ByteDance Seedance 1.0 Pro. Takes a prompt, optional first and last frames, aspect ratio, resolution, duration, a fixed-camera switch and a seed.\",\"required\":[\"prompt\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"description\":\"Text prompt describing the video.\",\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"image_url\":{\"title\":\"Image Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Optional first frame (image-to-video).\",\"nullable\":true,\"example\":\"https://example.com/input.png\"},\"end_image_url\":{\"title\":\"End Image Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Optional last frame.\",\"nullable\":true,\"example\":\"https://example.com/input.png\"},\"aspect_ratio\":{\"title\":\"Aspect Ratio\",\"type\":\"string\",\"default\":\"16:9\",\"description\":\"Aspect ratio of the video.\",\"enum\":[\"21:9\",\"16:9\",\"4:3\",\"1:1\",\"3:4\",\"9:16\"]},\"resolution\":{\"title\":\"Resolution\",\"type\":\"string\",\"enum\":[\"480p\",\"720p\",\"1080p\"],\"description\":\"Output resolution.\",\"default\":\"1080p\"},\"duration\":{\"title\":\"Duration\",\"type\":\"string\",\"enum\":[\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\",\"10\",\"11\",\"12\"],\"description\":\"Video length in seconds.\",\"default\":\"5\"},\"camera_fixed\":{\"title\":\"Camera Fixed\",\"type\":\"boolean\",\"description\":\"Keep the camera position fixed.\",\"default\":false},\"seed\":{\"title\":\"Seed\",\"type\":\"integer\",\"minimum\":-1,\"maximum\":2147483647,\"description\":\"Random seed; -1 for random.\",\"default\":-1},\"enable_safety_checker\":{\"title\":\"Enable Safety Checker\",\"type\":\"boolean\",\"description\":\"Run the safety checker on the output.\",\"default\":true}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"BytedanceSeedance1ProRequest\",\"description\":\"ByteDance Seedance 1.0 Pro. Takes a prompt, optional first and last frames, aspect ratio, resolution, duration, a fixed-camera switch and a seed.\",\"required\":[\"prompt\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"description\":\"Text prompt describing the video.\",\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"image_url\":{\"title\":\"Image Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Optional first frame (image-to-video).\",\"nullable\":true,\"example\":\"https://example.com/input.png\"},\"end_image_url\":{\"title\":\"End Image Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Optional last frame.\",\"nullable\":true,\"example\":\"https://example.com/input.png\"},\"aspect_ratio\":{\"title\":\"Aspect Ratio\",\"type\":\"string\",\"default\":\"16:9\",\"description\":\"Aspect ratio of the video.\",\"enum\":[\"21:9\",\"16:9\",\"4:3\",\"1:1\",\"3:4\",\"9:16\"]},\"resolution\":{\"title\":\"Resolution\",\"type\":\"string\",\"enum\":[\"480p\",\"720p\",\"1080p\"],\"description\":\"Output resolution.\",\"default\":\"1080p\"},\"duration\":{\"title\":\"Duration\",\"type\":\"string\",\"enum\":[\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\",\"10\",\"11\",\"12\"],\"description\":\"Video length in seconds.\",\"default\":\"5\"},\"camera_fixed\":{\"title\":\"Camera Fixed\",\"type\":\"boolean\",\"description\":\"Keep the camera position fixed.\",\"default\":false},\"seed\":{\"title\":\"Seed\",\"type\":\"integer\",\"minimum\":-1,\"maximum\":2147483647,\"description\":\"Random seed; -1 for random.\",\"default\":-1},\"enable_safety_checker\":{\"title\":\"Enable Safety Checker\",\"type\":\"boolean\",\"description\":\"Run the safety checker on the output.\",\"default\":true}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "prompt",
@@ -609,5 +606,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<BytedanceSeedance1ProRequest>,
 };

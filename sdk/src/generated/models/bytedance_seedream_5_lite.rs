@@ -15,7 +15,7 @@ pub struct BytedanceSeedream5LiteRequest {
     ///
     /// At most 10 item(s). An absolute URI. Example: `["https://example.com/input.png"]`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub image_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub image_urls: ::std::option::Option<::std::vec::Vec<crate::Media>>,
     /// Size of the generated image; omit for the model's automatic 2K size.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub image_size: ::std::option::Option<crate::generated::schemas::ImageSize>,
@@ -56,7 +56,7 @@ impl BytedanceSeedream5LiteRequest {
     }
     /// Sets `image_urls`.
     #[must_use]
-    pub fn image_urls(mut self, value: ::std::vec::Vec<::std::string::String>) -> Self {
+    pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
@@ -104,7 +104,7 @@ impl crate::validation::Validate for BytedanceSeedream5LiteRequest {
         if let ::std::option::Option::Some(value) = &self.image_urls {
             crate::validation::check_max_items(out, path, "image_urls", value.len(), 10);
             for (i, item) in value.iter().enumerate() {
-                crate::validation::check_uri(
+                crate::validation::check_media(
                     out,
                     path,
                     &crate::validation::index("image_urls", i),
@@ -197,7 +197,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     sse_route: ::std::option::Option::Some("/generation/sse/bytedance/seedream-5-lite"),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "BytedanceSeedream5LiteRequest",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"BytedanceSeedream5LiteRequest\",\"description\":\"ByteDance's fast Seedream 5.0 Lite. Takes a prompt, an image size, optional reference images (up to 10) and image counts.\",\"required\":[\"prompt\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"description\":\"Text prompt describing what to generate.\",\"example\":\"A minimal product photo of a matte black coffee grinder on a white background\"},\"image_urls\":{\"title\":\"Image Urls\",\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uri\",\"example\":\"https://example.com/input.png\"},\"maxItems\":10,\"description\":\"Optional reference images; when given the model edits or composes them.\",\"nullable\":true,\"example\":[\"https://example.com/input.png\"]},\"image_size\":{\"title\":\"Image Size\",\"allOf\":[{\"$ref\":\"#/components/schemas/ImageSize\"}],\"description\":\"Size of the generated image; omit for the model's automatic 2K size.\",\"nullable\":true},\"num_images\":{\"title\":\"Num Images\",\"type\":\"integer\",\"minimum\":1,\"maximum\":6,\"description\":\"Number of images to generate.\",\"default\":1},\"max_images\":{\"title\":\"Max Images\",\"type\":\"integer\",\"minimum\":1,\"maximum\":6,\"description\":\"Upper bound on images per generation when the model returns a set.\",\"default\":1},\"seed\":{\"title\":\"Seed\",\"type\":\"integer\",\"minimum\":0,\"description\":\"Random seed for reproducible output; omit for a random seed.\",\"nullable\":true},\"enable_safety_checker\":{\"title\":\"Enable Safety Checker\",\"type\":\"boolean\",\"description\":\"Run the safety checker on the output.\",\"default\":true}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"BytedanceSeedream5LiteRequest\",\"description\":\"ByteDance's fast Seedream 5.0 Lite. Takes a prompt, an image size, optional reference images (up to 10) and image counts.\",\"required\":[\"prompt\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"description\":\"Text prompt describing what to generate.\",\"example\":\"A minimal product photo of a matte black coffee grinder on a white background\"},\"image_urls\":{\"title\":\"Image Urls\",\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uri\",\"example\":\"https://example.com/input.png\"},\"maxItems\":10,\"description\":\"Optional reference images; when given the model edits or composes them.\",\"nullable\":true,\"example\":[\"https://example.com/input.png\"]},\"image_size\":{\"title\":\"Image Size\",\"allOf\":[{\"$ref\":\"#/components/schemas/ImageSize\"}],\"description\":\"Size of the generated image; omit for the model's automatic 2K size.\",\"nullable\":true},\"num_images\":{\"title\":\"Num Images\",\"type\":\"integer\",\"minimum\":1,\"maximum\":6,\"description\":\"Number of images to generate.\",\"default\":1},\"max_images\":{\"title\":\"Max Images\",\"type\":\"integer\",\"minimum\":1,\"maximum\":6,\"description\":\"Upper bound on images per generation when the model returns a set.\",\"default\":1},\"seed\":{\"title\":\"Seed\",\"type\":\"integer\",\"minimum\":0,\"description\":\"Random seed for reproducible output; omit for a random seed.\",\"nullable\":true},\"enable_safety_checker\":{\"title\":\"Enable Safety Checker\",\"type\":\"boolean\",\"description\":\"Run the safety checker on the output.\",\"default\":true}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "prompt",
@@ -281,5 +281,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<BytedanceSeedream5LiteRequest>,
 };

@@ -15,7 +15,7 @@ pub struct GoogleNanoBananaRequest {
     ///
     /// At most 10 item(s). An absolute URI. Example: `["https://example.com/input.png"]`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub image_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub image_urls: ::std::option::Option<::std::vec::Vec<crate::Media>>,
     /// Number of images to generate.
     ///
     /// Default: `1`. Minimum: 1. Maximum: 4.
@@ -46,7 +46,7 @@ impl GoogleNanoBananaRequest {
     }
     /// Sets `image_urls`.
     #[must_use]
-    pub fn image_urls(mut self, value: ::std::vec::Vec<::std::string::String>) -> Self {
+    pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
@@ -83,7 +83,7 @@ impl crate::validation::Validate for GoogleNanoBananaRequest {
         if let ::std::option::Option::Some(value) = &self.image_urls {
             crate::validation::check_max_items(out, path, "image_urls", value.len(), 10);
             for (i, item) in value.iter().enumerate() {
-                crate::validation::check_uri(
+                crate::validation::check_media(
                     out,
                     path,
                     &crate::validation::index("image_urls", i),
@@ -333,7 +333,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     sse_route: ::std::option::Option::Some("/generation/sse/google/nano-banana"),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "GoogleNanoBananaRequest",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"GoogleNanoBananaRequest\",\"description\":\"Google's Gemini 2.5 Flash Image model. Takes a prompt and optionally up to 10 images to edit.\",\"required\":[\"prompt\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"maxLength\":50000,\"description\":\"Text prompt describing what to generate.\",\"example\":\"A minimal product photo of a matte black coffee grinder on a white background\"},\"image_urls\":{\"title\":\"Image Urls\",\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uri\",\"example\":\"https://example.com/input.png\"},\"maxItems\":10,\"description\":\"Images to edit; omit for text-to-image.\",\"nullable\":true,\"example\":[\"https://example.com/input.png\"]},\"num_images\":{\"title\":\"Num Images\",\"type\":\"integer\",\"minimum\":1,\"maximum\":4,\"description\":\"Number of images to generate.\",\"default\":1},\"aspect_ratio\":{\"title\":\"Aspect Ratio\",\"type\":\"string\",\"enum\":[\"21:9\",\"16:9\",\"3:2\",\"4:3\",\"5:4\",\"1:1\",\"4:5\",\"3:4\",\"2:3\",\"9:16\"],\"description\":\"Aspect ratio of the output image; omit to follow the input.\",\"nullable\":true},\"output_format\":{\"title\":\"Output Format\",\"type\":\"string\",\"enum\":[\"jpeg\",\"png\",\"webp\"],\"description\":\"File format of the generated image.\",\"default\":\"png\"}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"GoogleNanoBananaRequest\",\"description\":\"Google's Gemini 2.5 Flash Image model. Takes a prompt and optionally up to 10 images to edit.\",\"required\":[\"prompt\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"maxLength\":50000,\"description\":\"Text prompt describing what to generate.\",\"example\":\"A minimal product photo of a matte black coffee grinder on a white background\"},\"image_urls\":{\"title\":\"Image Urls\",\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uri\",\"example\":\"https://example.com/input.png\"},\"maxItems\":10,\"description\":\"Images to edit; omit for text-to-image.\",\"nullable\":true,\"example\":[\"https://example.com/input.png\"]},\"num_images\":{\"title\":\"Num Images\",\"type\":\"integer\",\"minimum\":1,\"maximum\":4,\"description\":\"Number of images to generate.\",\"default\":1},\"aspect_ratio\":{\"title\":\"Aspect Ratio\",\"type\":\"string\",\"enum\":[\"21:9\",\"16:9\",\"3:2\",\"4:3\",\"5:4\",\"1:1\",\"4:5\",\"3:4\",\"2:3\",\"9:16\"],\"description\":\"Aspect ratio of the output image; omit to follow the input.\",\"nullable\":true},\"output_format\":{\"title\":\"Output Format\",\"type\":\"string\",\"enum\":[\"jpeg\",\"png\",\"webp\"],\"description\":\"File format of the generated image.\",\"default\":\"png\"}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "prompt",
@@ -406,5 +406,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<GoogleNanoBananaRequest>,
 };

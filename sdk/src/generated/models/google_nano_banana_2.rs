@@ -15,7 +15,7 @@ pub struct GoogleNanoBanana2Request {
     ///
     /// At most 14 item(s). An absolute URI. Example: `["https://example.com/input.png"]`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub image_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub image_urls: ::std::option::Option<::std::vec::Vec<crate::Media>>,
     /// Number of images to generate.
     ///
     /// Default: `1`. Minimum: 1. Maximum: 4.
@@ -64,7 +64,7 @@ impl GoogleNanoBanana2Request {
     }
     /// Sets `image_urls`.
     #[must_use]
-    pub fn image_urls(mut self, value: ::std::vec::Vec<::std::string::String>) -> Self {
+    pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
@@ -119,7 +119,7 @@ impl crate::validation::Validate for GoogleNanoBanana2Request {
         if let ::std::option::Option::Some(value) = &self.image_urls {
             crate::validation::check_max_items(out, path, "image_urls", value.len(), 14);
             for (i, item) in value.iter().enumerate() {
-                crate::validation::check_uri(
+                crate::validation::check_media(
                     out,
                     path,
                     &crate::validation::index("image_urls", i),
@@ -458,7 +458,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     sse_route: ::std::option::Option::Some("/generation/sse/google/nano-banana-2"),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "GoogleNanoBanana2Request",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"GoogleNanoBanana2Request\",\"description\":\"Google's Gemini 3.1 Flash Image model. Takes a prompt and, optionally, up to 14 reference images to edit or compose.\",\"required\":[\"prompt\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"maxLength\":50000,\"description\":\"Text prompt describing what to generate.\",\"example\":\"A minimal product photo of a matte black coffee grinder on a white background\"},\"image_urls\":{\"title\":\"Image Urls\",\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uri\",\"example\":\"https://example.com/input.png\"},\"maxItems\":14,\"description\":\"Reference images; when given the model edits or composes them.\",\"nullable\":true,\"example\":[\"https://example.com/input.png\"]},\"num_images\":{\"title\":\"Num Images\",\"type\":\"integer\",\"minimum\":1,\"maximum\":4,\"description\":\"Number of images to generate.\",\"default\":1},\"aspect_ratio\":{\"title\":\"Aspect Ratio\",\"type\":\"string\",\"enum\":[\"auto\",\"21:9\",\"16:9\",\"3:2\",\"4:3\",\"5:4\",\"1:1\",\"4:5\",\"3:4\",\"2:3\",\"9:16\"],\"description\":\"Aspect ratio of the output image.\",\"default\":\"auto\"},\"resolution\":{\"title\":\"Resolution\",\"type\":\"string\",\"enum\":[\"1K\",\"2K\",\"4K\"],\"description\":\"Output resolution tier.\",\"default\":\"1K\"},\"output_format\":{\"title\":\"Output Format\",\"type\":\"string\",\"enum\":[\"jpeg\",\"png\",\"webp\"],\"description\":\"File format of the generated image.\",\"default\":\"png\"},\"seed\":{\"title\":\"Seed\",\"type\":\"integer\",\"minimum\":0,\"description\":\"Random seed for reproducible output; omit for a random seed.\",\"nullable\":true},\"enable_web_search\":{\"title\":\"Enable Web Search\",\"type\":\"boolean\",\"description\":\"Ground the generation with Google web search results.\",\"default\":false}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"GoogleNanoBanana2Request\",\"description\":\"Google's Gemini 3.1 Flash Image model. Takes a prompt and, optionally, up to 14 reference images to edit or compose.\",\"required\":[\"prompt\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"maxLength\":50000,\"description\":\"Text prompt describing what to generate.\",\"example\":\"A minimal product photo of a matte black coffee grinder on a white background\"},\"image_urls\":{\"title\":\"Image Urls\",\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uri\",\"example\":\"https://example.com/input.png\"},\"maxItems\":14,\"description\":\"Reference images; when given the model edits or composes them.\",\"nullable\":true,\"example\":[\"https://example.com/input.png\"]},\"num_images\":{\"title\":\"Num Images\",\"type\":\"integer\",\"minimum\":1,\"maximum\":4,\"description\":\"Number of images to generate.\",\"default\":1},\"aspect_ratio\":{\"title\":\"Aspect Ratio\",\"type\":\"string\",\"enum\":[\"auto\",\"21:9\",\"16:9\",\"3:2\",\"4:3\",\"5:4\",\"1:1\",\"4:5\",\"3:4\",\"2:3\",\"9:16\"],\"description\":\"Aspect ratio of the output image.\",\"default\":\"auto\"},\"resolution\":{\"title\":\"Resolution\",\"type\":\"string\",\"enum\":[\"1K\",\"2K\",\"4K\"],\"description\":\"Output resolution tier.\",\"default\":\"1K\"},\"output_format\":{\"title\":\"Output Format\",\"type\":\"string\",\"enum\":[\"jpeg\",\"png\",\"webp\"],\"description\":\"File format of the generated image.\",\"default\":\"png\"},\"seed\":{\"title\":\"Seed\",\"type\":\"integer\",\"minimum\":0,\"description\":\"Random seed for reproducible output; omit for a random seed.\",\"nullable\":true},\"enable_web_search\":{\"title\":\"Enable Web Search\",\"type\":\"boolean\",\"description\":\"Ground the generation with Google web search results.\",\"default\":false}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "prompt",
@@ -565,5 +565,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<GoogleNanoBanana2Request>,
 };

@@ -15,7 +15,7 @@ pub struct GoogleVeo2Request {
     ///
     /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub image_url: ::std::option::Option<::std::string::String>,
+    pub image_url: ::std::option::Option<crate::Media>,
     /// Aspect ratio of the video.
     ///
     /// Default: `"16:9"`. Allowed: `"16:9"`, `"9:16"`.
@@ -52,10 +52,7 @@ impl GoogleVeo2Request {
     }
     /// Sets `image_url`.
     #[must_use]
-    pub fn image_url(
-        mut self,
-        value: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
@@ -95,7 +92,7 @@ impl crate::validation::Validate for GoogleVeo2Request {
             crate::validation::check_min_length(out, path, "prompt", value, 1);
         }
         if let ::std::option::Option::Some(value) = &self.image_url {
-            crate::validation::check_uri(out, path, "image_url", value);
+            crate::validation::check_media(out, path, "image_url", value);
         }
         if let ::std::option::Option::Some(value) = &self.aspect_ratio {
             crate::validation::Validate::validate_into(
@@ -285,7 +282,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     sse_route: ::std::option::Option::Some("/generation/sse/google/veo-2"),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "GoogleVeo2Request",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"GoogleVeo2Request\",\"description\":\"Google Veo 2. Takes a prompt, an optional first-frame image, aspect ratio, duration and a seed.\",\"required\":[\"prompt\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"description\":\"Text prompt describing the video.\",\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"image_url\":{\"title\":\"Image Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Optional first frame (image-to-video).\",\"nullable\":true,\"example\":\"https://example.com/input.png\"},\"aspect_ratio\":{\"title\":\"Aspect Ratio\",\"type\":\"string\",\"default\":\"16:9\",\"description\":\"Aspect ratio of the video.\",\"enum\":[\"16:9\",\"9:16\"]},\"duration\":{\"title\":\"Duration\",\"type\":\"string\",\"enum\":[\"5s\",\"6s\",\"7s\",\"8s\"],\"description\":\"Video length.\",\"default\":\"5s\"},\"enhance_prompt\":{\"title\":\"Enhance Prompt\",\"type\":\"boolean\",\"description\":\"Let the model enhance the prompt.\",\"default\":true},\"seed\":{\"title\":\"Seed\",\"type\":\"integer\",\"minimum\":0,\"description\":\"Random seed for reproducible output; omit for a random seed.\",\"nullable\":true}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"GoogleVeo2Request\",\"description\":\"Google Veo 2. Takes a prompt, an optional first-frame image, aspect ratio, duration and a seed.\",\"required\":[\"prompt\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"description\":\"Text prompt describing the video.\",\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"image_url\":{\"title\":\"Image Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Optional first frame (image-to-video).\",\"nullable\":true,\"example\":\"https://example.com/input.png\"},\"aspect_ratio\":{\"title\":\"Aspect Ratio\",\"type\":\"string\",\"default\":\"16:9\",\"description\":\"Aspect ratio of the video.\",\"enum\":[\"16:9\",\"9:16\"]},\"duration\":{\"title\":\"Duration\",\"type\":\"string\",\"enum\":[\"5s\",\"6s\",\"7s\",\"8s\"],\"description\":\"Video length.\",\"default\":\"5s\"},\"enhance_prompt\":{\"title\":\"Enhance Prompt\",\"type\":\"boolean\",\"description\":\"Let the model enhance the prompt.\",\"default\":true},\"seed\":{\"title\":\"Seed\",\"type\":\"integer\",\"minimum\":0,\"description\":\"Random seed for reproducible output; omit for a random seed.\",\"nullable\":true}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "prompt",
@@ -358,5 +355,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<GoogleVeo2Request>,
 };

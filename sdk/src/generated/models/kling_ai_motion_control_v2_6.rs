@@ -10,11 +10,11 @@ pub struct KlingAiMotionControlV2_6Request {
     /// Image of the character to animate.
     ///
     /// An absolute URI. Example: `"https://example.com/input.png"`.
-    pub image_url: ::std::string::String,
+    pub image_url: crate::Media,
     /// Reference video whose motion is transferred.
     ///
     /// An absolute URI. Example: `"https://example.com/input.mp4"`.
-    pub video_url: ::std::string::String,
+    pub video_url: crate::Media,
     /// Whether the character's orientation follows the image or the video.
     ///
     /// Allowed: `"image"`, `"video"`.
@@ -34,8 +34,8 @@ impl KlingAiMotionControlV2_6Request {
     /// A request with its required fields (image_url, video_url, character_orientation); optional fields start unset.
     #[allow(clippy::new_without_default, clippy::too_many_arguments)]
     pub fn new(
-        image_url: impl ::std::convert::Into<::std::string::String>,
-        video_url: impl ::std::convert::Into<::std::string::String>,
+        image_url: impl ::std::convert::Into<crate::Media>,
+        video_url: impl ::std::convert::Into<crate::Media>,
         character_orientation: CharacterOrientation,
     ) -> Self {
         Self {
@@ -70,11 +70,11 @@ impl crate::validation::Validate for KlingAiMotionControlV2_6Request {
     ) {
         {
             let value = &self.image_url;
-            crate::validation::check_uri(out, path, "image_url", value);
+            crate::validation::check_media(out, path, "image_url", value);
         }
         {
             let value = &self.video_url;
-            crate::validation::check_uri(out, path, "video_url", value);
+            crate::validation::check_media(out, path, "video_url", value);
         }
         {
             let value = &self.character_orientation;
@@ -184,7 +184,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     ),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "KlingAiMotionControlV26Request",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"KlingAiMotionControlV26Request\",\"description\":\"Kling 2.6 motion control: transfers the motion of a reference video onto the character in an image. Takes an image, a motion video, a character orientation and an optional prompt.\",\"required\":[\"image_url\",\"video_url\",\"character_orientation\"],\"properties\":{\"image_url\":{\"title\":\"Image Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Image of the character to animate.\",\"example\":\"https://example.com/input.png\"},\"video_url\":{\"title\":\"Video Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Reference video whose motion is transferred.\",\"example\":\"https://example.com/input.mp4\"},\"character_orientation\":{\"title\":\"Character Orientation\",\"type\":\"string\",\"enum\":[\"image\",\"video\"],\"description\":\"Whether the character's orientation follows the image or the video.\"},\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"maxLength\":2500,\"description\":\"Optional prompt describing the scene.\",\"nullable\":true,\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"keep_original_sound\":{\"title\":\"Keep Original Sound\",\"type\":\"boolean\",\"description\":\"Keep the reference video's audio.\",\"default\":true}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"KlingAiMotionControlV26Request\",\"description\":\"Kling 2.6 motion control: transfers the motion of a reference video onto the character in an image. Takes an image, a motion video, a character orientation and an optional prompt.\",\"required\":[\"image_url\",\"video_url\",\"character_orientation\"],\"properties\":{\"image_url\":{\"title\":\"Image Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Image of the character to animate.\",\"example\":\"https://example.com/input.png\"},\"video_url\":{\"title\":\"Video Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Reference video whose motion is transferred.\",\"example\":\"https://example.com/input.mp4\"},\"character_orientation\":{\"title\":\"Character Orientation\",\"type\":\"string\",\"enum\":[\"image\",\"video\"],\"description\":\"Whether the character's orientation follows the image or the video.\"},\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"maxLength\":2500,\"description\":\"Optional prompt describing the scene.\",\"nullable\":true,\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"keep_original_sound\":{\"title\":\"Keep Original Sound\",\"type\":\"boolean\",\"description\":\"Keep the reference video's audio.\",\"default\":true}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "image_url",
@@ -248,5 +248,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<KlingAiMotionControlV2_6Request>,
 };

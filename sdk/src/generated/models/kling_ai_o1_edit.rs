@@ -14,12 +14,12 @@ pub struct KlingAiO1EditRequest {
     /// Video to edit (3-10 s).
     ///
     /// An absolute URI. Example: `"https://example.com/input.mp4"`.
-    pub video_url: ::std::string::String,
+    pub video_url: crate::Media,
     /// Optional reference images (style or content).
     ///
     /// At most 4 item(s). An absolute URI. Example: `["https://example.com/input.png"]`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub image_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub image_urls: ::std::option::Option<::std::vec::Vec<crate::Media>>,
     /// Characters or objects to keep consistent; reference them in the prompt as @Element1, @Element2, ...
     ///
     /// At most 4 item(s).
@@ -38,7 +38,7 @@ impl KlingAiO1EditRequest {
     #[allow(clippy::new_without_default, clippy::too_many_arguments)]
     pub fn new(
         prompt: impl ::std::convert::Into<::std::string::String>,
-        video_url: impl ::std::convert::Into<::std::string::String>,
+        video_url: impl ::std::convert::Into<crate::Media>,
     ) -> Self {
         Self {
             prompt: prompt.into(),
@@ -50,7 +50,7 @@ impl KlingAiO1EditRequest {
     }
     /// Sets `image_urls`.
     #[must_use]
-    pub fn image_urls(mut self, value: ::std::vec::Vec<::std::string::String>) -> Self {
+    pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
@@ -83,12 +83,12 @@ impl crate::validation::Validate for KlingAiO1EditRequest {
         }
         {
             let value = &self.video_url;
-            crate::validation::check_uri(out, path, "video_url", value);
+            crate::validation::check_media(out, path, "video_url", value);
         }
         if let ::std::option::Option::Some(value) = &self.image_urls {
             crate::validation::check_max_items(out, path, "image_urls", value.len(), 4);
             for (i, item) in value.iter().enumerate() {
-                crate::validation::check_uri(
+                crate::validation::check_media(
                     out,
                     path,
                     &crate::validation::index("image_urls", i),
@@ -136,7 +136,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     sse_route: ::std::option::Option::Some("/generation/sse/kling-ai/o1/edit"),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "KlingAiO1EditRequest",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"KlingAiO1EditRequest\",\"description\":\"Kling Omni 1 video editing. Takes a source video, an edit instruction, optional reference images and elements.\",\"required\":[\"prompt\",\"video_url\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"maxLength\":2500,\"description\":\"Edit instruction; refer to the source as @Video1.\",\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"video_url\":{\"title\":\"Video Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Video to edit (3-10 s).\",\"example\":\"https://example.com/input.mp4\"},\"image_urls\":{\"title\":\"Image Urls\",\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uri\",\"example\":\"https://example.com/input.png\"},\"maxItems\":4,\"description\":\"Optional reference images (style or content).\",\"nullable\":true,\"example\":[\"https://example.com/input.png\"]},\"elements\":{\"title\":\"Elements\",\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/KlingElement\"},\"maxItems\":4,\"description\":\"Characters or objects to keep consistent; reference them in the prompt as @Element1, @Element2, ...\",\"nullable\":true},\"keep_audio\":{\"title\":\"Keep Audio\",\"type\":\"boolean\",\"description\":\"Keep the source video's audio track.\",\"default\":false}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"KlingAiO1EditRequest\",\"description\":\"Kling Omni 1 video editing. Takes a source video, an edit instruction, optional reference images and elements.\",\"required\":[\"prompt\",\"video_url\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"maxLength\":2500,\"description\":\"Edit instruction; refer to the source as @Video1.\",\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"video_url\":{\"title\":\"Video Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Video to edit (3-10 s).\",\"example\":\"https://example.com/input.mp4\"},\"image_urls\":{\"title\":\"Image Urls\",\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uri\",\"example\":\"https://example.com/input.png\"},\"maxItems\":4,\"description\":\"Optional reference images (style or content).\",\"nullable\":true,\"example\":[\"https://example.com/input.png\"]},\"elements\":{\"title\":\"Elements\",\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/KlingElement\"},\"maxItems\":4,\"description\":\"Characters or objects to keep consistent; reference them in the prompt as @Element1, @Element2, ...\",\"nullable\":true},\"keep_audio\":{\"title\":\"Keep Audio\",\"type\":\"boolean\",\"description\":\"Keep the source video's audio track.\",\"default\":false}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "prompt",
@@ -200,5 +200,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<KlingAiO1EditRequest>,
 };

@@ -10,7 +10,7 @@ pub struct LightricksLtx2_3RetakeVideoRequest {
     /// Video to retake.
     ///
     /// An absolute URI. Example: `"https://example.com/input.mp4"`.
-    pub video_url: ::std::string::String,
+    pub video_url: crate::Media,
     /// What the retaken section should show.
     ///
     /// At least 1 character(s). Example: `"A slow dolly shot through a misty pine forest at sunrise, birds taking off"`.
@@ -35,7 +35,7 @@ impl LightricksLtx2_3RetakeVideoRequest {
     /// A request with its required fields (video_url, prompt); optional fields start unset.
     #[allow(clippy::new_without_default, clippy::too_many_arguments)]
     pub fn new(
-        video_url: impl ::std::convert::Into<::std::string::String>,
+        video_url: impl ::std::convert::Into<crate::Media>,
         prompt: impl ::std::convert::Into<::std::string::String>,
     ) -> Self {
         Self {
@@ -73,7 +73,7 @@ impl crate::validation::Validate for LightricksLtx2_3RetakeVideoRequest {
     ) {
         {
             let value = &self.video_url;
-            crate::validation::check_uri(out, path, "video_url", value);
+            crate::validation::check_media(out, path, "video_url", value);
         }
         {
             let value = &self.prompt;
@@ -216,7 +216,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     ),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "LightricksLtx23RetakeVideoRequest",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"LightricksLtx23RetakeVideoRequest\",\"description\":\"Lightricks LTX-2.3 retake: regenerates a section of a video. Takes a video, a prompt, the section's start and duration, and what to replace.\",\"required\":[\"video_url\",\"prompt\"],\"properties\":{\"video_url\":{\"title\":\"Video Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Video to retake.\",\"example\":\"https://example.com/input.mp4\"},\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"description\":\"What the retaken section should show.\",\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"start_time\":{\"title\":\"Start Time\",\"type\":\"number\",\"minimum\":0,\"maximum\":20,\"description\":\"Start of the section, in seconds.\",\"default\":0},\"duration\":{\"title\":\"Duration\",\"type\":\"number\",\"minimum\":2,\"maximum\":20,\"description\":\"Length of the section, in seconds.\",\"default\":5},\"retake_mode\":{\"title\":\"Retake Mode\",\"type\":\"string\",\"enum\":[\"replace_audio\",\"replace_video\",\"replace_audio_and_video\"],\"description\":\"What to replace.\",\"default\":\"replace_audio_and_video\"}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"LightricksLtx23RetakeVideoRequest\",\"description\":\"Lightricks LTX-2.3 retake: regenerates a section of a video. Takes a video, a prompt, the section's start and duration, and what to replace.\",\"required\":[\"video_url\",\"prompt\"],\"properties\":{\"video_url\":{\"title\":\"Video Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Video to retake.\",\"example\":\"https://example.com/input.mp4\"},\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"description\":\"What the retaken section should show.\",\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"start_time\":{\"title\":\"Start Time\",\"type\":\"number\",\"minimum\":0,\"maximum\":20,\"description\":\"Start of the section, in seconds.\",\"default\":0},\"duration\":{\"title\":\"Duration\",\"type\":\"number\",\"minimum\":2,\"maximum\":20,\"description\":\"Length of the section, in seconds.\",\"default\":5},\"retake_mode\":{\"title\":\"Retake Mode\",\"type\":\"string\",\"enum\":[\"replace_audio\",\"replace_video\",\"replace_audio_and_video\"],\"description\":\"What to replace.\",\"default\":\"replace_audio_and_video\"}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "video_url",
@@ -282,5 +282,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<LightricksLtx2_3RetakeVideoRequest>,
 };

@@ -7,81 +7,87 @@ pub mod google_nano_banana_2;
 pub mod google_nano_banana_pro;
 /// `google/nano-banana`: Nano Banana (Google): text-to-image and image editing
 pub mod google_nano_banana;
-/// `openai/gpt-image-1.5`: GPT Image 1.5 (OpenAI): text-to-image and image editing
+/// `openai/gpt-image-1.5`: GPT Image 1.5
 pub mod openai_gpt_image_1_5;
 /// `openai/gpt-image-1`: GPT Image 1 (OpenAI): text-to-image and image editing
 pub mod openai_gpt_image_1;
-/// `kling-ai/v3/image`: Kling V3 Image (Kling AI): text-to-image
+/// `kling-ai/v3/image`: Kling V3 Image
 pub mod kling_ai_v3_image;
-/// `kling-ai/o3-image`: Kling O3 Image (Kling AI): text-to-image
+/// `kling-ai/o3-image`: Kling O3 Image
 pub mod kling_ai_o3_image;
-/// `kling-ai/o1-image`: Kling O1 Image (Kling AI): image editing
+/// `kling-ai/o1-image`: Kling O1 Image
 pub mod kling_ai_o1_image;
-/// `xai/grok-imagine-image`: Grok Imagine Image (xAI): text-to-image
+/// `xai/grok-imagine-image`: Grok Imagine Image
 pub mod xai_grok_imagine_image;
 /// `bytedance/seedream-5-lite`: Seedream 5.0 Lite (ByteDance): text-to-image
 pub mod bytedance_seedream_5_lite;
-/// `bytedance/seedream-4.5`: Seedream 4.5 (ByteDance): text-to-image
+/// `bytedance/seedream-4.5`: Seedream 4.5
 pub mod bytedance_seedream_4_5;
 /// `bytedance/seedream-4.0`: Seedream 4.0 (ByteDance): text-to-image
 pub mod bytedance_seedream_4_0;
-/// `qwen/qwen-image-2-pro`: Qwen Image 2.0 Pro (Qwen): text-to-image
+/// `qwen/qwen-image-2-pro`: Qwen Image 2.0 Pro
 pub mod qwen_qwen_image_2_pro;
-/// `qwen/qwen-image-2`: Qwen Image 2.0 (Qwen): text-to-image
+/// `qwen/qwen-image-2`: Qwen Image 2.0
 pub mod qwen_qwen_image_2;
-/// `qwen/qwen-image`: Qwen Image (Qwen): text-to-image
+/// `qwen/qwen-image`: Qwen Image
 pub mod qwen_qwen_image;
-/// `vidu/q2/text-to-image`: Vidu Q2 (Vidu): text-to-image
-pub mod vidu_q2_text_to_image;
-/// `runwayml/gen4-image`: Gen-4 Image (Runway): text-to-image
+/// `runwayml/gen4-image`: Runway Gen-4 Image
 pub mod runwayml_gen4_image;
-/// `runwayml/gen4-image-turbo`: Gen-4 Image Turbo (Runway): reference-to-image
+/// `runwayml/gen4-image-turbo`: Runway Gen-4 Image Turbo
 pub mod runwayml_gen4_image_turbo;
 /// `black-forest-labs/flux-2-pro`: FLUX.2 \[pro\] (Black Forest Labs): text-to-image
 pub mod black_forest_labs_flux_2_pro;
-/// `black-forest-labs/kontext`: FLUX.1 Kontext \[pro\] (Black Forest Labs): image editing
+/// `black-forest-labs/kontext`: Flux Kontext
 pub mod black_forest_labs_kontext;
-/// `ideogram/ideogram`: Ideogram 3.0 (Ideogram): text-to-image
+/// `ideogram/ideogram`: Ideogram V3
 pub mod ideogram_ideogram;
-/// `z-image/z-image`: Z-Image Turbo (Z-Image): text-to-image
+/// `z-image/z-image`: Z-Image
 pub mod z_image_z_image;
 /// `topaz/upscale/image`: Topaz Image Upscale (Topaz): image upscaling
 pub mod topaz_upscale_image;
-/// `openai/sora-2-pro`: Sora 2 Pro (OpenAI): text-to-video
+/// `openai/gpt-image-2`: GPT Image 2
+pub mod openai_gpt_image_2;
+/// `vidu/q2`: Vidu Q2 Image
+pub mod vidu_q2;
+/// `wan/wan-v2.7-pro`: Wan V2.7 Pro
+pub mod wan_wan_v2_7_pro;
+/// `wan/wan-v2.7`: Wan V2.7
+pub mod wan_wan_v2_7;
+/// `openai/sora-2-pro`: Sora 2 Pro
 pub mod openai_sora_2_pro;
-/// `openai/sora-2`: Sora 2 (OpenAI): text-to-video
+/// `openai/sora-2`: Sora
 pub mod openai_sora_2;
 /// `google/veo-2`: Veo 2 (Google): text-to-video
 pub mod google_veo_2;
-/// `google/veo-3.1`: Veo 3.1 (Google): text-to-video
+/// `google/veo-3.1`: Veo 3.1
 pub mod google_veo_3_1;
-/// `google/veo-3.1-fast`: Veo 3.1 Fast (Google): text-to-video
+/// `google/veo-3.1-fast`: Veo 3.1 Fast
 pub mod google_veo_3_1_fast;
 /// `bytedance/seedance-1-pro`: Seedance 1.0 Pro (ByteDance): text-to-video
 pub mod bytedance_seedance_1_pro;
 /// `bytedance/seedance-1-pro-fast`: Seedance 1.0 Pro Fast (ByteDance): text-to-video
 pub mod bytedance_seedance_1_pro_fast;
-/// `bytedance/seedance-1.5`: Seedance 1.5 Pro (ByteDance): text-to-video
+/// `bytedance/seedance-1.5`: Seedance 1.5
 pub mod bytedance_seedance_1_5;
 /// `xai/grok-imagine-video`: Grok Imagine Video (xAI): text-to-video
 pub mod xai_grok_imagine_video;
-/// `kling-ai/v3/video`: Kling V3 Video (Kling AI): text-to-video
+/// `kling-ai/v3/video`: Kling 3.0
 pub mod kling_ai_v3_video;
-/// `kling-ai/o3/video`: Kling O3 Video (Kling AI): reference-to-video
+/// `kling-ai/o3/video`: Kling O3 Video
 pub mod kling_ai_o3_video;
 /// `kling-ai/o3/edit`: Kling O3 Edit (Kling AI): video editing
 pub mod kling_ai_o3_edit;
-/// `kling-ai/o1/video`: Kling O1 Video (Kling AI): reference-to-video
+/// `kling-ai/o1/video`: Kling O1 Video
 pub mod kling_ai_o1_video;
 /// `kling-ai/o1/edit`: Kling O1 Edit (Kling AI): video editing
 pub mod kling_ai_o1_edit;
-/// `kling-ai/kling-v2.6`: Kling 2.6 Pro (Kling AI): text-to-video
+/// `kling-ai/kling-v2.6`: Kling V2.6 Video
 pub mod kling_ai_kling_v2_6;
 /// `kling-ai/motion-control-v2.6`: Kling 2.6 Motion Control (Kling AI): motion transfer
 pub mod kling_ai_motion_control_v2_6;
-/// `kling-ai/kling-v2.5-turbo`: Kling 2.5 Turbo Pro (Kling AI): text-to-video
+/// `kling-ai/kling-v2.5-turbo`: Kling V2.5 Turbo
 pub mod kling_ai_kling_v2_5_turbo;
-/// `runwayml/gen-4.5`: Gen-4.5 (Runway): text-to-video
+/// `runwayml/gen-4.5`: Runway Gen-4.5
 pub mod runwayml_gen_4_5;
 /// `runwayml/gen4-turbo`: Gen-4 Turbo (Runway): image-to-video
 pub mod runwayml_gen4_turbo;
@@ -89,27 +95,25 @@ pub mod runwayml_gen4_turbo;
 pub mod runwayml_gen4_aleph;
 /// `wan/wan-v2.6`: Wan 2.6 (Wan): text-to-video
 pub mod wan_wan_v2_6;
-/// `luma/ray-2`: Ray 2 (Luma): text-to-video
+/// `luma/ray-2`: Luma Ray2
 pub mod luma_ray_2;
-/// `luma/ray-2-flash`: Ray 2 Flash (Luma): text-to-video
+/// `luma/ray-2-flash`: Luma Ray2 Flash
 pub mod luma_ray_2_flash;
-/// `vidu/q2/video-turbo`: Vidu Q2 Turbo (Vidu): image-to-video
+/// `vidu/q2/video-turbo`: Vidu Q2 Video
 pub mod vidu_q2_video_turbo;
-/// `vidu/q3`: Vidu Q3 (Vidu): text-to-video
+/// `vidu/q3`: Vidu Q3 Video
 pub mod vidu_q3;
-/// `minimax/hailuo-2.3`: Hailuo 2.3 (MiniMax): text-to-video
+/// `minimax/hailuo-2.3`: Hailuo 2.3
 pub mod minimax_hailuo_2_3;
-/// `minimax/hailuo-2.3-fast`: Hailuo 2.3 Fast (MiniMax): image-to-video
+/// `minimax/hailuo-2.3-fast`: Hailuo 2.3 Fast
 pub mod minimax_hailuo_2_3_fast;
-/// `lightricks/ltx-2.3`: LTX-2.3 (Lightricks): text-to-video
-pub mod lightricks_ltx_2_3;
-/// `lightricks/ltx-2.3/audio-to-video`: LTX-2.3 Audio-to-Video (Lightricks): audio-to-video
+/// `lightricks/ltx-2.3/audio-to-video`: LTX 2.3 Audio to Video
 pub mod lightricks_ltx_2_3_audio_to_video;
-/// `lightricks/ltx-2.3/extend-video`: LTX-2.3 Extend Video (Lightricks): video extension
+/// `lightricks/ltx-2.3/extend-video`: LTX 2.3 Extend Video
 pub mod lightricks_ltx_2_3_extend_video;
 /// `lightricks/ltx-2.3/retake-video`: LTX-2.3 Retake Video (Lightricks): video editing
 pub mod lightricks_ltx_2_3_retake_video;
-/// `pixverse/v5.6`: PixVerse V5.6 (PixVerse): text-to-video
+/// `pixverse/v5.6`: PixVerse V5.6
 pub mod pixverse_v5_6;
 /// `bytedance/omnihuman-v1.5`: OmniHuman 1.5 (ByteDance): talking avatar
 pub mod bytedance_omnihuman_v1_5;
@@ -117,12 +121,28 @@ pub mod bytedance_omnihuman_v1_5;
 pub mod sync_lipsync_2;
 /// `veed/lipsync`: VEED Lipsync (VEED): lip sync
 pub mod veed_lipsync;
-/// `pixverse/lipsync`: PixVerse Lipsync (PixVerse): lip sync
+/// `pixverse/lipsync`: PixVerse Lipsync
 pub mod pixverse_lipsync;
 /// `topaz/upscale/video`: Topaz Video Upscale (Topaz): video upscaling
 pub mod topaz_upscale_video;
 /// `runwayml/upscale-v1`: Upscale v1 (Runway): video upscaling
 pub mod runwayml_upscale_v1;
+/// `bytedance/seedance-2.0`: Seedance 2.0
+pub mod bytedance_seedance_2_0;
+/// `google/veo-3.1-lite`: Veo 3.1 Lite
+pub mod google_veo_3_1_lite;
+/// `ltx-2.3`: LTX 2.3
+pub mod ltx_2_3;
+/// `pixverse/v6`: PixVerse V6
+pub mod pixverse_v6;
+/// `pixverse/v6/transition`: PixVerse V6 Transition
+pub mod pixverse_v6_transition;
+/// `wan/wan-v2.7-video`: Wan V2.7 Video
+pub mod wan_wan_v2_7_video;
+/// `wan/wan-v2.7/edit-video`: Wan V2.7 Edit Video
+pub mod wan_wan_v2_7_edit_video;
+/// `xai/grok-imagine-video/extend-video`: Grok Imagine Extend Video
+pub mod xai_grok_imagine_video_extend_video;
 pub use google_nano_banana_2::GoogleNanoBanana2Request;
 pub use google_nano_banana_pro::GoogleNanoBananaProRequest;
 pub use google_nano_banana::GoogleNanoBananaRequest;
@@ -138,7 +158,6 @@ pub use bytedance_seedream_4_0::BytedanceSeedream4_0Request;
 pub use qwen_qwen_image_2_pro::QwenQwenImage2ProRequest;
 pub use qwen_qwen_image_2::QwenQwenImage2Request;
 pub use qwen_qwen_image::QwenQwenImageRequest;
-pub use vidu_q2_text_to_image::ViduQ2TextToImageRequest;
 pub use runwayml_gen4_image::RunwaymlGen4ImageRequest;
 pub use runwayml_gen4_image_turbo::RunwaymlGen4ImageTurboRequest;
 pub use black_forest_labs_flux_2_pro::BlackForestLabsFlux2ProRequest;
@@ -146,6 +165,10 @@ pub use black_forest_labs_kontext::BlackForestLabsKontextRequest;
 pub use ideogram_ideogram::IdeogramIdeogramRequest;
 pub use z_image_z_image::ZImageZImageRequest;
 pub use topaz_upscale_image::TopazUpscaleImageRequest;
+pub use openai_gpt_image_2::OpenaiGptImage2Request;
+pub use vidu_q2::ViduQ2Request;
+pub use wan_wan_v2_7_pro::WanWanV2_7ProRequest;
+pub use wan_wan_v2_7::WanWanV2_7Request;
 pub use openai_sora_2_pro::OpenaiSora2ProRequest;
 pub use openai_sora_2::OpenaiSora2Request;
 pub use google_veo_2::GoogleVeo2Request;
@@ -173,7 +196,6 @@ pub use vidu_q2_video_turbo::ViduQ2VideoTurboRequest;
 pub use vidu_q3::ViduQ3Request;
 pub use minimax_hailuo_2_3::MinimaxHailuo2_3Request;
 pub use minimax_hailuo_2_3_fast::MinimaxHailuo2_3FastRequest;
-pub use lightricks_ltx_2_3::LightricksLtx2_3Request;
 pub use lightricks_ltx_2_3_audio_to_video::LightricksLtx2_3AudioToVideoRequest;
 pub use lightricks_ltx_2_3_extend_video::LightricksLtx2_3ExtendVideoRequest;
 pub use lightricks_ltx_2_3_retake_video::LightricksLtx2_3RetakeVideoRequest;
@@ -184,3 +206,11 @@ pub use veed_lipsync::VeedLipsyncRequest;
 pub use pixverse_lipsync::PixverseLipsyncRequest;
 pub use topaz_upscale_video::TopazUpscaleVideoRequest;
 pub use runwayml_upscale_v1::RunwaymlUpscaleV1Request;
+pub use bytedance_seedance_2_0::BytedanceSeedance2_0Request;
+pub use google_veo_3_1_lite::GoogleVeo3_1LiteRequest;
+pub use ltx_2_3::Ltx2_3Request;
+pub use pixverse_v6::PixverseV6Request;
+pub use pixverse_v6_transition::PixverseV6TransitionRequest;
+pub use wan_wan_v2_7_video::WanWanV2_7VideoRequest;
+pub use wan_wan_v2_7_edit_video::WanWanV2_7EditVideoRequest;
+pub use xai_grok_imagine_video_extend_video::XaiGrokImagineVideoExtendVideoRequest;

@@ -15,7 +15,7 @@ pub struct OpenaiGptImage1Request {
     ///
     /// At most 16 item(s). An absolute URI. Example: `["https://example.com/input.png"]`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub image_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub image_urls: ::std::option::Option<::std::vec::Vec<crate::Media>>,
     /// Pixel size of the output image.
     ///
     /// Default: `"auto"`. Allowed: `"auto"`, `"1024x1024"`, `"1536x1024"`, `"1024x1536"`.
@@ -70,7 +70,7 @@ impl OpenaiGptImage1Request {
     }
     /// Sets `image_urls`.
     #[must_use]
-    pub fn image_urls(mut self, value: ::std::vec::Vec<::std::string::String>) -> Self {
+    pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
@@ -131,7 +131,7 @@ impl crate::validation::Validate for OpenaiGptImage1Request {
         if let ::std::option::Option::Some(value) = &self.image_urls {
             crate::validation::check_max_items(out, path, "image_urls", value.len(), 16);
             for (i, item) in value.iter().enumerate() {
-                crate::validation::check_uri(
+                crate::validation::check_media(
                     out,
                     path,
                     &crate::validation::index("image_urls", i),
@@ -568,7 +568,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     sse_route: ::std::option::Option::Some("/generation/sse/openai/gpt-image-1"),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "OpenaiGptImage1Request",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"OpenaiGptImage1Request\",\"description\":\"OpenAI's GPT Image 1 with the Images API parameter names (n, size, quality, background, moderation). Optional input images switch to editing.\",\"required\":[\"prompt\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"maxLength\":32000,\"description\":\"Text prompt describing what to generate.\",\"example\":\"A minimal product photo of a matte black coffee grinder on a white background\"},\"image_urls\":{\"title\":\"Image Urls\",\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uri\",\"example\":\"https://example.com/input.png\"},\"maxItems\":16,\"description\":\"Input images to edit; omit for text-to-image.\",\"nullable\":true,\"example\":[\"https://example.com/input.png\"]},\"size\":{\"title\":\"Size\",\"type\":\"string\",\"default\":\"auto\",\"description\":\"Pixel size of the output image.\",\"enum\":[\"auto\",\"1024x1024\",\"1536x1024\",\"1024x1536\"]},\"quality\":{\"title\":\"Quality\",\"type\":\"string\",\"enum\":[\"auto\",\"low\",\"medium\",\"high\"],\"description\":\"Rendering quality.\",\"default\":\"auto\"},\"background\":{\"title\":\"Background\",\"type\":\"string\",\"enum\":[\"auto\",\"transparent\",\"opaque\"],\"description\":\"Background handling.\",\"default\":\"auto\"},\"moderation\":{\"title\":\"Moderation\",\"type\":\"string\",\"enum\":[\"auto\",\"low\"],\"description\":\"Content moderation strictness.\",\"default\":\"auto\"},\"n\":{\"title\":\"N\",\"type\":\"integer\",\"minimum\":1,\"maximum\":10,\"description\":\"Number of images to generate.\",\"default\":1},\"output_format\":{\"title\":\"Output Format\",\"type\":\"string\",\"enum\":[\"png\",\"jpeg\",\"webp\"],\"description\":\"File format of the generated image.\",\"default\":\"png\"},\"output_compression\":{\"title\":\"Output Compression\",\"type\":\"integer\",\"minimum\":0,\"maximum\":100,\"description\":\"Compression level (0-100) for jpeg and webp output.\",\"nullable\":true}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"OpenaiGptImage1Request\",\"description\":\"OpenAI's GPT Image 1 with the Images API parameter names (n, size, quality, background, moderation). Optional input images switch to editing.\",\"required\":[\"prompt\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"maxLength\":32000,\"description\":\"Text prompt describing what to generate.\",\"example\":\"A minimal product photo of a matte black coffee grinder on a white background\"},\"image_urls\":{\"title\":\"Image Urls\",\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uri\",\"example\":\"https://example.com/input.png\"},\"maxItems\":16,\"description\":\"Input images to edit; omit for text-to-image.\",\"nullable\":true,\"example\":[\"https://example.com/input.png\"]},\"size\":{\"title\":\"Size\",\"type\":\"string\",\"default\":\"auto\",\"description\":\"Pixel size of the output image.\",\"enum\":[\"auto\",\"1024x1024\",\"1536x1024\",\"1024x1536\"]},\"quality\":{\"title\":\"Quality\",\"type\":\"string\",\"enum\":[\"auto\",\"low\",\"medium\",\"high\"],\"description\":\"Rendering quality.\",\"default\":\"auto\"},\"background\":{\"title\":\"Background\",\"type\":\"string\",\"enum\":[\"auto\",\"transparent\",\"opaque\"],\"description\":\"Background handling.\",\"default\":\"auto\"},\"moderation\":{\"title\":\"Moderation\",\"type\":\"string\",\"enum\":[\"auto\",\"low\"],\"description\":\"Content moderation strictness.\",\"default\":\"auto\"},\"n\":{\"title\":\"N\",\"type\":\"integer\",\"minimum\":1,\"maximum\":10,\"description\":\"Number of images to generate.\",\"default\":1},\"output_format\":{\"title\":\"Output Format\",\"type\":\"string\",\"enum\":[\"png\",\"jpeg\",\"webp\"],\"description\":\"File format of the generated image.\",\"default\":\"png\"},\"output_compression\":{\"title\":\"Output Compression\",\"type\":\"integer\",\"minimum\":0,\"maximum\":100,\"description\":\"Compression level (0-100) for jpeg and webp output.\",\"nullable\":true}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "prompt",
@@ -679,5 +679,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<OpenaiGptImage1Request>,
 };

@@ -10,7 +10,7 @@ pub struct RunwaymlGen4AlephRequest {
     /// Video to edit.
     ///
     /// An absolute URI. Example: `"https://example.com/input.mp4"`.
-    pub video_uri: ::std::string::String,
+    pub video_uri: crate::Media,
     /// Text prompt (Runway `promptText`) describing the output.
     ///
     /// At least 1 character(s). At most 1000 character(s). Example: `"A slow dolly shot through a misty pine forest at sunrise, birds taking off"`.
@@ -42,7 +42,7 @@ impl RunwaymlGen4AlephRequest {
     /// A request with its required fields (video_uri, prompt); optional fields start unset.
     #[allow(clippy::new_without_default, clippy::too_many_arguments)]
     pub fn new(
-        video_uri: impl ::std::convert::Into<::std::string::String>,
+        video_uri: impl ::std::convert::Into<crate::Media>,
         prompt: impl ::std::convert::Into<::std::string::String>,
     ) -> Self {
         Self {
@@ -93,7 +93,7 @@ impl crate::validation::Validate for RunwaymlGen4AlephRequest {
     ) {
         {
             let value = &self.video_uri;
-            crate::validation::check_uri(out, path, "video_uri", value);
+            crate::validation::check_media(out, path, "video_uri", value);
         }
         {
             let value = &self.prompt;
@@ -272,7 +272,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     sse_route: ::std::option::Option::Some("/generation/sse/runwayml/gen4-aleph"),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "RunwaymlGen4AlephRequest",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"RunwaymlGen4AlephRequest\",\"description\":\"Runway Gen-4 Aleph video-to-video editing. Takes a source video, an edit prompt, ratio, an optional style reference and a seed.\",\"required\":[\"video_uri\",\"prompt\"],\"properties\":{\"video_uri\":{\"title\":\"Video Uri\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Video to edit.\",\"example\":\"https://example.com/input.mp4\"},\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"maxLength\":1000,\"description\":\"Text prompt (Runway `promptText`) describing the output.\",\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"ratio\":{\"title\":\"Ratio\",\"type\":\"string\",\"enum\":[\"1280:720\",\"720:1280\",\"1104:832\",\"832:1104\",\"960:960\",\"1584:672\",\"848:480\",\"640:480\"],\"description\":\"Output resolution as width:height.\",\"default\":\"1280:720\"},\"references\":{\"title\":\"References\",\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/RunwayAlephReference\"},\"maxItems\":1,\"description\":\"Optional reference (an image) guiding the edit's style.\",\"nullable\":true},\"seed\":{\"title\":\"Seed\",\"type\":\"integer\",\"minimum\":0,\"maximum\":4294967295,\"description\":\"Random seed for reproducible output.\",\"nullable\":true},\"content_moderation\":{\"title\":\"Content Moderation\",\"allOf\":[{\"$ref\":\"#/components/schemas/RunwayContentModeration\"}],\"description\":\"Content moderation settings passed to Runway.\",\"nullable\":true}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"RunwaymlGen4AlephRequest\",\"description\":\"Runway Gen-4 Aleph video-to-video editing. Takes a source video, an edit prompt, ratio, an optional style reference and a seed.\",\"required\":[\"video_uri\",\"prompt\"],\"properties\":{\"video_uri\":{\"title\":\"Video Uri\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Video to edit.\",\"example\":\"https://example.com/input.mp4\"},\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"maxLength\":1000,\"description\":\"Text prompt (Runway `promptText`) describing the output.\",\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"ratio\":{\"title\":\"Ratio\",\"type\":\"string\",\"enum\":[\"1280:720\",\"720:1280\",\"1104:832\",\"832:1104\",\"960:960\",\"1584:672\",\"848:480\",\"640:480\"],\"description\":\"Output resolution as width:height.\",\"default\":\"1280:720\"},\"references\":{\"title\":\"References\",\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/RunwayAlephReference\"},\"maxItems\":1,\"description\":\"Optional reference (an image) guiding the edit's style.\",\"nullable\":true},\"seed\":{\"title\":\"Seed\",\"type\":\"integer\",\"minimum\":0,\"maximum\":4294967295,\"description\":\"Random seed for reproducible output.\",\"nullable\":true},\"content_moderation\":{\"title\":\"Content Moderation\",\"allOf\":[{\"$ref\":\"#/components/schemas/RunwayContentModeration\"}],\"description\":\"Content moderation settings passed to Runway.\",\"nullable\":true}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "video_uri",
@@ -354,5 +354,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<RunwaymlGen4AlephRequest>,
 };

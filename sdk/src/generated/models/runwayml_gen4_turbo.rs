@@ -10,7 +10,7 @@ pub struct RunwaymlGen4TurboRequest {
     /// First frame to animate.
     ///
     /// An absolute URI. Example: `"https://example.com/input.png"`.
-    pub prompt_image: ::std::string::String,
+    pub prompt_image: crate::Media,
     /// Text prompt (Runway `promptText`) describing the output.
     ///
     /// At most 1000 character(s). Example: `"A slow dolly shot through a misty pine forest at sunrise, birds taking off"`.
@@ -40,7 +40,7 @@ pub struct RunwaymlGen4TurboRequest {
 impl RunwaymlGen4TurboRequest {
     /// A request with its required fields (prompt_image); optional fields start unset.
     #[allow(clippy::new_without_default, clippy::too_many_arguments)]
-    pub fn new(prompt_image: impl ::std::convert::Into<::std::string::String>) -> Self {
+    pub fn new(prompt_image: impl ::std::convert::Into<crate::Media>) -> Self {
         Self {
             prompt_image: prompt_image.into(),
             prompt: ::std::option::Option::None,
@@ -95,7 +95,7 @@ impl crate::validation::Validate for RunwaymlGen4TurboRequest {
     ) {
         {
             let value = &self.prompt_image;
-            crate::validation::check_uri(out, path, "prompt_image", value);
+            crate::validation::check_media(out, path, "prompt_image", value);
         }
         if let ::std::option::Option::Some(value) = &self.prompt {
             crate::validation::check_max_length(out, path, "prompt", value, 1000);
@@ -322,7 +322,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     sse_route: ::std::option::Option::Some("/generation/sse/runwayml/gen4-turbo"),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "RunwaymlGen4TurboRequest",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"RunwaymlGen4TurboRequest\",\"description\":\"Runway Gen-4 Turbo image-to-video. Takes a first-frame image, an optional prompt, ratio, duration (5 or 10 s) and a seed.\",\"required\":[\"prompt_image\"],\"properties\":{\"prompt_image\":{\"title\":\"Prompt Image\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"First frame to animate.\",\"example\":\"https://example.com/input.png\"},\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"maxLength\":1000,\"description\":\"Text prompt (Runway `promptText`) describing the output.\",\"nullable\":true,\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"ratio\":{\"title\":\"Ratio\",\"type\":\"string\",\"enum\":[\"1280:720\",\"720:1280\",\"1104:832\",\"832:1104\",\"960:960\",\"1584:672\"],\"description\":\"Output resolution as width:height.\",\"default\":\"1280:720\"},\"duration\":{\"title\":\"Duration\",\"type\":\"integer\",\"enum\":[5,10],\"description\":\"Video length in seconds.\",\"default\":5},\"seed\":{\"title\":\"Seed\",\"type\":\"integer\",\"minimum\":0,\"maximum\":4294967295,\"description\":\"Random seed for reproducible output.\",\"nullable\":true},\"content_moderation\":{\"title\":\"Content Moderation\",\"allOf\":[{\"$ref\":\"#/components/schemas/RunwayContentModeration\"}],\"description\":\"Content moderation settings passed to Runway.\",\"nullable\":true}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"RunwaymlGen4TurboRequest\",\"description\":\"Runway Gen-4 Turbo image-to-video. Takes a first-frame image, an optional prompt, ratio, duration (5 or 10 s) and a seed.\",\"required\":[\"prompt_image\"],\"properties\":{\"prompt_image\":{\"title\":\"Prompt Image\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"First frame to animate.\",\"example\":\"https://example.com/input.png\"},\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"maxLength\":1000,\"description\":\"Text prompt (Runway `promptText`) describing the output.\",\"nullable\":true,\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"ratio\":{\"title\":\"Ratio\",\"type\":\"string\",\"enum\":[\"1280:720\",\"720:1280\",\"1104:832\",\"832:1104\",\"960:960\",\"1584:672\"],\"description\":\"Output resolution as width:height.\",\"default\":\"1280:720\"},\"duration\":{\"title\":\"Duration\",\"type\":\"integer\",\"enum\":[5,10],\"description\":\"Video length in seconds.\",\"default\":5},\"seed\":{\"title\":\"Seed\",\"type\":\"integer\",\"minimum\":0,\"maximum\":4294967295,\"description\":\"Random seed for reproducible output.\",\"nullable\":true},\"content_moderation\":{\"title\":\"Content Moderation\",\"allOf\":[{\"$ref\":\"#/components/schemas/RunwayContentModeration\"}],\"description\":\"Content moderation settings passed to Runway.\",\"nullable\":true}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "prompt_image",
@@ -402,5 +402,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<RunwaymlGen4TurboRequest>,
 };

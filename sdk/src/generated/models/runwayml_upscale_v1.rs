@@ -10,12 +10,12 @@ pub struct RunwaymlUpscaleV1Request {
     /// Video to upscale.
     ///
     /// An absolute URI. Example: `"https://example.com/input.mp4"`.
-    pub video_uri: ::std::string::String,
+    pub video_uri: crate::Media,
 }
 impl RunwaymlUpscaleV1Request {
     /// A request with its required fields (video_uri); optional fields start unset.
     #[allow(clippy::new_without_default, clippy::too_many_arguments)]
-    pub fn new(video_uri: impl ::std::convert::Into<::std::string::String>) -> Self {
+    pub fn new(video_uri: impl ::std::convert::Into<crate::Media>) -> Self {
         Self {
             video_uri: video_uri.into(),
         }
@@ -29,7 +29,7 @@ impl crate::validation::Validate for RunwaymlUpscaleV1Request {
     ) {
         {
             let value = &self.video_uri;
-            crate::validation::check_uri(out, path, "video_uri", value);
+            crate::validation::check_media(out, path, "video_uri", value);
         }
     }
 }
@@ -63,7 +63,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     sse_route: ::std::option::Option::Some("/generation/sse/runwayml/upscale-v1"),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "RunwaymlUpscaleV1Request",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"RunwaymlUpscaleV1Request\",\"description\":\"Runway video upscaler (4x, up to 4K). Takes the video to upscale. Runway's upscaler takes no other public parameters.\",\"required\":[\"video_uri\"],\"properties\":{\"video_uri\":{\"title\":\"Video Uri\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Video to upscale.\",\"example\":\"https://example.com/input.mp4\"}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"RunwaymlUpscaleV1Request\",\"description\":\"Runway video upscaler (4x, up to 4K). Takes the video to upscale. Runway's upscaler takes no other public parameters.\",\"required\":[\"video_uri\"],\"properties\":{\"video_uri\":{\"title\":\"Video Uri\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Video to upscale.\",\"example\":\"https://example.com/input.mp4\"}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "video_uri",
@@ -79,5 +79,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::Some("uri"),
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<RunwaymlUpscaleV1Request>,
 };

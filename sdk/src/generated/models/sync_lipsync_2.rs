@@ -10,11 +10,11 @@ pub struct SyncLipsync2Request {
     /// Video of the speaker.
     ///
     /// An absolute URI. Example: `"https://example.com/input.mp4"`.
-    pub video_url: ::std::string::String,
+    pub video_url: crate::Media,
     /// New speech audio.
     ///
     /// An absolute URI. Example: `"https://example.com/speech.mp3"`.
-    pub audio_url: ::std::string::String,
+    pub audio_url: crate::Media,
     /// How to handle audio and video of different lengths.
     ///
     /// Default: `"cut_off"`. Allowed: `"cut_off"`, `"loop"`, `"bounce"`, `"silence"`, `"remap"`.
@@ -25,8 +25,8 @@ impl SyncLipsync2Request {
     /// A request with its required fields (video_url, audio_url); optional fields start unset.
     #[allow(clippy::new_without_default, clippy::too_many_arguments)]
     pub fn new(
-        video_url: impl ::std::convert::Into<::std::string::String>,
-        audio_url: impl ::std::convert::Into<::std::string::String>,
+        video_url: impl ::std::convert::Into<crate::Media>,
+        audio_url: impl ::std::convert::Into<crate::Media>,
     ) -> Self {
         Self {
             video_url: video_url.into(),
@@ -49,11 +49,11 @@ impl crate::validation::Validate for SyncLipsync2Request {
     ) {
         {
             let value = &self.video_url;
-            crate::validation::check_uri(out, path, "video_url", value);
+            crate::validation::check_media(out, path, "video_url", value);
         }
         {
             let value = &self.audio_url;
-            crate::validation::check_uri(out, path, "audio_url", value);
+            crate::validation::check_media(out, path, "audio_url", value);
         }
         if let ::std::option::Option::Some(value) = &self.sync_mode {
             crate::validation::Validate::validate_into(
@@ -176,7 +176,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     sse_route: ::std::option::Option::Some("/generation/sse/sync/lipsync-2"),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "SyncLipsync2Request",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"SyncLipsync2Request\",\"description\":\"Sync Labs lipsync-2 re-times a speaker's mouth to new audio. Takes a video, an audio track and how to reconcile different lengths.\",\"required\":[\"video_url\",\"audio_url\"],\"properties\":{\"video_url\":{\"title\":\"Video Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Video of the speaker.\",\"example\":\"https://example.com/input.mp4\"},\"audio_url\":{\"title\":\"Audio Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"New speech audio.\",\"example\":\"https://example.com/speech.mp3\"},\"sync_mode\":{\"title\":\"Sync Mode\",\"type\":\"string\",\"enum\":[\"cut_off\",\"loop\",\"bounce\",\"silence\",\"remap\"],\"description\":\"How to handle audio and video of different lengths.\",\"default\":\"cut_off\"}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"SyncLipsync2Request\",\"description\":\"Sync Labs lipsync-2 re-times a speaker's mouth to new audio. Takes a video, an audio track and how to reconcile different lengths.\",\"required\":[\"video_url\",\"audio_url\"],\"properties\":{\"video_url\":{\"title\":\"Video Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Video of the speaker.\",\"example\":\"https://example.com/input.mp4\"},\"audio_url\":{\"title\":\"Audio Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"New speech audio.\",\"example\":\"https://example.com/speech.mp3\"},\"sync_mode\":{\"title\":\"Sync Mode\",\"type\":\"string\",\"enum\":[\"cut_off\",\"loop\",\"bounce\",\"silence\",\"remap\"],\"description\":\"How to handle audio and video of different lengths.\",\"default\":\"cut_off\"}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "video_url",
@@ -222,5 +222,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<SyncLipsync2Request>,
 };

@@ -10,7 +10,7 @@ pub struct TopazUpscaleImageRequest {
     /// Image to upscale.
     ///
     /// An absolute URI. Example: `"https://example.com/input.png"`.
-    pub image_url: ::std::string::String,
+    pub image_url: crate::Media,
     /// Topaz enhancement model.
     ///
     /// Default: `"Standard V2"`. Allowed: `"Low Resolution V2"`, `"Standard V2"`, `"CGI"`, `"High Fidelity V2"`, `"Text Refine"`, `"Recovery"`, `"Redefine"`, `"Recovery V2"`.
@@ -55,7 +55,7 @@ pub struct TopazUpscaleImageRequest {
 impl TopazUpscaleImageRequest {
     /// A request with its required fields (image_url); optional fields start unset.
     #[allow(clippy::new_without_default, clippy::too_many_arguments)]
-    pub fn new(image_url: impl ::std::convert::Into<::std::string::String>) -> Self {
+    pub fn new(image_url: impl ::std::convert::Into<crate::Media>) -> Self {
         Self {
             image_url: image_url.into(),
             model: ::std::option::Option::None,
@@ -125,7 +125,7 @@ impl crate::validation::Validate for TopazUpscaleImageRequest {
     ) {
         {
             let value = &self.image_url;
-            crate::validation::check_uri(out, path, "image_url", value);
+            crate::validation::check_media(out, path, "image_url", value);
         }
         if let ::std::option::Option::Some(value) = &self.model {
             crate::validation::Validate::validate_into(
@@ -461,7 +461,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     sse_route: ::std::option::Option::Some("/generation/sse/topaz/upscale/image"),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "TopazUpscaleImageRequest",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"TopazUpscaleImageRequest\",\"description\":\"Topaz Labs image upscaling and enhancement. Takes an image URL, a Topaz model, an upscale factor and face-enhancement settings.\",\"required\":[\"image_url\"],\"properties\":{\"image_url\":{\"title\":\"Image Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Image to upscale.\",\"example\":\"https://example.com/input.png\"},\"model\":{\"title\":\"Model\",\"type\":\"string\",\"enum\":[\"Low Resolution V2\",\"Standard V2\",\"CGI\",\"High Fidelity V2\",\"Text Refine\",\"Recovery\",\"Redefine\",\"Recovery V2\"],\"description\":\"Topaz enhancement model.\",\"default\":\"Standard V2\"},\"upscale_factor\":{\"title\":\"Upscale Factor\",\"type\":\"number\",\"minimum\":1,\"maximum\":4,\"description\":\"Factor to upscale by.\",\"default\":2},\"crop_to_fill\":{\"title\":\"Crop To Fill\",\"type\":\"boolean\",\"description\":\"Crop instead of padding when the aspect ratio changes.\",\"default\":false},\"subject_detection\":{\"title\":\"Subject Detection\",\"type\":\"string\",\"enum\":[\"All\",\"Foreground\",\"Background\"],\"description\":\"Which subjects to enhance.\",\"default\":\"All\"},\"face_enhancement\":{\"title\":\"Face Enhancement\",\"type\":\"boolean\",\"description\":\"Enhance faces.\",\"default\":true},\"face_enhancement_strength\":{\"title\":\"Face Enhancement Strength\",\"type\":\"number\",\"minimum\":0,\"maximum\":1,\"description\":\"Strength of face enhancement.\",\"default\":0.8},\"face_enhancement_creativity\":{\"title\":\"Face Enhancement Creativity\",\"type\":\"number\",\"minimum\":0,\"maximum\":1,\"description\":\"Creativity of face enhancement.\",\"default\":0},\"output_format\":{\"title\":\"Output Format\",\"type\":\"string\",\"enum\":[\"jpeg\",\"png\"],\"description\":\"File format of the generated image.\",\"default\":\"jpeg\"}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"TopazUpscaleImageRequest\",\"description\":\"Topaz Labs image upscaling and enhancement. Takes an image URL, a Topaz model, an upscale factor and face-enhancement settings.\",\"required\":[\"image_url\"],\"properties\":{\"image_url\":{\"title\":\"Image Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Image to upscale.\",\"example\":\"https://example.com/input.png\"},\"model\":{\"title\":\"Model\",\"type\":\"string\",\"enum\":[\"Low Resolution V2\",\"Standard V2\",\"CGI\",\"High Fidelity V2\",\"Text Refine\",\"Recovery\",\"Redefine\",\"Recovery V2\"],\"description\":\"Topaz enhancement model.\",\"default\":\"Standard V2\"},\"upscale_factor\":{\"title\":\"Upscale Factor\",\"type\":\"number\",\"minimum\":1,\"maximum\":4,\"description\":\"Factor to upscale by.\",\"default\":2},\"crop_to_fill\":{\"title\":\"Crop To Fill\",\"type\":\"boolean\",\"description\":\"Crop instead of padding when the aspect ratio changes.\",\"default\":false},\"subject_detection\":{\"title\":\"Subject Detection\",\"type\":\"string\",\"enum\":[\"All\",\"Foreground\",\"Background\"],\"description\":\"Which subjects to enhance.\",\"default\":\"All\"},\"face_enhancement\":{\"title\":\"Face Enhancement\",\"type\":\"boolean\",\"description\":\"Enhance faces.\",\"default\":true},\"face_enhancement_strength\":{\"title\":\"Face Enhancement Strength\",\"type\":\"number\",\"minimum\":0,\"maximum\":1,\"description\":\"Strength of face enhancement.\",\"default\":0.8},\"face_enhancement_creativity\":{\"title\":\"Face Enhancement Creativity\",\"type\":\"number\",\"minimum\":0,\"maximum\":1,\"description\":\"Creativity of face enhancement.\",\"default\":0},\"output_format\":{\"title\":\"Output Format\",\"type\":\"string\",\"enum\":[\"jpeg\",\"png\"],\"description\":\"File format of the generated image.\",\"default\":\"jpeg\"}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "image_url",
@@ -574,5 +574,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<TopazUpscaleImageRequest>,
 };

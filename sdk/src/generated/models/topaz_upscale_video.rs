@@ -10,7 +10,7 @@ pub struct TopazUpscaleVideoRequest {
     /// Video to upscale.
     ///
     /// An absolute URI. Example: `"https://example.com/input.mp4"`.
-    pub video_url: ::std::string::String,
+    pub video_url: crate::Media,
     /// Factor to upscale by.
     ///
     /// Default: `2`. Minimum: 1. Maximum: 4.
@@ -25,7 +25,7 @@ pub struct TopazUpscaleVideoRequest {
 impl TopazUpscaleVideoRequest {
     /// A request with its required fields (video_url); optional fields start unset.
     #[allow(clippy::new_without_default, clippy::too_many_arguments)]
-    pub fn new(video_url: impl ::std::convert::Into<::std::string::String>) -> Self {
+    pub fn new(video_url: impl ::std::convert::Into<crate::Media>) -> Self {
         Self {
             video_url: video_url.into(),
             upscale_factor: ::std::option::Option::None,
@@ -53,7 +53,7 @@ impl crate::validation::Validate for TopazUpscaleVideoRequest {
     ) {
         {
             let value = &self.video_url;
-            crate::validation::check_uri(out, path, "video_url", value);
+            crate::validation::check_media(out, path, "video_url", value);
         }
         if let ::std::option::Option::Some(value) = &self.upscale_factor {
             crate::validation::check_minimum(
@@ -123,7 +123,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     sse_route: ::std::option::Option::Some("/generation/sse/topaz/upscale/video"),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "TopazUpscaleVideoRequest",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"TopazUpscaleVideoRequest\",\"description\":\"Topaz Labs video upscaling and frame interpolation. Takes a video URL, an upscale factor and an optional target frame rate.\",\"required\":[\"video_url\"],\"properties\":{\"video_url\":{\"title\":\"Video Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Video to upscale.\",\"example\":\"https://example.com/input.mp4\"},\"upscale_factor\":{\"title\":\"Upscale Factor\",\"type\":\"number\",\"minimum\":1,\"maximum\":4,\"description\":\"Factor to upscale by.\",\"default\":2},\"target_fps\":{\"title\":\"Target Fps\",\"type\":\"integer\",\"minimum\":16,\"maximum\":60,\"description\":\"Frame rate to interpolate to; omit to keep the source rate.\",\"nullable\":true}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"TopazUpscaleVideoRequest\",\"description\":\"Topaz Labs video upscaling and frame interpolation. Takes a video URL, an upscale factor and an optional target frame rate.\",\"required\":[\"video_url\"],\"properties\":{\"video_url\":{\"title\":\"Video Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Video to upscale.\",\"example\":\"https://example.com/input.mp4\"},\"upscale_factor\":{\"title\":\"Upscale Factor\",\"type\":\"number\",\"minimum\":1,\"maximum\":4,\"description\":\"Factor to upscale by.\",\"default\":2},\"target_fps\":{\"title\":\"Target Fps\",\"type\":\"integer\",\"minimum\":16,\"maximum\":60,\"description\":\"Frame rate to interpolate to; omit to keep the source rate.\",\"nullable\":true}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "video_url",
@@ -161,5 +161,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<TopazUpscaleVideoRequest>,
 };

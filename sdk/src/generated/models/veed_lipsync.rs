@@ -10,18 +10,18 @@ pub struct VeedLipsyncRequest {
     /// Video of the speaker.
     ///
     /// An absolute URI. Example: `"https://example.com/input.mp4"`.
-    pub video_url: ::std::string::String,
+    pub video_url: crate::Media,
     /// New speech audio.
     ///
     /// An absolute URI. Example: `"https://example.com/speech.mp3"`.
-    pub audio_url: ::std::string::String,
+    pub audio_url: crate::Media,
 }
 impl VeedLipsyncRequest {
     /// A request with its required fields (video_url, audio_url); optional fields start unset.
     #[allow(clippy::new_without_default, clippy::too_many_arguments)]
     pub fn new(
-        video_url: impl ::std::convert::Into<::std::string::String>,
-        audio_url: impl ::std::convert::Into<::std::string::String>,
+        video_url: impl ::std::convert::Into<crate::Media>,
+        audio_url: impl ::std::convert::Into<crate::Media>,
     ) -> Self {
         Self {
             video_url: video_url.into(),
@@ -37,11 +37,11 @@ impl crate::validation::Validate for VeedLipsyncRequest {
     ) {
         {
             let value = &self.video_url;
-            crate::validation::check_uri(out, path, "video_url", value);
+            crate::validation::check_media(out, path, "video_url", value);
         }
         {
             let value = &self.audio_url;
-            crate::validation::check_uri(out, path, "audio_url", value);
+            crate::validation::check_media(out, path, "audio_url", value);
         }
     }
 }
@@ -75,7 +75,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     sse_route: ::std::option::Option::Some("/generation/sse/veed/lipsync"),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "VeedLipsyncRequest",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"VeedLipsyncRequest\",\"description\":\"VEED lip sync. Takes a video and an audio track. The public parameter record for this endpoint is thin; only the two documented inputs are modelled.\",\"required\":[\"video_url\",\"audio_url\"],\"properties\":{\"video_url\":{\"title\":\"Video Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Video of the speaker.\",\"example\":\"https://example.com/input.mp4\"},\"audio_url\":{\"title\":\"Audio Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"New speech audio.\",\"example\":\"https://example.com/speech.mp3\"}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"VeedLipsyncRequest\",\"description\":\"VEED lip sync. Takes a video and an audio track. The public parameter record for this endpoint is thin; only the two documented inputs are modelled.\",\"required\":[\"video_url\",\"audio_url\"],\"properties\":{\"video_url\":{\"title\":\"Video Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Video of the speaker.\",\"example\":\"https://example.com/input.mp4\"},\"audio_url\":{\"title\":\"Audio Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"New speech audio.\",\"example\":\"https://example.com/speech.mp3\"}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "video_url",
@@ -104,5 +104,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::Some("uri"),
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<VeedLipsyncRequest>,
 };

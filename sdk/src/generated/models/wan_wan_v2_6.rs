@@ -15,12 +15,12 @@ pub struct WanWanV2_6Request {
     ///
     /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub image_url: ::std::option::Option<::std::string::String>,
+    pub image_url: ::std::option::Option<crate::Media>,
     /// Optional audio track to drive the video (wav or mp3).
     ///
     /// An absolute URI. Example: `"https://example.com/speech.mp3"`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub audio_url: ::std::option::Option<::std::string::String>,
+    pub audio_url: ::std::option::Option<crate::Media>,
     /// Aspect ratio of the video.
     ///
     /// Default: `"16:9"`. Allowed: `"16:9"`, `"9:16"`, `"1:1"`, `"4:3"`, `"3:4"`.
@@ -82,19 +82,13 @@ impl WanWanV2_6Request {
     }
     /// Sets `image_url`.
     #[must_use]
-    pub fn image_url(
-        mut self,
-        value: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `audio_url`.
     #[must_use]
-    pub fn audio_url(
-        mut self,
-        value: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn audio_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.audio_url = ::std::option::Option::Some(value.into());
         self
     }
@@ -162,10 +156,10 @@ impl crate::validation::Validate for WanWanV2_6Request {
             crate::validation::check_max_length(out, path, "prompt", value, 800);
         }
         if let ::std::option::Option::Some(value) = &self.image_url {
-            crate::validation::check_uri(out, path, "image_url", value);
+            crate::validation::check_media(out, path, "image_url", value);
         }
         if let ::std::option::Option::Some(value) = &self.audio_url {
-            crate::validation::check_uri(out, path, "audio_url", value);
+            crate::validation::check_media(out, path, "audio_url", value);
         }
         if let ::std::option::Option::Some(value) = &self.aspect_ratio {
             crate::validation::Validate::validate_into(
@@ -448,7 +442,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     sse_route: ::std::option::Option::Some("/generation/sse/wan/wan-v2.6"),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "WanWanV26Request",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"WanWanV26Request\",\"description\":\"Alibaba Wan 2.6 with audio and multi-shot support. Takes a prompt, optional first frame and audio, aspect ratio, resolution, duration and a seed.\",\"required\":[\"prompt\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"maxLength\":800,\"description\":\"Text prompt describing the video.\",\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"image_url\":{\"title\":\"Image Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Optional first frame (image-to-video).\",\"nullable\":true,\"example\":\"https://example.com/input.png\"},\"audio_url\":{\"title\":\"Audio Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Optional audio track to drive the video (wav or mp3).\",\"nullable\":true,\"example\":\"https://example.com/speech.mp3\"},\"aspect_ratio\":{\"title\":\"Aspect Ratio\",\"type\":\"string\",\"default\":\"16:9\",\"description\":\"Aspect ratio of the video.\",\"enum\":[\"16:9\",\"9:16\",\"1:1\",\"4:3\",\"3:4\"]},\"resolution\":{\"title\":\"Resolution\",\"type\":\"string\",\"enum\":[\"720p\",\"1080p\"],\"description\":\"Output resolution.\",\"default\":\"1080p\"},\"duration\":{\"title\":\"Duration\",\"type\":\"string\",\"enum\":[\"5\",\"10\",\"15\"],\"description\":\"Video length in seconds.\",\"default\":\"5\"},\"negative_prompt\":{\"title\":\"Negative Prompt\",\"type\":\"string\",\"maxLength\":500,\"description\":\"Content to avoid in the output.\",\"default\":\"\",\"example\":\"blurry, low quality, distorted\"},\"enable_prompt_expansion\":{\"title\":\"Enable Prompt Expansion\",\"type\":\"boolean\",\"description\":\"Let an LLM rewrite the prompt.\",\"default\":true},\"multi_shots\":{\"title\":\"Multi Shots\",\"type\":\"boolean\",\"description\":\"Allow the model to cut between several shots.\",\"default\":false},\"seed\":{\"title\":\"Seed\",\"type\":\"integer\",\"minimum\":0,\"description\":\"Random seed for reproducible output; omit for a random seed.\",\"nullable\":true},\"enable_safety_checker\":{\"title\":\"Enable Safety Checker\",\"type\":\"boolean\",\"description\":\"Run the safety checker on the output.\",\"default\":true}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"WanWanV26Request\",\"description\":\"Alibaba Wan 2.6 with audio and multi-shot support. Takes a prompt, optional first frame and audio, aspect ratio, resolution, duration and a seed.\",\"required\":[\"prompt\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"maxLength\":800,\"description\":\"Text prompt describing the video.\",\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"image_url\":{\"title\":\"Image Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Optional first frame (image-to-video).\",\"nullable\":true,\"example\":\"https://example.com/input.png\"},\"audio_url\":{\"title\":\"Audio Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Optional audio track to drive the video (wav or mp3).\",\"nullable\":true,\"example\":\"https://example.com/speech.mp3\"},\"aspect_ratio\":{\"title\":\"Aspect Ratio\",\"type\":\"string\",\"default\":\"16:9\",\"description\":\"Aspect ratio of the video.\",\"enum\":[\"16:9\",\"9:16\",\"1:1\",\"4:3\",\"3:4\"]},\"resolution\":{\"title\":\"Resolution\",\"type\":\"string\",\"enum\":[\"720p\",\"1080p\"],\"description\":\"Output resolution.\",\"default\":\"1080p\"},\"duration\":{\"title\":\"Duration\",\"type\":\"string\",\"enum\":[\"5\",\"10\",\"15\"],\"description\":\"Video length in seconds.\",\"default\":\"5\"},\"negative_prompt\":{\"title\":\"Negative Prompt\",\"type\":\"string\",\"maxLength\":500,\"description\":\"Content to avoid in the output.\",\"default\":\"\",\"example\":\"blurry, low quality, distorted\"},\"enable_prompt_expansion\":{\"title\":\"Enable Prompt Expansion\",\"type\":\"boolean\",\"description\":\"Let an LLM rewrite the prompt.\",\"default\":true},\"multi_shots\":{\"title\":\"Multi Shots\",\"type\":\"boolean\",\"description\":\"Allow the model to cut between several shots.\",\"default\":false},\"seed\":{\"title\":\"Seed\",\"type\":\"integer\",\"minimum\":0,\"description\":\"Random seed for reproducible output; omit for a random seed.\",\"nullable\":true},\"enable_safety_checker\":{\"title\":\"Enable Safety Checker\",\"type\":\"boolean\",\"description\":\"Run the safety checker on the output.\",\"default\":true}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "prompt",
@@ -586,5 +580,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<WanWanV2_6Request>,
 };

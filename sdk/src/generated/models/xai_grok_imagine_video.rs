@@ -15,7 +15,7 @@ pub struct XaiGrokImagineVideoRequest {
     ///
     /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub image_url: ::std::option::Option<::std::string::String>,
+    pub image_url: ::std::option::Option<crate::Media>,
     /// Video length in seconds.
     ///
     /// Default: `6`. Minimum: 1. Maximum: 15.
@@ -46,10 +46,7 @@ impl XaiGrokImagineVideoRequest {
     }
     /// Sets `image_url`.
     #[must_use]
-    pub fn image_url(
-        mut self,
-        value: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
@@ -84,7 +81,7 @@ impl crate::validation::Validate for XaiGrokImagineVideoRequest {
             crate::validation::check_max_length(out, path, "prompt", value, 4096);
         }
         if let ::std::option::Option::Some(value) = &self.image_url {
-            crate::validation::check_uri(out, path, "image_url", value);
+            crate::validation::check_media(out, path, "image_url", value);
         }
         if let ::std::option::Option::Some(value) = &self.duration {
             crate::validation::check_minimum(
@@ -305,7 +302,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     sse_route: ::std::option::Option::Some("/generation/sse/xai/grok-imagine-video"),
     poll_route: super::super::catalog::POLL_ROUTE,
     request_schema: "XaiGrokImagineVideoRequest",
-    request_schema_json: "{\"type\":\"object\",\"title\":\"XaiGrokImagineVideoRequest\",\"description\":\"xAI's Grok Imagine video model with generated audio. Takes a prompt, an optional image, duration, aspect ratio and resolution.\",\"required\":[\"prompt\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"maxLength\":4096,\"description\":\"Text prompt describing the video.\",\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"image_url\":{\"title\":\"Image Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Optional image to animate (image-to-video).\",\"nullable\":true,\"example\":\"https://example.com/input.png\"},\"duration\":{\"title\":\"Duration\",\"type\":\"integer\",\"minimum\":1,\"maximum\":15,\"description\":\"Video length in seconds.\",\"default\":6},\"aspect_ratio\":{\"title\":\"Aspect Ratio\",\"type\":\"string\",\"default\":\"16:9\",\"description\":\"Aspect ratio of the video.\",\"enum\":[\"16:9\",\"4:3\",\"3:2\",\"1:1\",\"2:3\",\"3:4\",\"9:16\"]},\"resolution\":{\"title\":\"Resolution\",\"type\":\"string\",\"enum\":[\"480p\",\"720p\"],\"description\":\"Output resolution.\",\"default\":\"720p\"}}}",
+    request_schema_json: "{\"type\":\"object\",\"title\":\"XaiGrokImagineVideoRequest\",\"description\":\"xAI's Grok Imagine video model with generated audio. Takes a prompt, an optional image, duration, aspect ratio and resolution.\",\"required\":[\"prompt\"],\"properties\":{\"prompt\":{\"title\":\"Prompt\",\"type\":\"string\",\"minLength\":1,\"maxLength\":4096,\"description\":\"Text prompt describing the video.\",\"example\":\"A slow dolly shot through a misty pine forest at sunrise, birds taking off\"},\"image_url\":{\"title\":\"Image Url\",\"type\":\"string\",\"format\":\"uri\",\"description\":\"Optional image to animate (image-to-video).\",\"nullable\":true,\"example\":\"https://example.com/input.png\"},\"duration\":{\"title\":\"Duration\",\"type\":\"integer\",\"minimum\":1,\"maximum\":15,\"description\":\"Video length in seconds.\",\"default\":6},\"aspect_ratio\":{\"title\":\"Aspect Ratio\",\"type\":\"string\",\"default\":\"16:9\",\"description\":\"Aspect ratio of the video.\",\"enum\":[\"16:9\",\"4:3\",\"3:2\",\"1:1\",\"2:3\",\"3:4\",\"9:16\"]},\"resolution\":{\"title\":\"Resolution\",\"type\":\"string\",\"enum\":[\"480p\",\"720p\"],\"description\":\"Output resolution.\",\"default\":\"720p\"}},\"x-unverified\":\"No page for this model was found in the stored copies of the platform's API reference; it stays because the platform's navigation (snapshot of 2026-03-20) lists it. Its fields follow the upstream model's public parameters and are not verified against the platform.\"}",
     fields: &[
         crate::model::FieldInfo {
             name: "prompt",
@@ -375,5 +372,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    discriminator: ::std::option::Option::None,
+    workflows: &[],
     check_json: crate::model::check_json::<XaiGrokImagineVideoRequest>,
 };
