@@ -9,6 +9,9 @@ use url::Url;
 
 use crate::error::Error;
 use crate::multipart::DEFAULT_MAX_UPLOAD_BYTES;
+
+/// Default cap on a JSON body read whole: JSON answers are kilobytes; 8 MiB is plenty.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 use crate::retry::RetryPolicy;
 use crate::sse::DEFAULT_MAX_EVENT_BYTES;
 
@@ -71,6 +74,10 @@ pub struct Config {
     /// Cap on one uploaded local file (default 512 MiB); a larger file is a
     /// validation error before any request is sent.
     pub max_upload_bytes: u64,
+    /// Cap on one JSON body read whole: a poll answer, a polling create's
+    /// answer, credits, an error body (default 8 MiB). Reading stops at the
+    /// cap with `Error::Decode`, never buffering past it.
+    pub max_body_bytes: usize,
 }
 
 impl Default for Config {
@@ -85,6 +92,7 @@ impl Default for Config {
             retry: RetryPolicy::default(),
             max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
 }
@@ -281,6 +289,12 @@ impl ClientBuilder {
     /// [`Error::InvalidRequest`] naming the field and path, before any request.
     pub fn max_upload_bytes(mut self, bytes: u64) -> Self {
         self.config.max_upload_bytes = bytes;
+        self
+    }
+
+    /// Cap on a JSON body read whole (poll, credits, error bodies; default 8 MiB).
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_body_bytes = bytes;
         self
     }
 

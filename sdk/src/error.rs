@@ -172,6 +172,15 @@ pub enum Error {
         /// How long the SDK waited.
         waited: Duration,
     },
+    /// A generation id that cannot name a generation in a URL (empty, `.`,
+    /// `..`, control characters, too long); nothing was sent for it.
+    #[error("invalid generation id {id}: {reason}")]
+    InvalidId {
+        /// The id, quoted and escaped (at most 80 characters).
+        id: String,
+        /// Why it was refused.
+        reason: String,
+    },
     /// A response body could not be read.
     #[error("could not read the platform's response: {message}")]
     Decode {
@@ -195,6 +204,7 @@ impl Error {
             Error::Failed { .. } => ErrorCategory::Failed,
             Error::Timeout { .. } => ErrorCategory::Timeout,
             Error::Decode { .. } => ErrorCategory::Decode,
+            Error::InvalidId { .. } => ErrorCategory::Validation,
         }
     }
 

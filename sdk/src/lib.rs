@@ -35,6 +35,7 @@ pub mod error;
 #[rustfmt::skip]
 mod generated;
 pub mod generation;
+mod id;
 pub mod lenient;
 pub mod lifecycle;
 pub mod media;

@@ -344,7 +344,8 @@ impl Client {
             .await;
             let failure = match sent {
                 Ok(Ok(resp)) if resp.status().is_success() => {
-                    let body = read_body(resp, config.request_timeout).await?;
+                    let body =
+                        read_body(resp, config.request_timeout, config.max_body_bytes).await?;
                     let json = serde_json::from_str(&body).map_err(|e| Error::Decode {
                         message: e.to_string(),
                         body,
@@ -355,7 +356,13 @@ impl Client {
                     Transient::from_response(&resp)
                 }
                 Ok(Ok(resp)) => {
-                    return Err(error_response(resp, config.request_timeout, None).await);
+                    return Err(error_response(
+                        resp,
+                        config.request_timeout,
+                        config.max_body_bytes,
+                        None,
+                    )
+                    .await);
                 }
                 Ok(Err(e)) => Transient::network(e.to_string()),
                 Err(_) => Transient::network("request timed out".to_string()),
@@ -499,7 +506,7 @@ impl Client {
                         let wait = bounded(config.request_timeout, deadline);
                         match Box::pin(create_attempt(request, upload, wait, &key, "the create", &config)).await? {
                             Attempt::Accepted(resp) => {
-                                let text = match Box::pin(read_body(resp, config.request_timeout)).await {
+                                let text = match Box::pin(read_body(resp, config.request_timeout, config.max_body_bytes)).await {
                                     Ok(t) => t,
                                     Err(e) => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: format!("the create's response could not be read: {e}") })?,
                                 };
@@ -550,6 +557,7 @@ impl Client {
             let config = client.inner.config.clone();
             let started = Instant::now();
             let poll_deadline = earliest(started + config.poll_timeout, deadline);
+            crate::id::check_generation_id(&id)?;
             let url = client.route_url(crate::generated::catalog::POLL_ROUTE, Some(&id));
             let mut attempt = 0u32;
             let mut failures = 0u32;
@@ -566,9 +574,12 @@ impl Client {
                     Ok(Err(e)) => Some(Transient::network(format!("poll failed: {e}"))),
                     Ok(Ok(resp)) if is_transient_status(resp.status()) => Some(Transient::from_response(&resp)),
                     Ok(Ok(resp)) if !resp.status().is_success() => {
-                        Err(error_response(resp, config.request_timeout, Some(id.clone())).await)?
+                        Err(error_response(resp, config.request_timeout, config.max_body_bytes, Some(id.clone())).await)?
                     }
-                    Ok(Ok(resp)) => match read_body(resp, config.request_timeout).await {
+                    // The body read ends with the poll budget, not a fixed request timeout.
+                    Ok(Ok(resp)) => match read_body(resp, config.request_timeout.min(poll_deadline.saturating_duration_since(Instant::now())), config.max_body_bytes).await {
+                        // Over the cap: asking again would only read the same oversized answer.
+                        Err(e) if is_over_cap(&e) => Err(e)?,
                         Err(e) => Some(Transient::network(format!("poll body: {e}"))),
                         Ok(text) => {
                             let json: Value = serde_json::from_str(&text).map_err(|e| Error::Decode { message: format!("poll response is not JSON: {e}"), body: text.clone() })?;
@@ -672,11 +683,13 @@ async fn create_attempt(
             Ok(Attempt::Retry(Transient::from_response(&resp)))
         }
         Ok(Ok(resp)) if resp.status() == StatusCode::NOT_FOUND => Ok(Attempt::NotFound(
-            read_body(resp, config.request_timeout)
+            read_body(resp, config.request_timeout, config.max_body_bytes)
                 .await
                 .unwrap_or_default(),
         )),
-        Ok(Ok(resp)) => Err(error_response(resp, config.request_timeout, None).await),
+        Ok(Ok(resp)) => {
+            Err(error_response(resp, config.request_timeout, config.max_body_bytes, None).await)
+        }
     }
 }
 
@@ -786,24 +799,61 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
         .and_then(parse_retry_after)
 }
 
-/// The typed error for a non-success answer, with its body (best effort).
+/// The typed error for a non-success answer, with its body (best effort, capped).
 async fn error_response(
     resp: reqwest::Response,
     limit: Duration,
+    max_bytes: usize,
     generation_id: Option<String>,
 ) -> Error {
     let status = resp.status().as_u16();
-    let body = read_body(resp, limit).await.unwrap_or_default();
+    let body = read_body(resp, limit, max_bytes).await.unwrap_or_default();
     Error::from_response(status, &body, generation_id)
 }
 
-async fn read_body(resp: reqwest::Response, limit: Duration) -> Result<String, Error> {
-    match timeout(limit, resp.text()).await {
-        Ok(Ok(text)) => Ok(text),
-        Ok(Err(e)) => Err(Error::Decode {
-            message: format!("reading the body failed: {e}"),
-            body: String::new(),
-        }),
+/// Marks the error `read_body` gives for a body over the cap.
+const OVER_CAP: &str = "-byte cap (raise it with ClientBuilder::max_body_bytes)";
+
+fn is_over_cap(e: &Error) -> bool {
+    matches!(e, Error::Decode { message, .. } if message.ends_with(OVER_CAP))
+}
+
+/// Reads a whole (JSON) body within `limit`, never buffering more than
+/// `max_bytes`: a declared `Content-Length` over the cap is refused before
+/// reading, and a body that grows past it is dropped at the cap.
+async fn read_body(
+    resp: reqwest::Response,
+    limit: Duration,
+    max_bytes: usize,
+) -> Result<String, Error> {
+    let over = |len: u64| Error::Decode {
+        message: format!(
+            "the response body is at least {len} bytes, over the {max_bytes}{OVER_CAP}"
+        ),
+        body: String::new(),
+    };
+    if let Some(len) = resp.content_length() {
+        if len > max_bytes as u64 {
+            return Err(over(len));
+        }
+    }
+    let read = async {
+        let mut buf: Vec<u8> = Vec::new();
+        let mut chunks = resp.bytes_stream();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|e| Error::Decode {
+                message: format!("reading the body failed: {e}"),
+                body: String::new(),
+            })?;
+            if buf.len() + chunk.len() > max_bytes {
+                return Err(over((buf.len() + chunk.len()) as u64));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(String::from_utf8_lossy(&buf).into_owned())
+    };
+    match timeout(limit, read).await {
+        Ok(result) => result,
         Err(_) => Err(Error::Decode {
             message: "reading the body timed out".into(),
             body: String::new(),

@@ -74,7 +74,8 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
     }
     if let Ok(secs) = value.parse::<f64>() {
         if secs.is_finite() && secs >= 0.0 {
-            return Some(Duration::from_secs_f64(secs));
+            // `from_secs_f64` panics past u64::MAX seconds (`1e300`): saturate.
+            return Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX));
         }
     }
     let at = httpdate::parse_http_date(value).ok()?;
@@ -87,6 +88,22 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_retry_after_values_never_panic() {
+        assert_eq!(parse_retry_after("1e300"), Some(Duration::MAX));
+        assert_eq!(
+            parse_retry_after("18446744073709551616"),
+            Some(Duration::MAX)
+        );
+        assert_eq!(parse_retry_after("-5"), None);
+        assert_eq!(parse_retry_after("NaN"), None);
+        assert_eq!(parse_retry_after("inf"), None);
+        assert_eq!(parse_retry_after("0.25"), Some(Duration::from_millis(250)));
+        // The policy caps what it sleeps whatever the header says.
+        let p = RetryPolicy::default();
+        assert!(p.delay(0, parse_retry_after("1e300")) <= p.max_retry_after.max(p.max_delay));
+    }
 
     #[test]
     fn backoff_doubles_and_caps() {
