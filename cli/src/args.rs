@@ -43,6 +43,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "N", default_value_t = 5)]
     pub max_retries: u32,
 
+    /// Largest JSON answer (poll, credits, error) read, e.g. `8MiB` (the SDK's default);
+    /// a larger one is refused before or while reading.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_body_size)]
+    pub max_body_bytes: Option<usize>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -137,6 +142,8 @@ pub struct GenerateArgs {
     /// Download every output URL into DIR (never overwriting a file).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub download: DownloadArgs,
     /// The Idempotency-Key of the create (a new UUID when unset); reuse it to resubmit safely.
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
@@ -156,6 +163,23 @@ pub struct WaitArgs {
     /// Download every output URL into DIR (never overwriting a file).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub download: DownloadArgs,
+}
+
+/// How `--out` downloads are bounded (`generate`, `wait`).
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// Largest file `--out` saves, e.g. `4GiB`, `512MiB`, `10MB` or plain bytes. A larger
+    /// declared Content-Length is refused before reading; a body that passes it is stopped
+    /// and nothing is saved.
+    #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = parse_size)]
+    pub max_download_bytes: u64,
+    /// Let `--out` download from loopback, link-local (cloud metadata) and private-network
+    /// addresses. Without it they are refused and reported, unless the base URL is such an
+    /// address itself (a local simulator).
+    #[arg(long)]
+    pub allow_private_downloads: bool,
 }
 
 /// `explain-error`.
@@ -192,6 +216,58 @@ pub fn parse_secs(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Parses a size: plain bytes, or a number with a unit: `KiB`, `MiB`,
+/// `GiB`, `TiB` (and `K`, `M`, `G`, `T`) are powers of 1024; `KB`, `MB`,
+/// `GB`, `TB` powers of 1000; `B` is bytes. Case-insensitive; fractions
+/// allowed with a unit (`1.5GiB`).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = (t[..split].trim(), t[split..].trim());
+    let multiplier: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "t" | "tib" => 1 << 40,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?} (use bytes, or KiB, MiB, GiB, TiB, KB, MB, GB, TB)"
+            ))
+        }
+    };
+    let bad = || format!("{text:?} is not a size (e.g. 4GiB, 512MiB, 1000000)");
+    if number.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(n) = number.parse::<u64>() {
+        return n
+            .checked_mul(multiplier)
+            .ok_or_else(|| format!("{text:?} is too large"));
+    }
+    let x: f64 = number.parse().map_err(|_| bad())?;
+    let bytes = (x * multiplier as f64).round();
+    if !bytes.is_finite() || bytes >= u64::MAX as f64 {
+        return Err(format!("{text:?} is too large"));
+    }
+    Ok(bytes as u64)
+}
+
+/// [`parse_size`] for an in-memory cap (at least one byte).
+pub fn parse_body_size(text: &str) -> Result<usize, String> {
+    let n = parse_size(text)?;
+    if n == 0 {
+        return Err(format!("{text:?}: the cap must be at least one byte"));
+    }
+    usize::try_from(n).map_err(|_| format!("{text:?} is too large"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +276,39 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_accept_units() {
+        assert_eq!(parse_size("4GiB").unwrap(), 4 << 30);
+        assert_eq!(parse_size("512MiB").unwrap(), 512 << 20);
+        assert_eq!(parse_size("512 mib").unwrap(), 512 << 20);
+        assert_eq!(parse_size("1M").unwrap(), 1 << 20);
+        assert_eq!(parse_size("10MB").unwrap(), 10_000_000);
+        assert_eq!(parse_size("1.5KiB").unwrap(), 1536);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert_eq!(parse_size("7b").unwrap(), 7);
+        for bad in [
+            "",
+            "GiB",
+            "-1",
+            "1 XB",
+            "1.2.3M",
+            "99999999999999999999",
+            "99999999TiB",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        assert!(parse_body_size("0").is_err());
+        assert_eq!(parse_body_size("8MiB").unwrap(), 8 << 20);
+        let cli = Cli::try_parse_from(["skills-video", "wait", "id"]).unwrap();
+        match cli.command {
+            Command::Wait(w) => {
+                assert_eq!(w.download.max_download_bytes, 4 << 30);
+                assert!(!w.download.allow_private_downloads);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

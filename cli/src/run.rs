@@ -10,7 +10,7 @@ use futures::{Stream, StreamExt};
 use serde_json::{json, Value};
 use skills_video::{Error, Event, FallbackReason, Generation, Mode, Phase};
 
-use crate::download;
+use crate::download::{self, DownloadPolicy};
 use crate::exit::{self, CliError};
 use crate::output::Output;
 
@@ -38,6 +38,8 @@ pub struct RunOptions<'a> {
     pub sse_timeout_secs: Option<f64>,
     /// Prefix of downloaded file names.
     pub file_prefix: Option<&'a str>,
+    /// Size cap and address rule of the downloads.
+    pub download: DownloadPolicy,
 }
 
 #[derive(Default)]
@@ -253,14 +255,22 @@ async fn finish_success(
         }));
     }
     let urls = generation.output_urls();
+    // Outputs that are not http(s), then (with --out) those refused by the address rule.
+    let mut skipped = generation.skipped_outputs();
     let mut files = Vec::new();
     let mut download_error = None;
     if let Some(dir) = options.out_dir {
         out.spinner("downloading");
-        match download::download_all(&urls, dir, options.file_prefix.unwrap_or_default()).await {
-            Ok(paths) => files = paths,
-            Err(e) => download_error = Some(e),
-        }
+        let report = download::download_all(
+            &urls,
+            dir,
+            options.file_prefix.unwrap_or_default(),
+            &options.download,
+        )
+        .await;
+        files = report.files;
+        skipped.extend(report.refused);
+        download_error = report.error;
     }
     let file_names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
     let mut line = json!({
@@ -271,6 +281,7 @@ async fn finish_success(
         "status": status,
         "response": generation.raw(),
         "outputs": urls,
+        "skipped_outputs": skipped,
         "usage": generation.usage(),
     });
     if options.out_dir.is_some() {
@@ -288,6 +299,11 @@ async fn finish_success(
     );
     for u in &urls {
         text.push_str(&format!("\n  output: {u}"));
+    }
+    for s in &skipped {
+        // Server text: control characters escaped, never sent to the terminal.
+        let url: String = s.url.chars().flat_map(char::escape_debug).collect();
+        text.push_str(&format!("\n  skipped: {url} ({})", s.reason));
     }
     for f in &file_names {
         text.push_str(&format!("\n  saved:  {f}"));
@@ -381,6 +397,10 @@ fn finish_error(out: &Output, st: &State, e: &Error) -> RunOutcome {
         };
     }
     let mut err = CliError::from(e);
+    // The SDK names its builder method; here the cap is a flag.
+    err.message = err
+        .message
+        .replace("ClientBuilder::max_body_bytes", "--max-body-bytes");
     if err.generation_id.is_none() {
         err.generation_id = st.generation_id.clone();
     }

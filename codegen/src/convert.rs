@@ -18,7 +18,7 @@ use crate::ir::{
     Constraint, Field, Ir, ModelIr, Role, TaggedVariant, TypeDef, TypeKind, TypeRef,
     UntaggedVariant, Variant,
 };
-use crate::naming::{snake_name, type_name, variant_name};
+use crate::naming::{generated_type_name, snake_name, type_name, variant_name};
 
 const SCHEMAS: &str = "#/components/schemas/";
 
@@ -130,7 +130,7 @@ pub fn build(openapi: &OpenAPI, openapi_json: &Value, catalog: &Catalog) -> Resu
     }
     for name in conv.shared_schema_names(&models) {
         let pointer = format!("{SCHEMAS}{}", pointer_segment(&name));
-        let rust = type_name(&name, "T");
+        let rust = generated_type_name(&name, "T");
         let Some(schema) = conv.component(&name) else {
             continue;
         };
@@ -559,7 +559,7 @@ impl<'a> Converter<'a> {
                 });
             }
             let node: Node = prop.into();
-            let hint = format!("{prefix}{}", type_name(wire, "T"));
+            let hint = generated_type_name(&format!("{prefix}{}", type_name(wire, "T")), "T");
             let ty = self.type_ref(node, &hint, &prop_pointer, role, scope)?;
             let facts = self.facts(node, &prop_pointer)?;
             let item_constraints = match &ty {
@@ -609,9 +609,9 @@ impl<'a> Converter<'a> {
                 let (schema, name) = self.resolve(node, pointer)?;
                 match name {
                     Some(n) if is_plain_scalar(schema) => {
-                        self.inline_type(schema, &type_name(n, "T"), pointer, role, scope)
+                        self.inline_type(schema, &generated_type_name(n, "T"), pointer, role, scope)
                     }
-                    Some(n) => Ok(TypeRef::Shared(type_name(n, "T"))),
+                    Some(n) => Ok(TypeRef::Shared(generated_type_name(n, "T"))),
                     None => self.inline_type(schema, hint, pointer, role, scope),
                 }
             }

@@ -126,12 +126,20 @@ fn catalog_rs(ir: &Ir) -> TokenStream {
             let module = ident(&m.module);
             let request = ident(&m.request.name);
             let mut docs = vec![format!("{} (`{}`).", one_line(&m.summary), m.id)];
-            if !m.description.is_empty() {
+            // The model's own prose (the request schema's description): the
+            // operation's description also narrates its route, which is not
+            // what this function does.
+            let about: Vec<String> = m.request.docs.iter().map(|l| prose(l)).collect();
+            if !about.is_empty() {
                 docs.push(String::new());
-                docs.extend(m.description.lines().map(prose));
+                docs.extend(about);
             }
             docs.push(String::new());
-            docs.push("Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.".into());
+            docs.push(format!(
+                "Takes a [`{request}`](super::models::{module}::{request}) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).",
+                request = m.request.name,
+                module = m.module,
+            ));
             let docs = doc_attrs(&docs);
             quote! {
                 #docs
@@ -183,7 +191,18 @@ fn schemas_rs(ir: &Ir) -> TokenStream {
 }
 
 fn model_rs(m: &ModelIr) -> TokenStream {
-    let request = type_def(&m.request);
+    let mut request_def = m.request.clone();
+    let group = match m.category {
+        Category::Images => "Images",
+        Category::Videos => "Videos",
+    };
+    let accessor = group.to_ascii_lowercase();
+    request_def.docs.push(String::new());
+    request_def.docs.push(format!(
+        "Send it with [`client.{accessor}().{f}(request)`](crate::client::{group}::{f}).",
+        f = m.function
+    ));
+    let request = type_def(&request_def);
     let locals = m.local_types.iter().map(type_def);
     let name = ident(&m.request.name);
     let descriptor = descriptor(m);
@@ -591,9 +610,11 @@ fn builder(def: &TypeDef, fields: &[Field], open: bool) -> TokenStream {
         let rust = ident(&f.rust);
         let setter = setter_name(&f.rust);
         let (ty, conv) = arg_type(&f.ty);
-        let doc = format!(" Sets `{}`.", f.wire);
+        let mut lines = vec![format!("Sets `{}`.", f.wire), String::new()];
+        lines.extend(field_docs(f));
+        let doc = doc_attrs(&lines);
         quote! {
-            #[doc = #doc]
+            #doc
             #[must_use]
             pub fn #setter(mut self, value: #ty) -> Self {
                 self.#rust = ::std::option::Option::Some(value #conv);

@@ -5,10 +5,12 @@
 //! [`load`] (read and normalise) → [`catalog`] (docs.json model list, routes) →
 //! [`convert`] (schemas → [`ir`]) → [`emit`] (tokens, formatted) → [`write`]
 //! (write or check the files). [`generate`] runs the first four; the `xtask`
-//! binary adds the last.
+//! binary adds the last, and [`diff`] reports what a spec change does to the
+//! generated API.
 
 pub mod catalog;
 pub mod convert;
+pub mod diff;
 pub mod emit;
 pub mod error;
 pub mod ir;
@@ -51,6 +53,12 @@ pub fn generate_timed(openapi: &Path, docs: &Path) -> Result<(Files, StageTiming
     timings.ir = rest.ir;
     timings.emit = rest.emit;
     Ok((files, timings))
+}
+
+/// Runs catalog and IR on already-loaded specs (for the change report).
+pub fn ir_from_specs(specs: &load::Specs) -> Result<ir::Ir> {
+    let catalog = catalog::build(&specs.openapi, &specs.docs)?;
+    convert::build(&specs.openapi, &specs.openapi_json, &catalog)
 }
 
 /// Runs catalog, IR and emit on already-loaded specs.

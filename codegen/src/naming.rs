@@ -69,6 +69,26 @@ pub fn type_name(wire: &str, prefix: &str) -> String {
     escape_keyword(name)
 }
 
+/// Names of std types a user has in scope (the prelude) or imports next to
+/// the SDK (`std::time::Duration` for `ClientBuilder::poll_timeout`): a
+/// generated type never takes one, or a `use` of both would collide.
+const STD_TYPES: &[&str] = &[
+    "Box", "Duration", "Err", "Error", "Instant", "None", "Ok", "Option", "Path", "PathBuf",
+    "Result", "Some", "String", "Vec",
+];
+
+/// A type name for a generated type (struct, enum, alias): [`type_name`],
+/// with `Value` appended when it would shadow a std type (`duration` →
+/// `DurationValue`, not `Duration`).
+pub fn generated_type_name(wire: &str, prefix: &str) -> String {
+    let name = type_name(wire, prefix);
+    if STD_TYPES.contains(&name.as_str()) {
+        format!("{name}Value")
+    } else {
+        name
+    }
+}
+
 /// An enum variant name for a literal value (`16:9` → `V16_9`, `auto` → `Auto`).
 pub fn variant_name(wire: &str) -> String {
     if wire.is_empty() {
@@ -119,6 +139,26 @@ mod tests {
         );
         assert_eq!(snake_name("kling-ai/v3/image", "m_"), "kling_ai_v3_image");
         assert_eq!(snake_name("3d/model", "m_"), "m_3d_model");
+    }
+
+    #[test]
+    fn generated_types_never_shadow_std_types() {
+        for (wire, expected) in [
+            ("duration", "DurationValue"),
+            ("result", "ResultValue"),
+            ("option", "OptionValue"),
+            ("string", "StringValue"),
+            ("box", "BoxValue"),
+            ("vec", "VecValue"),
+            ("error", "ErrorValue"),
+            ("aspect_ratio", "AspectRatio"),
+            ("durations", "Durations"),
+        ] {
+            assert_eq!(generated_type_name(wire, "T"), expected, "{wire}");
+        }
+        for name in STD_TYPES {
+            assert_ne!(&generated_type_name(name, "T"), name);
+        }
     }
 
     #[test]

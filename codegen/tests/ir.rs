@@ -109,7 +109,7 @@ fn required_fields_are_plain_and_optional_ones_are_options() {
     assert_eq!(prompt.ty, TypeRef::String);
     let duration = field(req, "duration");
     assert!(duration.required);
-    assert_eq!(duration.ty, TypeRef::Local("Duration".into()));
+    assert_eq!(duration.ty, TypeRef::Local("DurationValue".into()));
     for wire in ["negative_prompt", "seed", "style", "mask"] {
         let f = field(req, wire);
         assert!(!f.required, "{wire} is optional");
@@ -265,7 +265,7 @@ fn enums_get_renamed_variants() {
     );
     // numeric enums
     assert_eq!(
-        variants(local(m, "Duration")),
+        variants(local(m, "DurationValue")),
         pairs(&[("V5", json!(5)), ("V10", json!(10))])
     );
     assert_eq!(
@@ -317,7 +317,7 @@ fn nested_objects_are_named_from_their_parent() {
             "CameraLens",
             "CameraMovement",
             "CfgScale",
-            "Duration",
+            "DurationValue",
             "Mode",
             "Resolution"
         ]
@@ -632,7 +632,7 @@ fn model_scoped_nullables_are_options_with_their_rules() {
     );
     assert_eq!(cfg.example, Some(json!(0.5)));
     assert_eq!(
-        variants(local(video, "Duration")),
+        variants(local(video, "DurationValue")),
         pairs(&[("V5", json!("5")), ("V10", json!("10"))])
     );
     // `const` in a shared schema, required.

@@ -208,9 +208,13 @@ impl Error {
         }
     }
 
-    /// Whether trying again later may succeed without changing the request.
+    /// Whether trying again later may succeed without changing the request:
+    /// a transient failure (429/5xx, network) or a wait that ran out of budget.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Transient { .. } | Error::Timeout { .. })
+        matches!(
+            self.category(),
+            ErrorCategory::Transient | ErrorCategory::Timeout
+        )
     }
 
     /// The HTTP status, where there was one.

@@ -62,6 +62,66 @@ impl Usage {
     }
 }
 
+/// A string under a `url` key of the result that is not downloaded: not an
+/// absolute `http://` or `https://` URL (`file://`, `ftp://`, `data:`, a
+/// relative path, ...). Reported so that no output is dropped silently.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SkippedOutput {
+    /// The value as the server sent it.
+    pub url: String,
+    /// Why it is not downloaded, in words.
+    pub reason: String,
+}
+
+impl SkippedOutput {
+    /// The entry for `url`, with `reason`.
+    pub fn new(url: impl Into<String>, reason: impl Into<String>) -> Self {
+        SkippedOutput {
+            url: url.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// One output file as the response describes it. Only `url` is certain;
+/// every other field is `None` when missing or shaped differently, so an odd
+/// response never turns a finished job into an error.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct OutputFile {
+    /// Where to download it.
+    pub url: String,
+    /// Its MIME type, e.g. `image/png`.
+    pub content_type: Option<String>,
+    /// Width in pixels.
+    pub width: Option<u64>,
+    /// Height in pixels.
+    pub height: Option<u64>,
+    /// Length in seconds (videos, audio).
+    pub duration: Option<f64>,
+    /// Size in bytes.
+    pub file_size: Option<u64>,
+}
+
+impl OutputFile {
+    fn from_value(v: &Value) -> Option<Self> {
+        let url = v.get("url")?.as_str()?.to_string();
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let whole = |k: &str| v.get(k).and_then(Value::as_u64);
+        Some(OutputFile {
+            url,
+            content_type: text("content_type").or_else(|| text("mime_type")),
+            width: whole("width"),
+            height: whole("height"),
+            duration: v
+                .get("duration")
+                .and_then(Value::as_f64)
+                .filter(|d| d.is_finite() && *d >= 0.0),
+            file_size: whole("file_size").or_else(|| whole("size")),
+        })
+    }
+}
+
 /// A generation in a terminal state (COMPLETED, SUCCEEDED, FAILED or CANCELED).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Generation {
@@ -118,8 +178,18 @@ impl Generation {
     /// the output files.
     pub fn output_urls(&self) -> Vec<String> {
         let mut out = Vec::new();
-        collect_urls(&self.raw, &mut out);
+        collect_urls(&self.raw, &mut out, &mut Vec::new());
         out
+    }
+
+    /// Every other string found under a key named `url` (the keys
+    /// [`output_urls`](Self::output_urls) walks), in document order and
+    /// without repeats: outputs that are not downloaded, each with the reason
+    /// (only absolute `http://` and `https://` URLs are).
+    pub fn skipped_outputs(&self) -> Vec<SkippedOutput> {
+        let mut skipped = Vec::new();
+        collect_urls(&self.raw, &mut Vec::new(), &mut skipped);
+        skipped
     }
 
     /// The credits charged for this generation: the `usage` object at the top
@@ -161,6 +231,31 @@ impl Generation {
         .find(|s| !s.trim().is_empty())
     }
 
+    /// The output images (`output.images`, at the top level or under
+    /// `generation`): URL, content type, width and height where given.
+    pub fn images(&self) -> Vec<OutputFile> {
+        self.outputs_under("images")
+    }
+
+    /// The output videos (`output.videos`): URL, content type, size and
+    /// duration where given.
+    pub fn videos(&self) -> Vec<OutputFile> {
+        self.outputs_under("videos")
+    }
+
+    /// Every entry with a string `url` of `output.<kind>`, read leniently.
+    fn outputs_under(&self, kind: &str) -> Vec<OutputFile> {
+        let list = self
+            .raw
+            .pointer(&format!("/output/{kind}"))
+            .or_else(|| self.raw.pointer(&format!("/generation/output/{kind}")))
+            .and_then(Value::as_array);
+        list.into_iter()
+            .flatten()
+            .filter_map(OutputFile::from_value)
+            .collect()
+    }
+
     /// The platform's error message: the nested `error.message` (or an
     /// `error` string), else, for a FAILED or CANCELED job, the top-level
     /// `message` the platform reference documents. On a successful job a
@@ -195,24 +290,61 @@ impl Generation {
     }
 }
 
-fn collect_urls(v: &Value, out: &mut Vec<String>) {
+fn is_http_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
+/// Why a `url` string that is not an `http(s)://` URL is not downloaded.
+fn skip_reason(s: &str) -> String {
+    if s.trim().is_empty() {
+        return "empty URL".into();
+    }
+    match url::Url::parse(s.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => format!(
+            "not written as a plain http:// or https:// URL ({:?}); only those are downloaded",
+            truncate(s, 40)
+        ),
+        Ok(u) => format!(
+            "{}: URLs are not downloaded; only http and https are",
+            u.scheme()
+        ),
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            "a relative URL (no scheme): only absolute http and https URLs are downloaded".into()
+        }
+        Err(e) => format!("not a valid URL ({e}); only http and https URLs are downloaded"),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        format!("{}...", s.chars().take(max).collect::<String>())
+    }
+}
+
+/// Walks `v`: the http(s) strings under `url` keys go to `out`, the other
+/// strings under `url` keys to `skipped`.
+fn collect_urls(v: &Value, out: &mut Vec<String>, skipped: &mut Vec<SkippedOutput>) {
     match v {
         Value::Object(map) => {
             for (k, child) in map {
                 match child {
-                    Value::String(s)
-                        if k == "url"
-                            && (s.starts_with("http://") || s.starts_with("https://")) =>
-                    {
+                    Value::String(s) if k == "url" && is_http_url(s) => {
                         if !out.contains(s) {
                             out.push(s.clone());
                         }
                     }
-                    other => collect_urls(other, out),
+                    Value::String(s) if k == "url" => {
+                        if !skipped.iter().any(|x| &x.url == s) {
+                            skipped.push(SkippedOutput::new(s.clone(), skip_reason(s)));
+                        }
+                    }
+                    other => collect_urls(other, out, skipped),
                 }
             }
         }
-        Value::Array(items) => items.iter().for_each(|i| collect_urls(i, out)),
+        Value::Array(items) => items.iter().for_each(|i| collect_urls(i, out, skipped)),
         _ => {}
     }
 }
@@ -225,6 +357,53 @@ mod tests {
 
     fn generation(raw: Value) -> Generation {
         Generation::from_body(raw, Source::Poll).expect("a status")
+    }
+
+    #[test]
+    fn non_http_output_urls_are_listed_as_skipped_with_a_reason() {
+        let g = generation(json!({
+            "status": "COMPLETED",
+            "outputs": [
+                {"url": "https://cdn.example/a.png"},
+                {"url": "file:///etc/passwd"},
+                {"url": "ftp://files.example/b.mp4"},
+                {"url": "data:image/png;base64,iVBORw0KGgo="},
+                {"url": "outputs/c.png"},
+                {"url": ""},
+                {"url": "HTTPS://cdn.example/d.png"},
+                {"url": "ftp://files.example/b.mp4"},
+                {"url": null},
+                {"url": {"url": "http://cdn.example/e.png"}},
+            ],
+        }));
+        assert_eq!(
+            g.output_urls(),
+            ["https://cdn.example/a.png", "http://cdn.example/e.png"]
+        );
+        let skipped = g.skipped_outputs();
+        let urls: Vec<&str> = skipped.iter().map(|s| s.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "file:///etc/passwd",
+                "ftp://files.example/b.mp4",
+                "data:image/png;base64,iVBORw0KGgo=",
+                "outputs/c.png",
+                "",
+                "HTTPS://cdn.example/d.png",
+            ]
+        );
+        assert!(skipped[0].reason.starts_with("file:"), "{:?}", skipped[0]);
+        assert!(skipped[1].reason.starts_with("ftp:"), "{:?}", skipped[1]);
+        assert!(skipped[2].reason.starts_with("data:"), "{:?}", skipped[2]);
+        assert!(skipped[3].reason.contains("relative"), "{:?}", skipped[3]);
+        assert!(skipped[4].reason.contains("empty"), "{:?}", skipped[4]);
+        assert!(skipped
+            .iter()
+            .all(|s| s.reason.contains("http") || s.reason.contains("empty")));
+        // Nothing to skip on an ordinary result.
+        let g = generation(json!({"status": "COMPLETED", "url": "https://cdn.example/x.png"}));
+        assert!(g.skipped_outputs().is_empty());
     }
 
     #[test]

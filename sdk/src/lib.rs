@@ -27,6 +27,14 @@
 
 #![warn(missing_docs)]
 
+/// What most programs need in one `use skills_video::prelude::*;`: the
+/// client, its errors and events, local files, and `StreamExt` for
+/// `events(...).next()`.
+pub mod prelude {
+    pub use crate::{Client, Error, ErrorCategory, Event, GenerateOptions, Generation, Media};
+    pub use futures::StreamExt;
+}
+
 pub mod client;
 pub mod credits;
 pub mod error;
@@ -52,7 +60,7 @@ pub use error::{Error, ErrorCategory};
 pub use generated::catalog;
 pub use generated::models;
 pub use generated::schemas;
-pub use generation::{Generation, Source, Usage};
+pub use generation::{Generation, SkippedOutput, Source, Usage};
 pub use lifecycle::{Event, FallbackReason, GenerateOptions, Mode, Phase, SseMessage};
 pub use media::{Media, RequestBody};
 pub use model::{Category, FieldInfo, FieldKind, GenerationRequest, ModelDescriptor, WorkflowInfo};

@@ -170,6 +170,25 @@ pub fn check_json<T>(value: &serde_json::Value) -> Result<(), ValidationErrors>
 where
     T: GenerationRequest + serde::de::DeserializeOwned,
 {
+    // Serde reads a struct from a positional array too; a request body is
+    // always a JSON object.
+    if !value.is_object() {
+        let kind = match value {
+            serde_json::Value::Null => "null",
+            serde_json::Value::Bool(_) => "a boolean",
+            serde_json::Value::Number(_) => "a number",
+            serde_json::Value::String(_) => "a string",
+            serde_json::Value::Array(_) => "an array",
+            serde_json::Value::Object(_) => "an object",
+        };
+        return Err(ValidationErrors {
+            violations: vec![Violation {
+                field: String::from("body"),
+                rule: "schema",
+                message: format!("the request body must be a JSON object, got {kind}"),
+            }],
+        });
+    }
     match serde_json::from_value::<T>(value.clone()) {
         Ok(request) => request.validate(),
         Err(e) => Err(ValidationErrors {

@@ -72,3 +72,38 @@ fn an_open_workflow_sends_extra_fields_as_given() {
     let back: KlingAiKlingV2_6Request = serde_json::from_value(body).unwrap();
     assert_eq!(back, request);
 }
+
+/// Serde reads a struct from a positional array; a request body must be an
+/// object, whatever the model (found by the property tests).
+#[test]
+fn a_body_that_is_not_an_object_is_refused() {
+    for id in [
+        "runwayml/gen-4.5",
+        "kling-ai/o3/video",
+        "bytedance/seedream-4.5",
+    ] {
+        let model = find_model(id).expect("in the catalog");
+        for body in [
+            json!(["a cat"]),
+            json!(["text-image-to-video", "a cat"]),
+            json!("a cat"),
+            json!(null),
+        ] {
+            let e = (model.check_json)(&body).unwrap_err();
+            assert!(
+                e.to_string().contains("must be a JSON object"),
+                "{id} {body}: {e}"
+            );
+        }
+    }
+}
+
+/// A 503 answer is worth trying again later, whichever variant carries it.
+#[test]
+fn a_transient_status_is_retryable() {
+    let e = skills_video::Error::from_response(503, r#"{"message":"busy"}"#, None);
+    assert_eq!(e.category(), skills_video::ErrorCategory::Transient);
+    assert!(e.is_retryable());
+    let e = skills_video::Error::from_response(422, r#"{"message":"bad"}"#, None);
+    assert!(!e.is_retryable());
+}

@@ -14,9 +14,12 @@
 //! A rule's `times` budget is spent only when its fault actually takes effect:
 //! a [`Fault::CreateStatus`] rule when a create request is answered with the
 //! status, a stream fault when an SSE stream is produced, a
-//! [`Fault::PollStatus`] rule when a poll is answered with the status, and a
-//! [`Fault::Outcome`] rule when a new job is accepted. A request rejected for
-//! another reason (401, 404, 422, ...) spends nothing.
+//! [`Fault::PollStatus`] rule when a poll is answered with the status, a
+//! poll-body fault ([`Fault::HugePollBody`], [`Fault::EndlessPollBody`],
+//! [`Fault::SlowPollBody`]) when a poll of a known job is answered with its
+//! body, and a [`Fault::Outcome`] or [`Fault::NonHttpOutputs`] rule when a
+//! new job is accepted. A request rejected for another reason (401, 404,
+//! 422, ...) spends nothing.
 
 use serde::{Deserialize, Serialize};
 
@@ -102,7 +105,59 @@ pub enum Fault {
     /// instead of `status`, `task_id` instead of `generation_id`, nested under
     /// `{"data": {...}}`, with event names `pending`, `running` and `done`.
     AltEventShape,
+    /// `GET /generation/{id}` of a known job: answered `200` with a declared
+    /// `Content-Length` of `bytes` (at least the JSON's length): `bytes - n`
+    /// spaces, then the job's JSON (`n` bytes), so only a client that
+    /// buffers it all gets an answer. Streamed in 64 KiB chunks as the
+    /// connection takes them; writing stops at the first failed write (the
+    /// client went away), so a refused body costs the simulator little.
+    HugePollBody {
+        /// The declared (and, if read to the end, sent) body length.
+        bytes: u64,
+    },
+    /// `GET /generation/{id}` of a known job: answered `200` with a chunked
+    /// body (no `Content-Length`) of spaces that goes on for
+    /// [`ENDLESS_BODY_BYTES`] (256 MiB, the simulator's own bound), then the
+    /// job's JSON. Writing stops at the first failed write.
+    EndlessPollBody,
+    /// `GET /generation/{id}` of a known job: the `200` and its headers (with
+    /// the true `Content-Length`) are sent at once, then the job's JSON one
+    /// byte every `delay_ms` (a 1 KB body at 50 ms takes about a minute).
+    SlowPollBody {
+        /// The pause before each byte of the body, in milliseconds.
+        delay_ms: u64,
+    },
+    /// Create (SSE or polling route): answered with `status` and the header
+    /// `Retry-After: <value>` verbatim (`"1e300"`, `"-5"`, `"0.2"`, an HTTP
+    /// date...) before the request is accepted (no job, no charge). A value
+    /// that cannot be a header value (control characters) is not sent.
+    RetryAfterValue {
+        /// The HTTP status to answer with (e.g. 429).
+        status: u16,
+        /// The `Retry-After` header's text.
+        value: String,
+    },
+    /// SSE: the first event names the job's id; every later event (and the
+    /// terminal event's `generation.id`) names another, fresh id. Polling
+    /// knows only the first.
+    IdChangesMidStream,
+    /// SSE create: the job is accepted and charged, the first event names
+    /// `id` instead of the job's id (e.g. `".."` or an id with a control
+    /// character, JSON-escaped), then the body ends as with
+    /// [`Fault::DropAfterId`].
+    BadId {
+        /// The id the first event carries.
+        id: String,
+    },
+    /// A new job's terminal output lists `file:///etc/passwd` and
+    /// `ftp://example.com/a.png` before its usual `http://` file URL(s), in
+    /// the SSE terminal event and in polls alike.
+    NonHttpOutputs,
 }
+
+/// Length of the spaces an [`Fault::EndlessPollBody`] sends before the
+/// job's JSON: 256 MiB, the bound that keeps "endless" finite.
+pub const ENDLESS_BODY_BYTES: u64 = 256 * 1024 * 1024;
 
 /// One entry of the fault plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,16 +211,21 @@ pub(crate) enum Stage {
     Stream,
     /// A poll request.
     Poll,
+    /// A poll of a known job, answered `200` (the body faults).
+    PollBody,
 }
 
 impl Fault {
     /// The stage at which this fault takes effect.
     pub(crate) fn stage(&self) -> Stage {
         match self {
-            Fault::CreateStatus { .. } => Stage::CreateReject,
+            Fault::CreateStatus { .. } | Fault::RetryAfterValue { .. } => Stage::CreateReject,
             Fault::NoSseRoute => Stage::SseRoute,
-            Fault::Outcome { .. } => Stage::Accept,
+            Fault::Outcome { .. } | Fault::NonHttpOutputs => Stage::Accept,
             Fault::PollStatus { .. } => Stage::Poll,
+            Fault::HugePollBody { .. } | Fault::EndlessPollBody | Fault::SlowPollBody { .. } => {
+                Stage::PollBody
+            }
             Fault::DropBeforeEvent
             | Fault::DropAfterId
             | Fault::StallHeartbeats
@@ -179,7 +239,9 @@ impl Fault {
             | Fault::UnknownStatus
             | Fault::OversizedEvent { .. }
             | Fault::ResetMidBody
-            | Fault::AltEventShape => Stage::Stream,
+            | Fault::AltEventShape
+            | Fault::IdChangesMidStream
+            | Fault::BadId { .. } => Stage::Stream,
         }
     }
 }
@@ -307,5 +369,45 @@ mod tests {
         assert!(parse_header("nope").is_err());
         let rule: FaultRule = serde_json::from_str(r#"{"fault":{"kind":"no_sse_route"}}"#).unwrap();
         assert_eq!(rule, FaultRule::always(Fault::NoSseRoute));
+    }
+
+    #[test]
+    fn json_shape_of_the_hardening_faults() {
+        let faults = parse_header(
+            r#"[{"kind":"huge_poll_body","bytes":1073741824},{"kind":"endless_poll_body"},
+                {"kind":"slow_poll_body","delay_ms":50},
+                {"kind":"retry_after_value","status":429,"value":"1e300"},
+                {"kind":"id_changes_mid_stream"},{"kind":"bad_id","id":".."},
+                {"kind":"non_http_outputs"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            faults,
+            vec![
+                Fault::HugePollBody { bytes: 1 << 30 },
+                Fault::EndlessPollBody,
+                Fault::SlowPollBody { delay_ms: 50 },
+                Fault::RetryAfterValue {
+                    status: 429,
+                    value: "1e300".into()
+                },
+                Fault::IdChangesMidStream,
+                Fault::BadId { id: "..".into() },
+                Fault::NonHttpOutputs,
+            ]
+        );
+        let stages: Vec<Stage> = faults.iter().map(Fault::stage).collect();
+        assert_eq!(
+            stages,
+            [
+                Stage::PollBody,
+                Stage::PollBody,
+                Stage::PollBody,
+                Stage::CreateReject,
+                Stage::Stream,
+                Stage::Stream,
+                Stage::Accept
+            ]
+        );
     }
 }

@@ -83,6 +83,9 @@ pub(crate) struct Job {
     pub input: Value,
     /// Credits charged when the job was accepted (echoed as `usage.total`).
     pub cost: f64,
+    /// The output lists `file://` and `ftp://` URLs before the real files
+    /// (the [`NonHttpOutputs`](crate::Fault::NonHttpOutputs) fault).
+    pub non_http_outputs: bool,
 }
 
 /// The shape of every job's timeline.
@@ -267,12 +270,29 @@ impl Job {
                 }),
             });
         }
+        if self.non_http_outputs {
+            // The same file entry under URLs no client should fetch.
+            let template = files.first().cloned().unwrap_or_else(|| json!({}));
+            let odd: Vec<Value> = NON_HTTP_OUTPUT_URLS
+                .iter()
+                .map(|url| {
+                    let mut entry = template.clone();
+                    entry["url"] = json!(url);
+                    entry
+                })
+                .collect();
+            files.splice(0..0, odd);
+        }
         match self.category {
             Category::Image => json!({"images": files, "videos": []}),
             Category::Video => json!({"images": [], "videos": files}),
         }
     }
 }
+
+/// The URLs a [`NonHttpOutputs`](crate::Fault::NonHttpOutputs) job lists
+/// before its real files.
+pub const NON_HTTP_OUTPUT_URLS: [&str; 2] = ["file:///etc/passwd", "ftp://example.com/a.png"];
 
 /// The bounded job store, the idempotency index and the credit balance.
 #[derive(Debug)]
@@ -295,6 +315,8 @@ pub(crate) struct NewJob {
     pub idempotency_key: Option<String>,
     /// The request body as received.
     pub input: Value,
+    /// See [`Job::non_http_outputs`].
+    pub non_http_outputs: bool,
 }
 
 impl JobStore {
@@ -354,6 +376,7 @@ impl JobStore {
             idempotency_key: new.idempotency_key,
             input: new.input,
             cost: self.cost,
+            non_http_outputs: new.non_http_outputs,
         });
         while self.jobs.len() >= self.max_jobs {
             let Some(oldest) = self.order.pop_front() else {
@@ -410,6 +433,7 @@ mod tests {
             outputs: 1,
             idempotency_key: key.map(str::to_string),
             input: json!({"prompt": "p"}),
+            non_http_outputs: false,
         }
     }
 

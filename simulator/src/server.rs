@@ -3,8 +3,16 @@
 //! Routing is done by hand on the path (model ids have a variable number of
 //! segments), inside one axum fallback handler that also records every
 //! request in the log.
+//!
+//! Besides the routes listed in the crate docs, `GET
+//! /api/v1/_simulator/stats` answers `{"fault_body_bytes": N}`: the bytes of
+//! poll bodies produced so far by [`Fault::HugePollBody`],
+//! [`Fault::EndlessPollBody`] and [`Fault::SlowPollBody`], counted as each
+//! chunk is handed to the connection (so a test can tell a client that
+//! refused a body up front from one that read some of it).
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -44,6 +52,8 @@ pub(crate) struct Shared {
     max_upload_bytes: u64,
     bound: SocketAddr,
     shutdown: watch::Receiver<bool>,
+    /// Bytes of poll-body fault bodies handed to connections so far.
+    fault_body_bytes: AtomicU64,
 }
 
 /// Locks a mutex, recovering the data of a poisoned one (a panicking request
@@ -119,6 +129,7 @@ pub(crate) async fn start(config: SimulatorConfig, addr: SocketAddr) -> anyhow::
         max_upload_bytes: config.max_upload_bytes,
         bound,
         shutdown: stop_rx.clone(),
+        fault_body_bytes: AtomicU64::new(0),
     });
     // Bodies are capped by hand (JSON at MAX_BODY, multipart at
     // max_upload_bytes), not by axum's 2 MB extractor default.
@@ -444,6 +455,13 @@ async fn create_inner(
             status,
             retry_after_secs,
         } => Some(status_fault(*status, *retry_after_secs)),
+        Fault::RetryAfterValue { status, value } => {
+            let mut resp = status_fault(*status, None);
+            if let Ok(v) = HeaderValue::from_str(value) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Some(resp)
+        }
         _ => None,
     }) {
         return drain_then(shared, req, resp).await;
@@ -503,7 +521,8 @@ async fn create_inner(
                         ),
                     );
                 }
-                let outcome = select(shared, Stage::Accept, Some(model), &header_faults)
+                let accept = select(shared, Stage::Accept, Some(model), &header_faults);
+                let outcome = accept
                     .find(|f| match f {
                         Fault::Outcome { status } => Some(Outcome::from_status(status)),
                         _ => None,
@@ -516,6 +535,7 @@ async fn create_inner(
                     outputs: requested_outputs(&body),
                     idempotency_key: key,
                     input: body,
+                    non_http_outputs: accept.has(|f| matches!(f, Fault::NonHttpOutputs)),
                 })
             }
         }
@@ -626,7 +646,102 @@ fn poll(shared: &Arc<Shared>, id: &str, headers: &HeaderMap) -> (Response, Optio
     let tl = shared.timeline;
     let step = tl.step_at(job.created, std::time::Instant::now());
     let body = job.response_at(&tl, step, &files_base(shared, headers));
+    let body_faults = select(shared, Stage::PollBody, model.as_deref(), &header_faults);
+    if let Some(resp) = body_faults.find(|f| fault_body(shared, f, &body)) {
+        return (resp, model);
+    }
     (json_response(StatusCode::OK, body), model)
+}
+
+/// The `200` answer of a poll-body fault for the poll answer `json`, or
+/// `None` for another fault.
+fn fault_body(shared: &Arc<Shared>, fault: &Fault, json: &Value) -> Option<Response> {
+    let json = Bytes::from(serde_json::to_vec(json).unwrap_or_default());
+    let (pad, drip, declared) = match fault {
+        Fault::HugePollBody { bytes } => {
+            let pad = bytes.saturating_sub(json.len() as u64);
+            (pad, None, Some(pad + json.len() as u64))
+        }
+        Fault::EndlessPollBody => (faults::ENDLESS_BODY_BYTES, None, None),
+        Fault::SlowPollBody { delay_ms } => (
+            0,
+            Some(Duration::from_millis(*delay_ms)),
+            Some(json.len() as u64),
+        ),
+        _ => return None,
+    };
+    let body = FaultBody {
+        shared: shared.clone(),
+        pad,
+        json,
+        drip,
+        shutdown: shared.shutdown.clone(),
+    };
+    let mut builder = Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(len) = declared {
+        // hyper keeps a Content-Length set here for a streamed body.
+        builder = builder.header(header::CONTENT_LENGTH, len);
+    }
+    Some(
+        builder
+            .body(Body::from_stream(body.into_stream()))
+            .unwrap_or_else(|e| {
+                message(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("Could not build the body: {e}"),
+                )
+            }),
+    )
+}
+
+/// A poll-body fault's body: `pad` spaces, then `json`; with `drip`, one
+/// byte per pause. Chunks are produced only as the connection takes them,
+/// so a client that goes away stops it at the next failed write; shutdown
+/// ends it early.
+struct FaultBody {
+    shared: Arc<Shared>,
+    pad: u64,
+    json: Bytes,
+    drip: Option<Duration>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl FaultBody {
+    fn into_stream(self) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send {
+        futures::stream::unfold(self, |mut b| async move {
+            let chunk = b.next_chunk().await?;
+            b.shared
+                .fault_body_bytes
+                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            Some((Ok(chunk), b))
+        })
+    }
+
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        static SPACES: [u8; 65536] = [b' '; 65536];
+        if *self.shutdown.borrow() || (self.pad == 0 && self.json.is_empty()) {
+            return None;
+        }
+        let most = match self.drip {
+            Some(pause) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = self.shutdown.wait_for(|stop| *stop) => return None,
+                }
+                1
+            }
+            None => SPACES.len(),
+        };
+        if self.pad > 0 {
+            let n = self.pad.min(most as u64) as usize;
+            self.pad -= n as u64;
+            return Some(Bytes::from_static(&SPACES[..n]));
+        }
+        let n = self.json.len().min(most);
+        Some(self.json.split_to(n))
+    }
 }
 
 fn serve_file(shared: &Arc<Shared>, rest: &str) -> (Response, Option<String>) {
@@ -689,6 +804,10 @@ async fn control(shared: &Arc<Shared>, rest: &str, req: Request) -> Response {
                 ),
             }
         }
+        ("_simulator/stats", Method::GET) => json_response(
+            StatusCode::OK,
+            json!({ "fault_body_bytes": shared.fault_body_bytes.load(Ordering::Relaxed) }),
+        ),
         ("_simulator/requests", Method::GET) => json_response(
             StatusCode::OK,
             serde_json::to_value(shared.requests()).unwrap_or(Value::Null),
@@ -712,9 +831,10 @@ async fn control(shared: &Arc<Shared>, rest: &str, req: Request) -> Response {
                 .collect();
             json_response(StatusCode::OK, Value::Array(models))
         }
-        ("_simulator/faults" | "_simulator/requests" | "_simulator/models", _) => {
-            method_not_allowed()
-        }
+        (
+            "_simulator/faults" | "_simulator/requests" | "_simulator/models" | "_simulator/stats",
+            _,
+        ) => method_not_allowed(),
         _ => not_found(),
     }
 }

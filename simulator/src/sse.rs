@@ -21,7 +21,8 @@
 //! the full `GenerationResponse` under `generation`. While the stream waits
 //! longer than the heartbeat interval for the next step it sends
 //! `: heartbeat` comments. The stream faults of [`crate::Fault`] change this
-//! framing (line ends, BOM, multi-line data, extra events, early ends).
+//! framing (line ends, BOM, multi-line data, extra events, early ends) or the
+//! ids the events name (a bad first id, a different id after the first).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -63,6 +64,10 @@ pub(crate) struct StreamOptions {
     oversized: Option<usize>,
     missing_blank_line: bool,
     end: EndMode,
+    /// The id the first event names instead of the job's ([`Fault::BadId`]).
+    first_id: Option<String>,
+    /// The id every later event names ([`Fault::IdChangesMidStream`]).
+    later_id: Option<String>,
 }
 
 impl StreamOptions {
@@ -77,7 +82,7 @@ impl StreamOptions {
         };
         let end = if faults.has(|f| matches!(f, Fault::DropBeforeEvent)) {
             EndMode::DropBeforeEvent
-        } else if faults.has(|f| matches!(f, Fault::DropAfterId)) {
+        } else if faults.has(|f| matches!(f, Fault::DropAfterId | Fault::BadId { .. })) {
             EndMode::DropAfterId
         } else if faults.has(|f| matches!(f, Fault::ResetMidBody)) {
             EndMode::ResetMidBody
@@ -99,6 +104,13 @@ impl StreamOptions {
             }),
             missing_blank_line: faults.has(|f| matches!(f, Fault::MissingBlankLine)),
             end,
+            first_id: faults.find(|f| match f {
+                Fault::BadId { id } => Some(id.clone()),
+                _ => None,
+            }),
+            later_id: faults
+                .has(|f| matches!(f, Fault::IdChangesMidStream))
+                .then(|| uuid::Uuid::new_v4().to_string()),
         }
     }
 }
@@ -159,8 +171,20 @@ impl Planner<'_> {
         self.start + self.timeline.offset(k)
     }
 
+    /// The id event `k` of the timeline names: the job's, unless a fault
+    /// replaces the first one or the later ones.
+    fn id_at(&self, k: u32) -> &str {
+        let replaced = if k == 0 {
+            &self.opts.first_id
+        } else {
+            &self.opts.later_id
+        };
+        replaced.as_deref().unwrap_or(&self.job.id)
+    }
+
     fn data_json(
         &self,
+        id: &str,
         status: &str,
         progress: f64,
         message: &str,
@@ -168,7 +192,7 @@ impl Planner<'_> {
     ) -> Value {
         if self.opts.alt_shape {
             let mut inner = json!({
-                "task_id": self.job.id,
+                "task_id": id,
                 "state": status,
                 "progress": progress,
                 "message": message,
@@ -179,7 +203,7 @@ impl Planner<'_> {
             json!({ "data": inner })
         } else {
             let mut v = json!({
-                "generation_id": self.job.id,
+                "generation_id": id,
                 "status": status,
                 "progress": progress,
                 "message": message,
@@ -254,7 +278,14 @@ impl Planner<'_> {
                 Some(self.job.response_at(&tl, k, self.files_base)),
             ),
         };
-        let data = self.render(&self.data_json(&status, progress, &message, generation));
+        let id = self.id_at(k).to_string();
+        let generation = generation.map(|mut g| {
+            if self.opts.later_id.is_some() {
+                g["id"] = json!(id);
+            }
+            g
+        });
+        let data = self.render(&self.data_json(&id, &status, progress, &message, generation));
         let blank = !(self.opts.missing_blank_line && k == tl.last_step());
         self.push_event(self.at(k), Some(name), &data, blank);
     }
@@ -264,7 +295,7 @@ impl Planner<'_> {
             (
                 format!(
                     "{{\"data\":{{\"task_id\":\"{}\",\"state\":\"IN_PROGRESS\",\"message\":\"Oversized event\",\"padding\":\"",
-                    self.job.id
+                    self.id_at(1)
                 ),
                 "\"}}".to_string(),
             )
@@ -272,7 +303,7 @@ impl Planner<'_> {
             (
                 format!(
                     "{{\"generation_id\":\"{}\",\"status\":\"IN_PROGRESS\",\"progress\":1.0,\"message\":\"Oversized event\",\"padding\":\"",
-                    self.job.id
+                    self.id_at(1)
                 ),
                 "\"}".to_string(),
             )
@@ -342,7 +373,8 @@ impl EventStream {
             );
             if !first_only {
                 if opts.unknown_status {
-                    let data = p.render(&p.data_json("WARMING_UP", 0.0, "Warming up", None));
+                    let data =
+                        p.render(&p.data_json(p.id_at(1), "WARMING_UP", 0.0, "Warming up", None));
                     p.push_event(start, Some("warming_up"), &data, true);
                 }
                 for k in 1..last {

@@ -521,3 +521,357 @@ async fn rejected_requests_do_not_spend_fault_budget() {
     assert_eq!(parse_events(&raw).len(), 1);
     sim.shutdown().await;
 }
+
+/// Creates a job on the polling route and returns its id.
+async fn create_job(sim: &RunningSimulator) -> String {
+    let created: Value = post(sim, MODEL, &prompt())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    created["id"].as_str().unwrap().to_string()
+}
+
+/// The bytes of poll-body fault bodies the simulator has produced so far.
+async fn fault_body_bytes(sim: &RunningSimulator) -> u64 {
+    let stats: Value = get(sim, "_simulator/stats")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["fault_body_bytes"].as_u64().unwrap()
+}
+
+/// Waits until the fault-body byte count stops moving (the body's writer
+/// stopped), and returns it; panics if it is still growing after 5 s.
+async fn settled_fault_body_bytes(sim: &RunningSimulator) -> u64 {
+    let started = Instant::now();
+    let mut last = fault_body_bytes(sim).await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = fault_body_bytes(sim).await;
+        if now == last {
+            return now;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the fault body is still being written ({now} bytes) after the client left"
+        );
+        last = now;
+    }
+}
+
+/// Reads at most `limit` bytes of a body (a chunk at a time), then drops it.
+async fn read_prefix(mut resp: reqwest::Response, limit: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    while out.len() < limit {
+        match tokio::time::timeout(Duration::from_secs(10), resp.chunk()).await {
+            Ok(Ok(Some(chunk))) => out.extend_from_slice(&chunk),
+            Ok(_) => break,
+            Err(_) => panic!("no body chunk within 10 s"),
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn huge_poll_body_declares_its_length_and_stops_when_the_client_leaves() {
+    let sim = start(config()).await;
+    let id = create_job(&sim).await;
+    sim.set_faults(vec![FaultRule::times(
+        Fault::HugePollBody { bytes: 1 << 30 },
+        1,
+    )]);
+    let resp = get(&sim, &format!("generation/{id}")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.content_length(), Some(1 << 30));
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    let prefix = read_prefix(resp, 256 * 1024).await;
+    assert!(prefix.len() >= 256 * 1024);
+    assert!(prefix.iter().all(|b| *b == b' '), "filler is spaces");
+    // The client went away: the writer stops at the first failed write,
+    // far short of the declared gigabyte.
+    let sent = settled_fault_body_bytes(&sim).await;
+    assert!(
+        sent < 64 * 1024 * 1024,
+        "{sent} bytes written after the client left"
+    );
+    assert!(sim.faults().is_empty(), "spent");
+    // The next poll is an ordinary answer.
+    assert_eq!(poll_status(&sim, &id).await["status"], "COMPLETED");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn huge_poll_body_read_to_the_end_is_spaces_then_the_job() {
+    let sim = start(config()).await;
+    let id = create_job(&sim).await;
+    let fault = r#"{"kind":"huge_poll_body","bytes":300000}"#;
+    let resp = get(&sim, &format!("generation/{id}"))
+        .header("X-Simulator-Fault", fault)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.content_length(), Some(300_000));
+    let (raw, clean) = read_all(resp).await;
+    assert!(clean);
+    assert_eq!(raw.len(), 300_000);
+    let v: Value = serde_json::from_slice(&raw).expect("whitespace, then JSON");
+    assert_eq!(v["id"], id.as_str());
+    assert_eq!(v["status"], "COMPLETED");
+    assert_eq!(fault_body_bytes(&sim).await, 300_000);
+    // Smaller than the JSON: the JSON alone, with its length.
+    let resp = get(&sim, &format!("generation/{id}"))
+        .header(
+            "X-Simulator-Fault",
+            r#"{"kind":"huge_poll_body","bytes":10}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let declared = resp.content_length().unwrap();
+    let (raw, clean) = read_all(resp).await;
+    assert!(clean && raw.len() as u64 == declared && declared > 10);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&raw).unwrap()["id"],
+        id.as_str()
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn endless_poll_body_is_chunked_and_stops_when_the_client_leaves() {
+    let sim = start(config()).await;
+    let id = create_job(&sim).await;
+    sim.set_faults(vec![FaultRule::always(Fault::EndlessPollBody)]);
+    let resp = get(&sim, &format!("generation/{id}")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.content_length(), None);
+    assert_eq!(resp.headers()["transfer-encoding"], "chunked");
+    let prefix = read_prefix(resp, 2 * 1024 * 1024).await;
+    assert!(prefix.len() >= 2 * 1024 * 1024);
+    assert!(prefix.iter().all(|b| *b == b' '));
+    let sent = settled_fault_body_bytes(&sim).await;
+    assert!(
+        sent < skills_video_simulator::faults::ENDLESS_BODY_BYTES / 4,
+        "{sent} bytes written after the client left"
+    );
+    // Unknown ids are still 404: the body faults answer only known jobs.
+    let resp = get(&sim, "generation/no-such-job").send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn slow_poll_body_sends_headers_at_once_then_drips() {
+    let sim = start(config()).await;
+    let id = create_job(&sim).await;
+    sim.set_faults(vec![FaultRule::times(
+        Fault::SlowPollBody { delay_ms: 20 },
+        1,
+    )]);
+    let t = Instant::now();
+    let mut resp = get(&sim, &format!("generation/{id}")).send().await.unwrap();
+    assert!(t.elapsed() < Duration::from_secs(2), "headers at once");
+    assert_eq!(resp.status(), 200);
+    let declared = resp.content_length().expect("the true length");
+    assert!(declared > 100);
+    let mut got = Vec::new();
+    while got.len() < 5 {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), resp.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        got.extend_from_slice(&chunk);
+    }
+    assert!(
+        t.elapsed() >= Duration::from_millis(100),
+        "one byte per 20 ms"
+    );
+    assert!(got.starts_with(b"{"));
+    drop(resp);
+    // The drip stops soon after the client left.
+    let sent = settled_fault_body_bytes(&sim).await;
+    assert!(sent < declared, "{sent} of {declared}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn slow_poll_body_ends_on_shutdown() {
+    let sim = start(config()).await;
+    let id = create_job(&sim).await;
+    sim.set_faults(vec![FaultRule::always(Fault::SlowPollBody {
+        delay_ms: 60_000,
+    })]);
+    let resp = get(&sim, &format!("generation/{id}")).send().await.unwrap();
+    let t = Instant::now();
+    let reader = tokio::spawn(read_all(resp));
+    sim.shutdown().await;
+    let (raw, clean) = reader.await.unwrap();
+    assert!(raw.is_empty() && !clean, "cut, not completed");
+    assert!(t.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn retry_after_value_is_sent_verbatim_before_acceptance() {
+    let values = [
+        "1e300",
+        "-5",
+        "0.2",
+        "Wed, 21 Oct 2015 07:28:00 GMT",
+        "Fri, 01 Jan 2100 00:00:00 GMT",
+    ];
+    let sim = start(config()).await;
+    for value in values {
+        sim.set_faults(vec![FaultRule::times(
+            Fault::RetryAfterValue {
+                status: 429,
+                value: value.into(),
+            },
+            1,
+        )]);
+        let resp = post(&sim, &format!("sse/{MODEL}"), &prompt())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 429);
+        assert_eq!(resp.headers()["retry-after"], value);
+        assert!(resp.json::<Value>().await.unwrap()["message"].is_string());
+    }
+    // The polling route too, with another status.
+    sim.set_faults(vec![FaultRule::times(
+        Fault::RetryAfterValue {
+            status: 503,
+            value: "0.2".into(),
+        },
+        1,
+    )]);
+    let resp = post(&sim, MODEL, &prompt()).send().await.unwrap();
+    assert_eq!(resp.status(), 503);
+    assert_eq!(resp.headers()["retry-after"], "0.2");
+    assert_eq!(sim.job_count(), 0, "never accepted");
+    assert_eq!(sim.credits(), 100.0);
+    // A value that cannot be a header is left out; the status stays.
+    sim.set_faults(vec![FaultRule::times(
+        Fault::RetryAfterValue {
+            status: 429,
+            value: "5\n6".into(),
+        },
+        1,
+    )]);
+    let resp = post(&sim, MODEL, &prompt()).send().await.unwrap();
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().get("retry-after").is_none());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn id_changes_mid_stream() {
+    let sim = with_faults(vec![FaultRule::always(Fault::IdChangesMidStream)]).await;
+    let resp = post(&sim, &format!("sse/{MODEL}"), &prompt())
+        .send()
+        .await
+        .unwrap();
+    let header_id = resp.headers()["x-generation-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let (raw, clean) = read_all(resp).await;
+    assert!(clean);
+    let events = parse_events(&raw);
+    assert_eq!(events.len(), 5);
+    let ids: Vec<String> = events
+        .iter()
+        .map(|e| e.json()["generation_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids[0], header_id, "the first event names the job");
+    let later = &ids[1];
+    assert_ne!(later, &header_id);
+    assert!(ids[1..].iter().all(|id| id == later), "{ids:?}");
+    let terminal = events[4].json();
+    assert_eq!(terminal["generation"]["id"], later.as_str());
+    // Only the first id is a job.
+    assert_eq!(poll_status(&sim, &header_id).await["status"], "COMPLETED");
+    let resp = get(&sim, &format!("generation/{later}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(sim.job_count(), 1);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_id_names_the_first_event_then_the_stream_ends() {
+    for bad in ["..", ".", "gen\u{7}1", ""] {
+        let sim = with_faults(vec![FaultRule::always(Fault::BadId { id: bad.into() })]).await;
+        let (status, raw, clean) = sse(&sim).await;
+        assert_eq!(status, 200);
+        assert!(clean);
+        let events = parse_events(&raw);
+        assert_eq!(names(&events), ["queued"], "{bad:?}");
+        assert_eq!(events[0].json()["generation_id"], bad);
+        assert_eq!(sim.job_count(), 1, "accepted");
+        assert_eq!(sim.credits(), 99.0, "and charged");
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn non_http_outputs_come_first_in_polls_and_in_the_stream() {
+    let sim = with_faults(vec![FaultRule::times(Fault::NonHttpOutputs, 1)]).await;
+    let urls = |v: &Value| -> Vec<String> {
+        v["output"]["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["url"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let id = create_job(&sim).await;
+    let polled = urls(&poll_status(&sim, &id).await);
+    assert_eq!(polled.len(), 3);
+    assert_eq!(
+        polled[..2],
+        ["file:///etc/passwd", "ftp://example.com/a.png"]
+    );
+    assert!(polled[2].starts_with("http://") && polled[2].ends_with(".png"));
+    // Spent on that job: the next job is ordinary, over SSE too.
+    let (_, raw, _) = sse(&sim).await;
+    let events = parse_events(&raw);
+    assert_eq!(urls(&events[4].json()["generation"]).len(), 1);
+    // Set per request, the SSE terminal event carries them as well.
+    let resp = post(&sim, &format!("sse/{MODEL}"), &prompt())
+        .header("X-Simulator-Fault", r#"{"kind":"non_http_outputs"}"#)
+        .send()
+        .await
+        .unwrap();
+    let (raw, _) = read_all(resp).await;
+    let events = parse_events(&raw);
+    let streamed = urls(&events[4].json()["generation"]);
+    assert_eq!(
+        streamed[..2],
+        ["file:///etc/passwd", "ftp://example.com/a.png"]
+    );
+    assert_eq!(streamed.len(), 3);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn stats_route() {
+    let sim = start(config()).await;
+    assert_eq!(fault_body_bytes(&sim).await, 0);
+    let resp = client()
+        .post(format!("{}/_simulator/stats", sim.base_url()))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+    sim.shutdown().await;
+}

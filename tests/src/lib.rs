@@ -2,5 +2,6 @@
 //! as a library so both the test suite (`tests/fault_matrix.rs`) and the
 //! reliability report (`cargo xtask reliability`) run the same cases.
 
+pub mod binaries;
 pub mod docs;
 pub mod matrix;

@@ -276,26 +276,8 @@ async fn a_retried_create_resends_the_whole_form_with_the_same_key() {
     );
 }
 
-/// The `skills-video` binary: `SKILLS_VIDEO_CLI` if set, else next to this
-/// test's executable (`target/<profile>/skills-video`), which `cargo test
-/// --workspace` builds; with `-p skills-video-tests` alone, run `cargo build
-/// -p skills-video-cli` first.
 fn cli_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("SKILLS_VIDEO_CLI") {
-        return PathBuf::from(path);
-    }
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/<test>");
-    let bin = profile_dir.join(format!("skills-video{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.is_file(),
-        "{} not found: build it with `cargo build -p skills-video-cli` (cargo test --workspace does)",
-        bin.display()
-    );
-    bin
+    skills_video_tests::binaries::cli()
 }
 
 async fn run_cli(sim: &RunningSimulator, args: Vec<String>) -> (i32, String, String) {

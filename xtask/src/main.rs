@@ -35,6 +35,12 @@ enum Command {
         /// Fail instead of writing when the committed code is stale.
         #[arg(long)]
         check: bool,
+        /// Also write the change report (committed specs → working specs) as Markdown here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// The git revision whose specs the change report starts from.
+        #[arg(long, default_value = "HEAD")]
+        since: String,
     },
     /// Time a full generation (load, catalog, IR, emit) and print the figures.
     BenchCodegen {
@@ -77,8 +83,15 @@ struct SpecPaths {
 }
 
 /// The workspace root, so the defaults work from any directory.
+/// The workspace root of the checkout `cargo xtask` runs in: cargo sets
+/// `CARGO_MANIFEST_DIR` at run time too, and that wins over the compile-time
+/// value, so a second checkout sharing the target directory checks its own
+/// files, not those of the checkout the binary was built in.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
@@ -104,7 +117,12 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Codegen { paths, check } => codegen(&paths, check),
+        Command::Codegen {
+            paths,
+            check,
+            report,
+            since,
+        } => codegen(&paths, check, report.as_deref(), &since),
         Command::BenchCodegen { paths, iterations } => bench_codegen(&paths, iterations),
         Command::Bench {
             in_flight,
@@ -189,9 +207,62 @@ fn bench(in_flight: usize, quick: bool, no_throughput: bool) -> anyhow::Result<E
     })
 }
 
-fn codegen(paths: &SpecPaths, check: bool) -> anyhow::Result<ExitCode> {
+/// The change report from the specs at `since` (`git show REV:...`, HEAD by
+/// default) to the working ones; the reason when there is nothing to compare with.
+fn change_report(
+    paths: &SpecPaths,
+    since: &str,
+) -> Result<skills_video_codegen::diff::Report, String> {
+    let root = root();
+    let committed = |path: &Path| -> Result<serde_json::Value, String> {
+        let full = resolve(path);
+        let relative = full
+            .strip_prefix(&root)
+            .map_err(|_| format!("{} is outside the checkout", full.display()))?;
+        let output = std::process::Command::new("git")
+            .current_dir(&root)
+            .args(["show", &format!("{since}:{}", relative.display())])
+            .output()
+            .map_err(|e| format!("git could not run: {e}"))?;
+        if !output.status.success() {
+            return Err(format!("no {} at {since}", relative.display()));
+        }
+        serde_json::from_slice(&output.stdout)
+            .map_err(|e| format!("the committed {} is not JSON: {e}", relative.display()))
+    };
+    let old = skills_video_codegen::load::from_values(
+        committed(&paths.openapi)?,
+        committed(&paths.docs)?,
+        &paths.openapi,
+    )
+    .and_then(|specs| skills_video_codegen::ir_from_specs(&specs))
+    .map_err(|e| format!("the committed specs do not generate: {e}"))?;
+    let new = skills_video_codegen::load::load(&resolve(&paths.openapi), &resolve(&paths.docs))
+        .and_then(|specs| skills_video_codegen::ir_from_specs(&specs))
+        .map_err(|e| e.to_string())?;
+    Ok(skills_video_codegen::diff::diff(&old, &new))
+}
+
+fn codegen(
+    paths: &SpecPaths,
+    check: bool,
+    report_path: Option<&Path>,
+    since: &str,
+) -> anyhow::Result<ExitCode> {
     let out = resolve(&paths.out);
     let files = skills_video_codegen::generate(&resolve(&paths.openapi), &resolve(&paths.docs))?;
+    match change_report(paths, since) {
+        Ok(report) => {
+            if !report.is_empty() {
+                print!("{}", report.to_text());
+            }
+            if let Some(path) = report_path {
+                std::fs::write(path, report.to_markdown())?;
+                println!("change report written to {}", path.display());
+            }
+        }
+        Err(why) => println!("change report skipped: {why}"),
+    }
     let report = skills_video_codegen::write::sync(&out, &files, check)?;
     if check {
         if report.is_clean() {

@@ -10,6 +10,7 @@ use skills_video::{Category, Client, GenerateOptions, ModelDescriptor, Source};
 use skills_video_simulator::{Fault, FaultRule, Simulator, SimulatorConfig};
 
 use crate::args::DemoArgs;
+use crate::download::DownloadPolicy;
 use crate::exit::{self, CliError};
 use crate::output::Output;
 use crate::run::{drive, RunOptions, RunOutcome};
@@ -131,6 +132,11 @@ pub async fn run(args: &DemoArgs, out: &Output) -> u8 {
                 out_dir: Some(&args.out),
                 sse_timeout_secs: Some(30.0),
                 file_prefix: Some(prefix),
+                // The simulator serves its outputs on 127.0.0.1, like its API.
+                download: DownloadPolicy {
+                    base_url: Some(base.clone()),
+                    ..DownloadPolicy::default()
+                },
             },
         )
         .await;

@@ -3,7 +3,7 @@
 use skills_video::GenerateOptions;
 
 use crate::args::{Cli, GenerateArgs};
-use crate::commands::{client, Timeouts};
+use crate::commands::{client, download_policy, Timeouts};
 use crate::output::Output;
 use crate::payload::{self, PayloadInput};
 use crate::resolve::resolve_model;
@@ -63,6 +63,7 @@ pub async fn run(cli: &Cli, args: &GenerateArgs, out: &Output) -> u8 {
             out_dir: args.out.as_deref(),
             sse_timeout_secs: Some(args.sse_timeout.as_secs_f64()),
             file_prefix: None,
+            download: download_policy(&client, &args.download),
         },
     )
     .await;

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use skills_video::{Client, Error, RetryPolicy};
 
-use crate::args::Cli;
+use crate::args::{Cli, DownloadArgs};
+use crate::download::DownloadPolicy;
 use crate::exit::CliError;
 
 /// Timeouts of a client built for one command.
@@ -47,6 +48,9 @@ pub fn client(cli: &Cli, timeouts: Timeouts) -> Result<Client, CliError> {
     } else {
         builder = builder.base_url(skills_video::client::DEFAULT_BASE_URL);
     }
+    if let Some(bytes) = cli.max_body_bytes {
+        builder = builder.max_body_bytes(bytes);
+    }
     if let Some(d) = timeouts.sse {
         builder = builder.sse_timeout(d);
     }
@@ -57,4 +61,13 @@ pub fn client(cli: &Cli, timeouts: Timeouts) -> Result<Client, CliError> {
         builder = builder.poll_interval(d);
     }
     builder.build().map_err(|e| CliError::from(&e))
+}
+
+/// How `--out` downloads of a command run against `client` are bounded.
+pub fn download_policy(client: &Client, args: &DownloadArgs) -> DownloadPolicy {
+    DownloadPolicy {
+        max_bytes: args.max_download_bytes,
+        allow_private: args.allow_private_downloads,
+        base_url: Some(client.base_url().to_string()),
+    }
 }

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::args::{Cli, WaitArgs};
-use crate::commands::{client, Timeouts};
+use crate::commands::{client, download_policy, Timeouts};
 use crate::exit::CliError;
 use crate::output::Output;
 use crate::run::{drive, RunOptions};
@@ -39,6 +39,7 @@ pub async fn run(cli: &Cli, args: &WaitArgs, out: &Output) -> u8 {
             out_dir: args.out.as_deref(),
             sse_timeout_secs: None,
             file_prefix: None,
+            download: download_policy(&client, &args.download),
         },
     )
     .await;

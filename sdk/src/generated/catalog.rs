@@ -80,9 +80,9 @@ pub const POLL_ROUTE: &str = "/generation/{id}";
 impl crate::client::Images<'_> {
     /// Nano Banana 2 (Google): text-to-image and image editing (`google/nano-banana-2`).
     ///
-    /// Google's Gemini 3.1 Flash Image model. Takes a prompt and, optionally, up to 14 reference images to edit or compose. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Google's Gemini 3.1 Flash Image model. Takes a prompt and, optionally, up to 14 reference images to edit or compose.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`GoogleNanoBanana2Request`](super::models::google_nano_banana_2::GoogleNanoBanana2Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn google_nano_banana_2(
         &self,
         request: impl ::std::convert::Into<
@@ -93,9 +93,9 @@ impl crate::client::Images<'_> {
     }
     /// Nano Banana Pro (Google): text-to-image (`google/nano-banana-pro`).
     ///
-    /// Google's Gemini 3 Pro Image model with strong text rendering. Takes a prompt and optional reference images (up to 14), with resolution up to 4K. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Google's Gemini 3 Pro Image model with strong text rendering. Takes a prompt and optional reference images (up to 14), with resolution up to 4K.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`GoogleNanoBananaProRequest`](super::models::google_nano_banana_pro::GoogleNanoBananaProRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn google_nano_banana_pro(
         &self,
         request: impl ::std::convert::Into<
@@ -106,9 +106,9 @@ impl crate::client::Images<'_> {
     }
     /// Nano Banana (Google): text-to-image and image editing (`google/nano-banana`).
     ///
-    /// Google's Gemini 2.5 Flash Image model. Takes a prompt and optionally up to 10 images to edit. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Google's Gemini 2.5 Flash Image model. Takes a prompt and optionally up to 10 images to edit.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`GoogleNanoBananaRequest`](super::models::google_nano_banana::GoogleNanoBananaRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn google_nano_banana(
         &self,
         request: impl ::std::convert::Into<
@@ -119,9 +119,9 @@ impl crate::client::Images<'_> {
     }
     /// GPT Image 1.5 (`openai/gpt-image-1.5`).
     ///
-    /// Strong prompt adherence, detail preservation, fast. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Strong prompt adherence, detail preservation, fast.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`OpenaiGptImage1_5Request`](super::models::openai_gpt_image_1_5::OpenaiGptImage1_5Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn openai_gpt_image_1_5(
         &self,
         request: impl ::std::convert::Into<
@@ -132,9 +132,9 @@ impl crate::client::Images<'_> {
     }
     /// GPT Image 1 (OpenAI): text-to-image and image editing (`openai/gpt-image-1`).
     ///
-    /// OpenAI's GPT Image 1 with the Images API parameter names (n, size, quality, background, moderation). Optional input images switch to editing. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// OpenAI's GPT Image 1 with the Images API parameter names (n, size, quality, background, moderation). Optional input images switch to editing.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`OpenaiGptImage1Request`](super::models::openai_gpt_image_1::OpenaiGptImage1Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn openai_gpt_image_1(
         &self,
         request: impl ::std::convert::Into<
@@ -145,9 +145,9 @@ impl crate::client::Images<'_> {
     }
     /// Kling V3 Image (`kling-ai/v3/image`).
     ///
-    /// Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// KlingAiV3ImageRequest
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`KlingAiV3ImageRequest`](super::models::kling_ai_v3_image::KlingAiV3ImageRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn kling_ai_v3_image(
         &self,
         request: impl ::std::convert::Into<
@@ -158,9 +158,9 @@ impl crate::client::Images<'_> {
     }
     /// Kling O3 Image (`kling-ai/o3-image`).
     ///
-    /// Top-tier text-to-image with flawless consistency Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Top-tier text-to-image with flawless consistency
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`KlingAiO3ImageRequest`](super::models::kling_ai_o3_image::KlingAiO3ImageRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn kling_ai_o3_image(
         &self,
         request: impl ::std::convert::Into<
@@ -171,9 +171,9 @@ impl crate::client::Images<'_> {
     }
     /// Kling O1 Image (`kling-ai/o1-image`).
     ///
-    /// Precise editing, strong reference control, visual consistency. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Precise editing, strong reference control, visual consistency.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`KlingAiO1ImageRequest`](super::models::kling_ai_o1_image::KlingAiO1ImageRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn kling_ai_o1_image(
         &self,
         request: impl ::std::convert::Into<
@@ -184,9 +184,9 @@ impl crate::client::Images<'_> {
     }
     /// Grok Imagine Image (`xai/grok-imagine-image`).
     ///
-    /// Generate images with xAI’s Grok Imagine model Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Generate images with xAI’s Grok Imagine model
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`XaiGrokImagineImageRequest`](super::models::xai_grok_imagine_image::XaiGrokImagineImageRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn xai_grok_imagine_image(
         &self,
         request: impl ::std::convert::Into<
@@ -197,9 +197,9 @@ impl crate::client::Images<'_> {
     }
     /// Seedream 5.0 Lite (ByteDance): text-to-image (`bytedance/seedream-5-lite`).
     ///
-    /// ByteDance's fast Seedream 5.0 Lite. Takes a prompt, an image size, optional reference images (up to 10) and image counts. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// ByteDance's fast Seedream 5.0 Lite. Takes a prompt, an image size, optional reference images (up to 10) and image counts.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`BytedanceSeedream5LiteRequest`](super::models::bytedance_seedream_5_lite::BytedanceSeedream5LiteRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn bytedance_seedream_5_lite(
         &self,
         request: impl ::std::convert::Into<
@@ -210,9 +210,9 @@ impl crate::client::Images<'_> {
     }
     /// Seedream 4.5 (`bytedance/seedream-4.5`).
     ///
-    /// Upto 4K, multi-image edits, preserves details, dense text. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Upto 4K, multi-image edits, preserves details, dense text.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`BytedanceSeedream4_5Request`](super::models::bytedance_seedream_4_5::BytedanceSeedream4_5Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn bytedance_seedream_4_5(
         &self,
         request: impl ::std::convert::Into<
@@ -223,9 +223,9 @@ impl crate::client::Images<'_> {
     }
     /// Seedream 4.0 (ByteDance): text-to-image (`bytedance/seedream-4.0`).
     ///
-    /// ByteDance Seedream 4.0. Takes a prompt, an image size, optional reference images, image counts and a prompt-enhancement mode. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// ByteDance Seedream 4.0. Takes a prompt, an image size, optional reference images, image counts and a prompt-enhancement mode.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`BytedanceSeedream4_0Request`](super::models::bytedance_seedream_4_0::BytedanceSeedream4_0Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn bytedance_seedream_4_0(
         &self,
         request: impl ::std::convert::Into<
@@ -236,9 +236,9 @@ impl crate::client::Images<'_> {
     }
     /// Qwen Image 2.0 Pro (`qwen/qwen-image-2-pro`).
     ///
-    /// Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// QwenQwenImage2ProRequest
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`QwenQwenImage2ProRequest`](super::models::qwen_qwen_image_2_pro::QwenQwenImage2ProRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn qwen_qwen_image_2_pro(
         &self,
         request: impl ::std::convert::Into<
@@ -249,9 +249,9 @@ impl crate::client::Images<'_> {
     }
     /// Qwen Image 2.0 (`qwen/qwen-image-2`).
     ///
-    /// Qwen Image 2.0 text-to-image model Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Qwen Image 2.0 text-to-image model
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`QwenQwenImage2Request`](super::models::qwen_qwen_image_2::QwenQwenImage2Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn qwen_qwen_image_2(
         &self,
         request: impl ::std::convert::Into<
@@ -262,9 +262,9 @@ impl crate::client::Images<'_> {
     }
     /// Qwen Image (`qwen/qwen-image`).
     ///
-    /// Qwen image generation model Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Qwen image generation model
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`QwenQwenImageRequest`](super::models::qwen_qwen_image::QwenQwenImageRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn qwen_qwen_image(
         &self,
         request: impl ::std::convert::Into<
@@ -275,9 +275,9 @@ impl crate::client::Images<'_> {
     }
     /// Runway Gen-4 Image (`runwayml/gen4-image`).
     ///
-    /// Stylistic visual and camera control, text rendering. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Stylistic visual and camera control, text rendering.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`RunwaymlGen4ImageRequest`](super::models::runwayml_gen4_image::RunwaymlGen4ImageRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn runwayml_gen4_image(
         &self,
         request: impl ::std::convert::Into<
@@ -288,9 +288,9 @@ impl crate::client::Images<'_> {
     }
     /// Runway Gen-4 Image Turbo (`runwayml/gen4-image-turbo`).
     ///
-    /// Like Gen4-Image, fast, cost-efficient. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Like Gen4-Image, fast, cost-efficient.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`RunwaymlGen4ImageTurboRequest`](super::models::runwayml_gen4_image_turbo::RunwaymlGen4ImageTurboRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn runwayml_gen4_image_turbo(
         &self,
         request: impl ::std::convert::Into<
@@ -301,9 +301,9 @@ impl crate::client::Images<'_> {
     }
     /// FLUX.2 \[pro\] (Black Forest Labs): text-to-image (`black-forest-labs/flux-2-pro`).
     ///
-    /// Black Forest Labs FLUX.2 \[pro\]. Takes a prompt, an image size, optional reference images for editing, a safety tolerance and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Black Forest Labs FLUX.2 \[pro\]. Takes a prompt, an image size, optional reference images for editing, a safety tolerance and a seed.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`BlackForestLabsFlux2ProRequest`](super::models::black_forest_labs_flux_2_pro::BlackForestLabsFlux2ProRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn black_forest_labs_flux_2_pro(
         &self,
         request: impl ::std::convert::Into<
@@ -314,9 +314,9 @@ impl crate::client::Images<'_> {
     }
     /// Flux Kontext (`black-forest-labs/kontext`).
     ///
-    /// Flux Kontext image generation model Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Flux Kontext image generation model
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`BlackForestLabsKontextRequest`](super::models::black_forest_labs_kontext::BlackForestLabsKontextRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn black_forest_labs_kontext(
         &self,
         request: impl ::std::convert::Into<
@@ -327,9 +327,9 @@ impl crate::client::Images<'_> {
     }
     /// Ideogram V3 (`ideogram/ideogram`).
     ///
-    /// Ideogram image generation model Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Ideogram image generation model
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`IdeogramIdeogramRequest`](super::models::ideogram_ideogram::IdeogramIdeogramRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn ideogram_ideogram(
         &self,
         request: impl ::std::convert::Into<
@@ -340,9 +340,9 @@ impl crate::client::Images<'_> {
     }
     /// Z-Image (`z-image/z-image`).
     ///
-    /// Z-Image image generation model Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Z-Image image generation model
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`ZImageZImageRequest`](super::models::z_image_z_image::ZImageZImageRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn z_image_z_image(
         &self,
         request: impl ::std::convert::Into<
@@ -353,9 +353,9 @@ impl crate::client::Images<'_> {
     }
     /// Topaz Image Upscale (Topaz): image upscaling (`topaz/upscale/image`).
     ///
-    /// Topaz Labs image upscaling and enhancement. Takes an image URL, a Topaz model, an upscale factor and face-enhancement settings. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Topaz Labs image upscaling and enhancement. Takes an image URL, a Topaz model, an upscale factor and face-enhancement settings.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`TopazUpscaleImageRequest`](super::models::topaz_upscale_image::TopazUpscaleImageRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn topaz_upscale_image(
         &self,
         request: impl ::std::convert::Into<
@@ -366,9 +366,9 @@ impl crate::client::Images<'_> {
     }
     /// GPT Image 2 (`openai/gpt-image-2`).
     ///
-    /// OpenAI ChatGPT Images 2.0 model for text-to-image and image editing. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// OpenAI ChatGPT Images 2.0 model for text-to-image and image editing.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`OpenaiGptImage2Request`](super::models::openai_gpt_image_2::OpenaiGptImage2Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn openai_gpt_image_2(
         &self,
         request: impl ::std::convert::Into<
@@ -379,9 +379,9 @@ impl crate::client::Images<'_> {
     }
     /// Vidu Q2 Image (`vidu/q2`).
     ///
-    /// Vidu Q2 image generation model Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Vidu Q2 image generation model
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`ViduQ2Request`](super::models::vidu_q2::ViduQ2Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn vidu_q2(
         &self,
         request: impl ::std::convert::Into<super::models::vidu_q2::ViduQ2Request>,
@@ -390,9 +390,9 @@ impl crate::client::Images<'_> {
     }
     /// Wan V2.7 Pro (`wan/wan-v2.7-pro`).
     ///
-    /// Wan 2.7 Pro image generation and editing model. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Wan 2.7 Pro image generation and editing model.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`WanWanV2_7ProRequest`](super::models::wan_wan_v2_7_pro::WanWanV2_7ProRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn wan_wan_v2_7_pro(
         &self,
         request: impl ::std::convert::Into<
@@ -403,9 +403,9 @@ impl crate::client::Images<'_> {
     }
     /// Wan V2.7 (`wan/wan-v2.7`).
     ///
-    /// Wan 2.7 image generation and editing model. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Wan 2.7 image generation and editing model.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`WanWanV2_7Request`](super::models::wan_wan_v2_7::WanWanV2_7Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn wan_wan_v2_7(
         &self,
         request: impl ::std::convert::Into<
@@ -418,9 +418,9 @@ impl crate::client::Images<'_> {
 impl crate::client::Videos<'_> {
     /// Sora 2 Pro (`openai/sora-2-pro`).
     ///
-    /// Upto 1080p, precise multi-shot control, audio-backed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Upto 1080p, precise multi-shot control, audio-backed.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`OpenaiSora2ProRequest`](super::models::openai_sora_2_pro::OpenaiSora2ProRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn openai_sora_2_pro(
         &self,
         request: impl ::std::convert::Into<
@@ -431,9 +431,9 @@ impl crate::client::Videos<'_> {
     }
     /// Sora (`openai/sora-2`).
     ///
-    /// Realistic, physics-aware, fine control, audio-backed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Realistic, physics-aware, fine control, audio-backed.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`OpenaiSora2Request`](super::models::openai_sora_2::OpenaiSora2Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn openai_sora_2(
         &self,
         request: impl ::std::convert::Into<
@@ -444,9 +444,9 @@ impl crate::client::Videos<'_> {
     }
     /// Veo 2 (Google): text-to-video (`google/veo-2`).
     ///
-    /// Google Veo 2. Takes a prompt, an optional first-frame image, aspect ratio, duration and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Google Veo 2. Takes a prompt, an optional first-frame image, aspect ratio, duration and a seed.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`GoogleVeo2Request`](super::models::google_veo_2::GoogleVeo2Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn google_veo_2(
         &self,
         request: impl ::std::convert::Into<
@@ -457,9 +457,9 @@ impl crate::client::Videos<'_> {
     }
     /// Veo 3.1 (`google/veo-3.1`).
     ///
-    /// Realistic, prompt adherence, native audio/dialogue. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Realistic, prompt adherence, native audio/dialogue.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`GoogleVeo3_1Request`](super::models::google_veo_3_1::GoogleVeo3_1Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn google_veo_3_1(
         &self,
         request: impl ::std::convert::Into<
@@ -470,9 +470,9 @@ impl crate::client::Videos<'_> {
     }
     /// Veo 3.1 Fast (`google/veo-3.1-fast`).
     ///
-    /// Like Veo 3.1, fast, cost-efficient, audio-backed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Like Veo 3.1, fast, cost-efficient, audio-backed.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`GoogleVeo3_1FastRequest`](super::models::google_veo_3_1_fast::GoogleVeo3_1FastRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn google_veo_3_1_fast(
         &self,
         request: impl ::std::convert::Into<
@@ -483,9 +483,9 @@ impl crate::client::Videos<'_> {
     }
     /// Seedance 1.0 Pro (ByteDance): text-to-video (`bytedance/seedance-1-pro`).
     ///
-    /// ByteDance Seedance 1.0 Pro. Takes a prompt, optional first and last frames, aspect ratio, resolution, duration, a fixed-camera switch and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// ByteDance Seedance 1.0 Pro. Takes a prompt, optional first and last frames, aspect ratio, resolution, duration, a fixed-camera switch and a seed.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`BytedanceSeedance1ProRequest`](super::models::bytedance_seedance_1_pro::BytedanceSeedance1ProRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn bytedance_seedance_1_pro(
         &self,
         request: impl ::std::convert::Into<
@@ -496,9 +496,9 @@ impl crate::client::Videos<'_> {
     }
     /// Seedance 1.0 Pro Fast (ByteDance): text-to-video (`bytedance/seedance-1-pro-fast`).
     ///
-    /// ByteDance Seedance 1.0 Pro Fast, a faster Seedance 1.0 Pro. Takes a prompt, an optional first frame, aspect ratio, resolution, duration and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// ByteDance Seedance 1.0 Pro Fast, a faster Seedance 1.0 Pro. Takes a prompt, an optional first frame, aspect ratio, resolution, duration and a seed.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`BytedanceSeedance1ProFastRequest`](super::models::bytedance_seedance_1_pro_fast::BytedanceSeedance1ProFastRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn bytedance_seedance_1_pro_fast(
         &self,
         request: impl ::std::convert::Into<
@@ -509,9 +509,9 @@ impl crate::client::Videos<'_> {
     }
     /// Seedance 1.5 (`bytedance/seedance-1.5`).
     ///
-    /// Seedance 1.5 video generation with audio Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Seedance 1.5 video generation with audio
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`BytedanceSeedance1_5Request`](super::models::bytedance_seedance_1_5::BytedanceSeedance1_5Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn bytedance_seedance_1_5(
         &self,
         request: impl ::std::convert::Into<
@@ -522,9 +522,9 @@ impl crate::client::Videos<'_> {
     }
     /// Grok Imagine Video (xAI): text-to-video (`xai/grok-imagine-video`).
     ///
-    /// xAI's Grok Imagine video model with generated audio. Takes a prompt, an optional image, duration, aspect ratio and resolution. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// xAI's Grok Imagine video model with generated audio. Takes a prompt, an optional image, duration, aspect ratio and resolution.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`XaiGrokImagineVideoRequest`](super::models::xai_grok_imagine_video::XaiGrokImagineVideoRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn xai_grok_imagine_video(
         &self,
         request: impl ::std::convert::Into<
@@ -535,9 +535,9 @@ impl crate::client::Videos<'_> {
     }
     /// Kling 3.0 (`kling-ai/v3/video`).
     ///
-    /// Upto 15s, multi-angle scenes, audio-backed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Upto 15s, multi-angle scenes, audio-backed.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`KlingAiV3VideoRequest`](super::models::kling_ai_v3_video::KlingAiV3VideoRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn kling_ai_v3_video(
         &self,
         request: impl ::std::convert::Into<
@@ -548,9 +548,9 @@ impl crate::client::Videos<'_> {
     }
     /// Kling O3 Video (`kling-ai/o3/video`).
     ///
-    /// Upto 15s, with video or image references, audio-backed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Upto 15s, with video or image references, audio-backed. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: Frame To Video, Reference To Video, Video To Video, Video Reference To Video.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`KlingAiO3VideoRequest`](super::models::kling_ai_o3_video::KlingAiO3VideoRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn kling_ai_o3_video(
         &self,
         request: impl ::std::convert::Into<
@@ -561,9 +561,9 @@ impl crate::client::Videos<'_> {
     }
     /// Kling O3 Edit (Kling AI): video editing (`kling-ai/o3/edit`).
     ///
-    /// Kling Omni 3 video editing. Takes a source video, an edit instruction, optional reference images and elements, and whether to keep the source audio. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Kling Omni 3 video editing. Takes a source video, an edit instruction, optional reference images and elements, and whether to keep the source audio.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`KlingAiO3EditRequest`](super::models::kling_ai_o3_edit::KlingAiO3EditRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn kling_ai_o3_edit(
         &self,
         request: impl ::std::convert::Into<
@@ -574,9 +574,9 @@ impl crate::client::Videos<'_> {
     }
     /// Kling O1 Video (`kling-ai/o1/video`).
     ///
-    /// Unified Kling O1 workflow for frame-to-video, image reference generation, video editing, and reference-video continuation. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Unified Kling O1 workflow for frame-to-video, image reference generation, video editing, and reference-video continuation. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: image reference generation, video edit, reference-video continuation.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`KlingAiO1VideoRequest`](super::models::kling_ai_o1_video::KlingAiO1VideoRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn kling_ai_o1_video(
         &self,
         request: impl ::std::convert::Into<
@@ -587,9 +587,9 @@ impl crate::client::Videos<'_> {
     }
     /// Kling O1 Edit (Kling AI): video editing (`kling-ai/o1/edit`).
     ///
-    /// Kling Omni 1 video editing. Takes a source video, an edit instruction, optional reference images and elements. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Kling Omni 1 video editing. Takes a source video, an edit instruction, optional reference images and elements.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`KlingAiO1EditRequest`](super::models::kling_ai_o1_edit::KlingAiO1EditRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn kling_ai_o1_edit(
         &self,
         request: impl ::std::convert::Into<
@@ -600,9 +600,9 @@ impl crate::client::Videos<'_> {
     }
     /// Kling V2.6 Video (`kling-ai/kling-v2.6`).
     ///
-    /// Cinematic, fluid motion, audio-backed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Cinematic, fluid motion, audio-backed. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: Motion Control.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`KlingAiKlingV2_6Request`](super::models::kling_ai_kling_v2_6::KlingAiKlingV2_6Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn kling_ai_kling_v2_6(
         &self,
         request: impl ::std::convert::Into<
@@ -613,9 +613,9 @@ impl crate::client::Videos<'_> {
     }
     /// Kling 2.6 Motion Control (Kling AI): motion transfer (`kling-ai/motion-control-v2.6`).
     ///
-    /// Kling 2.6 motion control: transfers the motion of a reference video onto the character in an image. Takes an image, a motion video, a character orientation and an optional prompt. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Kling 2.6 motion control: transfers the motion of a reference video onto the character in an image. Takes an image, a motion video, a character orientation and an optional prompt.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`KlingAiMotionControlV2_6Request`](super::models::kling_ai_motion_control_v2_6::KlingAiMotionControlV2_6Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn kling_ai_motion_control_v2_6(
         &self,
         request: impl ::std::convert::Into<
@@ -626,9 +626,9 @@ impl crate::client::Videos<'_> {
     }
     /// Kling V2.5 Turbo (`kling-ai/kling-v2.5-turbo`).
     ///
-    /// Dynamic motion, physics-aware, prompt adherence. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Dynamic motion, physics-aware, prompt adherence. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: Image To Video.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`KlingAiKlingV2_5TurboRequest`](super::models::kling_ai_kling_v2_5_turbo::KlingAiKlingV2_5TurboRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn kling_ai_kling_v2_5_turbo(
         &self,
         request: impl ::std::convert::Into<
@@ -639,9 +639,9 @@ impl crate::client::Videos<'_> {
     }
     /// Runway Gen-4.5 (`runwayml/gen-4.5`).
     ///
-    /// $0.05 per output second. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// $0.05 per output second.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`RunwaymlGen4_5Request`](super::models::runwayml_gen_4_5::RunwaymlGen4_5Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn runwayml_gen_4_5(
         &self,
         request: impl ::std::convert::Into<
@@ -652,9 +652,9 @@ impl crate::client::Videos<'_> {
     }
     /// Gen-4 Turbo (Runway): image-to-video (`runwayml/gen4-turbo`).
     ///
-    /// Runway Gen-4 Turbo image-to-video. Takes a first-frame image, an optional prompt, ratio, duration (5 or 10 s) and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Runway Gen-4 Turbo image-to-video. Takes a first-frame image, an optional prompt, ratio, duration (5 or 10 s) and a seed.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`RunwaymlGen4TurboRequest`](super::models::runwayml_gen4_turbo::RunwaymlGen4TurboRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn runwayml_gen4_turbo(
         &self,
         request: impl ::std::convert::Into<
@@ -665,9 +665,9 @@ impl crate::client::Videos<'_> {
     }
     /// Gen-4 Aleph (Runway): video editing (`runwayml/gen4-aleph`).
     ///
-    /// Runway Gen-4 Aleph video-to-video editing. Takes a source video, an edit prompt, ratio, an optional style reference and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Runway Gen-4 Aleph video-to-video editing. Takes a source video, an edit prompt, ratio, an optional style reference and a seed.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`RunwaymlGen4AlephRequest`](super::models::runwayml_gen4_aleph::RunwaymlGen4AlephRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn runwayml_gen4_aleph(
         &self,
         request: impl ::std::convert::Into<
@@ -678,9 +678,9 @@ impl crate::client::Videos<'_> {
     }
     /// Wan 2.6 (Wan): text-to-video (`wan/wan-v2.6`).
     ///
-    /// Alibaba Wan 2.6 with audio and multi-shot support. Takes a prompt, optional first frame and audio, aspect ratio, resolution, duration and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Alibaba Wan 2.6 with audio and multi-shot support. Takes a prompt, optional first frame and audio, aspect ratio, resolution, duration and a seed.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`WanWanV2_6Request`](super::models::wan_wan_v2_6::WanWanV2_6Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn wan_wan_v2_6(
         &self,
         request: impl ::std::convert::Into<
@@ -691,9 +691,9 @@ impl crate::client::Videos<'_> {
     }
     /// Luma Ray2 (`luma/ray-2`).
     ///
-    /// Luma Dream Machine Ray2 for text-to-video and image-to-video. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Luma Dream Machine Ray2 for text-to-video and image-to-video.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`LumaRay2Request`](super::models::luma_ray_2::LumaRay2Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn luma_ray_2(
         &self,
         request: impl ::std::convert::Into<super::models::luma_ray_2::LumaRay2Request>,
@@ -702,9 +702,9 @@ impl crate::client::Videos<'_> {
     }
     /// Luma Ray2 Flash (`luma/ray-2-flash`).
     ///
-    /// Luma Dream Machine Ray2 Flash for text-to-video and image-to-video. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Luma Dream Machine Ray2 Flash for text-to-video and image-to-video.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`LumaRay2FlashRequest`](super::models::luma_ray_2_flash::LumaRay2FlashRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn luma_ray_2_flash(
         &self,
         request: impl ::std::convert::Into<
@@ -715,9 +715,9 @@ impl crate::client::Videos<'_> {
     }
     /// Vidu Q2 Video (`vidu/q2/video-turbo`).
     ///
-    /// Improved prompt obedience and motion Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Improved prompt obedience and motion
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`ViduQ2VideoTurboRequest`](super::models::vidu_q2_video_turbo::ViduQ2VideoTurboRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn vidu_q2_video_turbo(
         &self,
         request: impl ::std::convert::Into<
@@ -728,9 +728,9 @@ impl crate::client::Videos<'_> {
     }
     /// Vidu Q3 Video (`vidu/q3`).
     ///
-    /// Seamless audio, elite action, and smart scene flow Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Seamless audio, elite action, and smart scene flow
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`ViduQ3Request`](super::models::vidu_q3::ViduQ3Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn vidu_q3(
         &self,
         request: impl ::std::convert::Into<super::models::vidu_q3::ViduQ3Request>,
@@ -739,9 +739,9 @@ impl crate::client::Videos<'_> {
     }
     /// Hailuo 2.3 (`minimax/hailuo-2.3`).
     ///
-    /// Optimized for realistic human motion and cinematic VFX Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Optimized for realistic human motion and cinematic VFX
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`MinimaxHailuo2_3Request`](super::models::minimax_hailuo_2_3::MinimaxHailuo2_3Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn minimax_hailuo_2_3(
         &self,
         request: impl ::std::convert::Into<
@@ -752,9 +752,9 @@ impl crate::client::Videos<'_> {
     }
     /// Hailuo 2.3 Fast (`minimax/hailuo-2.3-fast`).
     ///
-    /// A lower-latency image-to-video version of Hailuo 2.3 Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// A lower-latency image-to-video version of Hailuo 2.3
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`MinimaxHailuo2_3FastRequest`](super::models::minimax_hailuo_2_3_fast::MinimaxHailuo2_3FastRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn minimax_hailuo_2_3_fast(
         &self,
         request: impl ::std::convert::Into<
@@ -765,9 +765,9 @@ impl crate::client::Videos<'_> {
     }
     /// LTX 2.3 Audio to Video (`lightricks/ltx-2.3/audio-to-video`).
     ///
-    /// Generate expressive videos from audio, with optional image and prompt control. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Generate expressive videos from audio, with optional image and prompt control.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`LightricksLtx2_3AudioToVideoRequest`](super::models::lightricks_ltx_2_3_audio_to_video::LightricksLtx2_3AudioToVideoRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn lightricks_ltx_2_3_audio_to_video(
         &self,
         request: impl ::std::convert::Into<
@@ -778,9 +778,9 @@ impl crate::client::Videos<'_> {
     }
     /// LTX 2.3 Extend Video (`lightricks/ltx-2.3/extend-video`).
     ///
-    /// Extend an existing video from the start or end with temporal continuity. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Extend an existing video from the start or end with temporal continuity.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`LightricksLtx2_3ExtendVideoRequest`](super::models::lightricks_ltx_2_3_extend_video::LightricksLtx2_3ExtendVideoRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn lightricks_ltx_2_3_extend_video(
         &self,
         request: impl ::std::convert::Into<
@@ -791,9 +791,9 @@ impl crate::client::Videos<'_> {
     }
     /// LTX-2.3 Retake Video (Lightricks): video editing (`lightricks/ltx-2.3/retake-video`).
     ///
-    /// Lightricks LTX-2.3 retake: regenerates a section of a video. Takes a video, a prompt, the section's start and duration, and what to replace. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Lightricks LTX-2.3 retake: regenerates a section of a video. Takes a video, a prompt, the section's start and duration, and what to replace.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`LightricksLtx2_3RetakeVideoRequest`](super::models::lightricks_ltx_2_3_retake_video::LightricksLtx2_3RetakeVideoRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn lightricks_ltx_2_3_retake_video(
         &self,
         request: impl ::std::convert::Into<
@@ -804,9 +804,9 @@ impl crate::client::Videos<'_> {
     }
     /// PixVerse V5.6 (`pixverse/v5.6`).
     ///
-    /// PixVerse V5.6 video generation model with text-to-video and image-to-video. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// PixVerse V5.6 video generation model with text-to-video and image-to-video.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`PixverseV5_6Request`](super::models::pixverse_v5_6::PixverseV5_6Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn pixverse_v5_6(
         &self,
         request: impl ::std::convert::Into<
@@ -817,9 +817,9 @@ impl crate::client::Videos<'_> {
     }
     /// OmniHuman 1.5 (ByteDance): talking avatar (`bytedance/omnihuman-v1.5`).
     ///
-    /// ByteDance OmniHuman 1.5 animates a person in an image from an audio track. Takes an image, an audio URL, an optional prompt and resolution. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// ByteDance OmniHuman 1.5 animates a person in an image from an audio track. Takes an image, an audio URL, an optional prompt and resolution.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`BytedanceOmnihumanV1_5Request`](super::models::bytedance_omnihuman_v1_5::BytedanceOmnihumanV1_5Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn bytedance_omnihuman_v1_5(
         &self,
         request: impl ::std::convert::Into<
@@ -830,9 +830,9 @@ impl crate::client::Videos<'_> {
     }
     /// Lipsync 2 (Sync): lip sync (`sync/lipsync-2`).
     ///
-    /// Sync Labs lipsync-2 re-times a speaker's mouth to new audio. Takes a video, an audio track and how to reconcile different lengths. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Sync Labs lipsync-2 re-times a speaker's mouth to new audio. Takes a video, an audio track and how to reconcile different lengths.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`SyncLipsync2Request`](super::models::sync_lipsync_2::SyncLipsync2Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn sync_lipsync_2(
         &self,
         request: impl ::std::convert::Into<
@@ -843,9 +843,9 @@ impl crate::client::Videos<'_> {
     }
     /// VEED Lipsync (VEED): lip sync (`veed/lipsync`).
     ///
-    /// VEED lip sync. Takes a video and an audio track. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// VEED lip sync. Takes a video and an audio track. The public parameter record for this endpoint is thin; only the two documented inputs are modelled.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`VeedLipsyncRequest`](super::models::veed_lipsync::VeedLipsyncRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn veed_lipsync(
         &self,
         request: impl ::std::convert::Into<
@@ -856,9 +856,9 @@ impl crate::client::Videos<'_> {
     }
     /// PixVerse Lipsync (`pixverse/lipsync`).
     ///
-    /// Video + audio lipsync generation powered by PixVerse. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Video + audio lipsync generation powered by PixVerse.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`PixverseLipsyncRequest`](super::models::pixverse_lipsync::PixverseLipsyncRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn pixverse_lipsync(
         &self,
         request: impl ::std::convert::Into<
@@ -869,9 +869,9 @@ impl crate::client::Videos<'_> {
     }
     /// Topaz Video Upscale (Topaz): video upscaling (`topaz/upscale/video`).
     ///
-    /// Topaz Labs video upscaling and frame interpolation. Takes a video URL, an upscale factor and an optional target frame rate. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Topaz Labs video upscaling and frame interpolation. Takes a video URL, an upscale factor and an optional target frame rate.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`TopazUpscaleVideoRequest`](super::models::topaz_upscale_video::TopazUpscaleVideoRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn topaz_upscale_video(
         &self,
         request: impl ::std::convert::Into<
@@ -882,9 +882,9 @@ impl crate::client::Videos<'_> {
     }
     /// Upscale v1 (Runway): video upscaling (`runwayml/upscale-v1`).
     ///
-    /// Runway video upscaler (4x, up to 4K). Takes the video to upscale. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Runway video upscaler (4x, up to 4K). Takes the video to upscale. Runway's upscaler takes no other public parameters.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`RunwaymlUpscaleV1Request`](super::models::runwayml_upscale_v1::RunwaymlUpscaleV1Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn runwayml_upscale_v1(
         &self,
         request: impl ::std::convert::Into<
@@ -895,9 +895,9 @@ impl crate::client::Videos<'_> {
     }
     /// Seedance 2.0 (`bytedance/seedance-2.0`).
     ///
-    /// Cinematic audio-video generation with director-level camera moves and multi-shot continuity. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Cinematic audio-video generation with director-level camera moves and multi-shot continuity. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: Frame To Video, Reference To Video.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`BytedanceSeedance2_0Request`](super::models::bytedance_seedance_2_0::BytedanceSeedance2_0Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn bytedance_seedance_2_0(
         &self,
         request: impl ::std::convert::Into<
@@ -908,9 +908,9 @@ impl crate::client::Videos<'_> {
     }
     /// Veo 3.1 Lite (`google/veo-3.1-lite`).
     ///
-    /// Cost-efficient Veo 3.1 with text/image/frame-to-video workflows Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Cost-efficient Veo 3.1 with text/image/frame-to-video workflows
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`GoogleVeo3_1LiteRequest`](super::models::google_veo_3_1_lite::GoogleVeo3_1LiteRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn google_veo_3_1_lite(
         &self,
         request: impl ::std::convert::Into<
@@ -921,9 +921,9 @@ impl crate::client::Videos<'_> {
     }
     /// LTX 2.3 (`ltx-2.3`).
     ///
-    /// 4K, 50 fps, cinematic, preserves details. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// 4K, 50 fps, cinematic, preserves details. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: audio-to-video, extend-video, retake-video.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`Ltx2_3Request`](super::models::ltx_2_3::Ltx2_3Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn ltx_2_3(
         &self,
         request: impl ::std::convert::Into<super::models::ltx_2_3::Ltx2_3Request>,
@@ -932,9 +932,9 @@ impl crate::client::Videos<'_> {
     }
     /// PixVerse V6 (`pixverse/v6`).
     ///
-    /// PixVerse V6 unified video model for text-to-video and image-to-video generation. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// PixVerse V6 unified video model for text-to-video and image-to-video generation. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: Frames, Extend Video.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`PixverseV6Request`](super::models::pixverse_v6::PixverseV6Request) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn pixverse_v6(
         &self,
         request: impl ::std::convert::Into<super::models::pixverse_v6::PixverseV6Request>,
@@ -943,9 +943,9 @@ impl crate::client::Videos<'_> {
     }
     /// PixVerse V6 Transition (`pixverse/v6/transition`).
     ///
-    /// PixVerse V6 first-frame/last-frame transition model. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// PixVerse V6 first-frame/last-frame transition model.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`PixverseV6TransitionRequest`](super::models::pixverse_v6_transition::PixverseV6TransitionRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn pixverse_v6_transition(
         &self,
         request: impl ::std::convert::Into<
@@ -956,9 +956,9 @@ impl crate::client::Videos<'_> {
     }
     /// Wan V2.7 Video (`wan/wan-v2.7-video`).
     ///
-    /// Wan 2.7 unified text/image/reference-to-video plus edit-video workflows. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Wan 2.7 unified text/image/reference-to-video plus edit-video workflows. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: Frames, Reference, Edit Video.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`WanWanV2_7VideoRequest`](super::models::wan_wan_v2_7_video::WanWanV2_7VideoRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn wan_wan_v2_7_video(
         &self,
         request: impl ::std::convert::Into<
@@ -969,9 +969,9 @@ impl crate::client::Videos<'_> {
     }
     /// Wan V2.7 Edit Video (`wan/wan-v2.7/edit-video`).
     ///
-    /// Wan 2.7 instruction-based video editing and style transfer. Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Wan 2.7 instruction-based video editing and style transfer.
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`WanWanV2_7EditVideoRequest`](super::models::wan_wan_v2_7_edit_video::WanWanV2_7EditVideoRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn wan_wan_v2_7_edit_video(
         &self,
         request: impl ::std::convert::Into<
@@ -982,9 +982,9 @@ impl crate::client::Videos<'_> {
     }
     /// Grok Imagine Extend Video (`xai/grok-imagine-video/extend-video`).
     ///
-    /// Extend source videos with xAI’s Grok Imagine Video model Creates the job and returns its id; poll GET /generation/{id} for the result.
+    /// Extend source videos with xAI’s Grok Imagine Video model
     ///
-    /// Validates the request, creates the job (over SSE when the model has it), and returns its terminal result.
+    /// Takes a [`XaiGrokImagineVideoExtendVideoRequest`](super::models::xai_grok_imagine_video_extend_video::XaiGrokImagineVideoExtendVideoRequest) (or anything that converts into one), validates it, creates the job (over SSE when the model has it) and returns its terminal result: a [`Generation`](crate::Generation) that COMPLETED or SUCCEEDED, or an error ([`Error::Failed`](crate::Error::Failed) for FAILED or CANCELED).
     pub async fn xai_grok_imagine_video_extend_video(
         &self,
         request: impl ::std::convert::Into<

@@ -843,6 +843,10 @@ impl KlingElement {
         }
     }
     /// Sets `reference_image_urls`.
+    ///
+    /// Additional views of the element.
+    ///
+    /// At most 3 item(s). An absolute URI. Example: `["https://example.com/input.png"]`.
     #[must_use]
     pub fn reference_image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.reference_image_urls = ::std::option::Option::Some(value);
@@ -1419,6 +1423,10 @@ impl RunwayContentModeration {
         }
     }
     /// Sets `public_figure_threshold`.
+    ///
+    /// How strictly recognisable public figures are blocked.
+    ///
+    /// Default: `"auto"`. Allowed: `"auto"`, `"low"`.
     #[must_use]
     pub fn public_figure_threshold(
         mut self,

@@ -3,6 +3,8 @@
 //! `black-forest-labs/flux-2-pro`: FLUX.2 \[pro\] (Black Forest Labs): text-to-image
 /// Black Forest Labs FLUX.2 \[pro\]. Takes a prompt, an image size, optional reference images for editing, a safety tolerance and a seed.
 ///
+/// Send it with \[`client.images().black_forest_labs_flux_2_pro(request)`\](crate::client::Images::black_forest_labs_flux_2_pro).
+///
 /// Schema `BlackForestLabsFlux2ProRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,36 +59,60 @@ impl BlackForestLabsFlux2ProRequest {
         }
     }
     /// Sets `image_urls`.
+    ///
+    /// Optional reference images; when given the model edits or composes them.
+    ///
+    /// At most 9 item(s). An absolute URI. Example: `["https://example.com/input.png"]`.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `image_size`.
+    ///
+    /// Size of the generated image: a preset name or a custom {width, height}.
+    ///
+    /// Default: `"landscape_4_3"`.
     #[must_use]
     pub fn image_size(mut self, value: crate::generated::schemas::ImageSize) -> Self {
         self.image_size = ::std::option::Option::Some(value);
         self
     }
     /// Sets `safety_tolerance`.
+    ///
+    /// Moderation tolerance, 1 (strict) to 5 (permissive).
+    ///
+    /// Default: `"2"`. Allowed: `"1"`, `"2"`, `"3"`, `"4"`, `"5"`.
     #[must_use]
     pub fn safety_tolerance(mut self, value: SafetyTolerance) -> Self {
         self.safety_tolerance = ::std::option::Option::Some(value);
         self
     }
     /// Sets `enable_safety_checker`.
+    ///
+    /// Run the safety checker on the output.
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn enable_safety_checker(mut self, value: bool) -> Self {
         self.enable_safety_checker = ::std::option::Option::Some(value);
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed for reproducible output; omit for a random seed.
+    ///
+    /// Minimum: 0.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `output_format`.
+    ///
+    /// File format of the generated image.
+    ///
+    /// Default: `"jpeg"`. Allowed: `"jpeg"`, `"png"`.
     #[must_use]
     pub fn output_format(mut self, value: OutputFormat) -> Self {
         self.output_format = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `black-forest-labs/kontext`: Flux Kontext
 /// Flux Kontext image generation model
 ///
+/// Send it with \[`client.images().black_forest_labs_kontext(request)`\](crate::client::Images::black_forest_labs_kontext).
+///
 /// Schema `BlackForestLabsKontextRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,24 +45,40 @@ impl BlackForestLabsKontextRequest {
         }
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio for the generated image. Use 'match_input_image' to match the first input image's aspect ratio.
+    ///
+    /// Default: `"1:1"`. Allowed: `"1:1"`, `"16:9"`, `"3:2"`, `"2:3"`, `"4:5"`, `"5:4"`, `"9:16"`, `"3:4"`, `"4:3"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Resolution of the generated image
+    ///
+    /// Default: `"2K"`. Allowed: `"1K"`, `"2K"`, `"4K"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `image_urls`.
+    ///
+    /// List of input images for image-to-image generation. Maximum 4 images. Must be jpeg, png, gif, or webp.
+    ///
+    /// An absolute URI.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);

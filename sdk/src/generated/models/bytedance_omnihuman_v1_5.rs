@@ -3,6 +3,8 @@
 //! `bytedance/omnihuman-v1.5`: OmniHuman 1.5 (ByteDance): talking avatar
 /// ByteDance OmniHuman 1.5 animates a person in an image from an audio track. Takes an image, an audio URL, an optional prompt and resolution.
 ///
+/// Send it with \[`client.videos().bytedance_omnihuman_v1_5(request)`\](crate::client::Videos::bytedance_omnihuman_v1_5).
+///
 /// Schema `BytedanceOmnihumanV15Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,6 +49,10 @@ impl BytedanceOmnihumanV1_5Request {
         }
     }
     /// Sets `prompt`.
+    ///
+    /// Optional prompt guiding the performance.
+    ///
+    /// Example: `"A slow dolly shot through a misty pine forest at sunrise, birds taking off"`.
     #[must_use]
     pub fn prompt(
         mut self,
@@ -56,12 +62,20 @@ impl BytedanceOmnihumanV1_5Request {
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Output resolution.
+    ///
+    /// Default: `"1080p"`. Allowed: `"720p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `turbo_mode`.
+    ///
+    /// Faster generation at slightly lower quality.
+    ///
+    /// Default: `false`.
     #[must_use]
     pub fn turbo_mode(mut self, value: bool) -> Self {
         self.turbo_mode = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `bytedance/seedance-1.5`: Seedance 1.5
 /// Seedance 1.5 video generation with audio
 ///
+/// Send it with \[`client.videos().bytedance_seedance_1_5(request)`\](crate::client::Videos::bytedance_seedance_1_5).
+///
 /// Schema `BytedanceSeedance15Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -85,60 +87,100 @@ impl BytedanceSeedance1_5Request {
         }
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// The aspect ratio of the generated video
+    ///
+    /// Default: `"16:9"`. Allowed: `"21:9"`, `"16:9"`, `"4:3"`, `"1:1"`, `"3:4"`, `"9:16"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Video resolution
+    ///
+    /// Default: `"720p"`. Allowed: `"480p"`, `"720p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `duration`.
+    ///
+    /// Video duration in seconds
+    ///
+    /// Default: `5`. Minimum: 4. Maximum: 12.
     #[must_use]
     pub fn duration(mut self, value: i64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `camera_fixed`.
+    ///
+    /// Whether to fix the camera position
+    ///
+    /// Default: `false`.
     #[must_use]
     pub fn camera_fixed(mut self, value: bool) -> Self {
         self.camera_fixed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed to control video generation. Use -1 for random.
+    ///
+    /// Minimum: -9007199254740991. Maximum: 9007199254740991.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `enable_safety_checker`.
+    ///
+    /// Whether to enable the safety checker
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn enable_safety_checker(mut self, value: bool) -> Self {
         self.enable_safety_checker = ::std::option::Option::Some(value);
         self
     }
     /// Sets `generate_audio`.
+    ///
+    /// Whether to generate audio for the video
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn generate_audio(mut self, value: bool) -> Self {
         self.generate_audio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `image_url`.
+    ///
+    /// The URL of the image used to generate video
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `first_frame_url`.
+    ///
+    /// The URL of the first frame image used to generate video
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn first_frame_url(
         mut self,
@@ -148,6 +190,10 @@ impl BytedanceSeedance1_5Request {
         self
     }
     /// Sets `end_frame_url`.
+    ///
+    /// The URL of the end frame image the video ends with
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn end_frame_url(
         mut self,

@@ -3,6 +3,8 @@
 //! `bytedance/seedance-1-pro`: Seedance 1.0 Pro (ByteDance): text-to-video
 /// ByteDance Seedance 1.0 Pro. Takes a prompt, optional first and last frames, aspect ratio, resolution, duration, a fixed-camera switch and a seed.
 ///
+/// Send it with \[`client.videos().bytedance_seedance_1_pro(request)`\](crate::client::Videos::bytedance_seedance_1_pro).
+///
 /// Schema `BytedanceSeedance1ProRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,7 +37,7 @@ pub struct BytedanceSeedance1ProRequest {
     ///
     /// Default: `"5"`. Allowed: `"2"`, `"3"`, `"4"`, `"5"`, `"6"`, `"7"`, `"8"`, `"9"`, `"10"`, `"11"`, `"12"`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub duration: ::std::option::Option<Duration>,
+    pub duration: ::std::option::Option<DurationValue>,
     /// Keep the camera position fixed.
     ///
     /// Default: `false`.
@@ -69,12 +71,20 @@ impl BytedanceSeedance1ProRequest {
         }
     }
     /// Sets `image_url`.
+    ///
+    /// Optional first frame (image-to-video).
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `end_image_url`.
+    ///
+    /// Optional last frame.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn end_image_url(
         mut self,
@@ -84,36 +94,60 @@ impl BytedanceSeedance1ProRequest {
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio of the video.
+    ///
+    /// Default: `"16:9"`. Allowed: `"21:9"`, `"16:9"`, `"4:3"`, `"1:1"`, `"3:4"`, `"9:16"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Output resolution.
+    ///
+    /// Default: `"1080p"`. Allowed: `"480p"`, `"720p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `duration`.
+    ///
+    /// Video length in seconds.
+    ///
+    /// Default: `"5"`. Allowed: `"2"`, `"3"`, `"4"`, `"5"`, `"6"`, `"7"`, `"8"`, `"9"`, `"10"`, `"11"`, `"12"`.
     #[must_use]
-    pub fn duration(mut self, value: Duration) -> Self {
+    pub fn duration(mut self, value: DurationValue) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `camera_fixed`.
+    ///
+    /// Keep the camera position fixed.
+    ///
+    /// Default: `false`.
     #[must_use]
     pub fn camera_fixed(mut self, value: bool) -> Self {
         self.camera_fixed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed; -1 for random.
+    ///
+    /// Default: `-1`. Minimum: -1. Maximum: 2147483647.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `enable_safety_checker`.
+    ///
+    /// Run the safety checker on the output.
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn enable_safety_checker(mut self, value: bool) -> Self {
         self.enable_safety_checker = ::std::option::Option::Some(value);
@@ -362,7 +396,7 @@ impl crate::validation::Validate for Resolution {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
-pub enum Duration {
+pub enum DurationValue {
     /// `"2"`
     #[serde(rename = "2")]
     V2,
@@ -397,7 +431,7 @@ pub enum Duration {
     #[serde(rename = "12")]
     V12,
 }
-impl Duration {
+impl DurationValue {
     /// Every value, in spec order.
     pub const ALL: &'static [Self] = &[
         Self::V2,
@@ -429,12 +463,12 @@ impl Duration {
         }
     }
 }
-impl ::std::fmt::Display for Duration {
+impl ::std::fmt::Display for DurationValue {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-impl ::std::str::FromStr for Duration {
+impl ::std::str::FromStr for DurationValue {
     type Err = crate::validation::UnknownValue;
     fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
         match s {
@@ -460,7 +494,7 @@ impl ::std::str::FromStr for Duration {
         }
     }
 }
-impl crate::validation::Validate for Duration {
+impl crate::validation::Validate for DurationValue {
     fn validate_into(
         &self,
         _path: &str,

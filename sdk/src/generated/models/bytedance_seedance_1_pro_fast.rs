@@ -3,6 +3,8 @@
 //! `bytedance/seedance-1-pro-fast`: Seedance 1.0 Pro Fast (ByteDance): text-to-video
 /// ByteDance Seedance 1.0 Pro Fast, a faster Seedance 1.0 Pro. Takes a prompt, an optional first frame, aspect ratio, resolution, duration and a seed.
 ///
+/// Send it with \[`client.videos().bytedance_seedance_1_pro_fast(request)`\](crate::client::Videos::bytedance_seedance_1_pro_fast).
+///
 /// Schema `BytedanceSeedance1ProFastRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,7 +32,7 @@ pub struct BytedanceSeedance1ProFastRequest {
     ///
     /// Default: `"5"`. Allowed: `"2"`, `"3"`, `"4"`, `"5"`, `"6"`, `"7"`, `"8"`, `"9"`, `"10"`, `"11"`, `"12"`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub duration: ::std::option::Option<Duration>,
+    pub duration: ::std::option::Option<DurationValue>,
     /// Keep the camera position fixed.
     ///
     /// Default: `false`.
@@ -63,42 +65,70 @@ impl BytedanceSeedance1ProFastRequest {
         }
     }
     /// Sets `image_url`.
+    ///
+    /// Optional first frame (image-to-video).
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio of the video.
+    ///
+    /// Default: `"16:9"`. Allowed: `"21:9"`, `"16:9"`, `"4:3"`, `"1:1"`, `"3:4"`, `"9:16"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Output resolution.
+    ///
+    /// Default: `"1080p"`. Allowed: `"480p"`, `"720p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `duration`.
+    ///
+    /// Video length in seconds.
+    ///
+    /// Default: `"5"`. Allowed: `"2"`, `"3"`, `"4"`, `"5"`, `"6"`, `"7"`, `"8"`, `"9"`, `"10"`, `"11"`, `"12"`.
     #[must_use]
-    pub fn duration(mut self, value: Duration) -> Self {
+    pub fn duration(mut self, value: DurationValue) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `camera_fixed`.
+    ///
+    /// Keep the camera position fixed.
+    ///
+    /// Default: `false`.
     #[must_use]
     pub fn camera_fixed(mut self, value: bool) -> Self {
         self.camera_fixed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed; -1 for random.
+    ///
+    /// Default: `-1`. Minimum: -1. Maximum: 2147483647.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `enable_safety_checker`.
+    ///
+    /// Run the safety checker on the output.
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn enable_safety_checker(mut self, value: bool) -> Self {
         self.enable_safety_checker = ::std::option::Option::Some(value);
@@ -344,7 +374,7 @@ impl crate::validation::Validate for Resolution {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
-pub enum Duration {
+pub enum DurationValue {
     /// `"2"`
     #[serde(rename = "2")]
     V2,
@@ -379,7 +409,7 @@ pub enum Duration {
     #[serde(rename = "12")]
     V12,
 }
-impl Duration {
+impl DurationValue {
     /// Every value, in spec order.
     pub const ALL: &'static [Self] = &[
         Self::V2,
@@ -411,12 +441,12 @@ impl Duration {
         }
     }
 }
-impl ::std::fmt::Display for Duration {
+impl ::std::fmt::Display for DurationValue {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-impl ::std::str::FromStr for Duration {
+impl ::std::str::FromStr for DurationValue {
     type Err = crate::validation::UnknownValue;
     fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
         match s {
@@ -442,7 +472,7 @@ impl ::std::str::FromStr for Duration {
         }
     }
 }
-impl crate::validation::Validate for Duration {
+impl crate::validation::Validate for DurationValue {
     fn validate_into(
         &self,
         _path: &str,

@@ -3,6 +3,8 @@
 //! `bytedance/seedance-2.0`: Seedance 2.0
 /// Cinematic audio-video generation with director-level camera moves and multi-shot continuity. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: Frame To Video, Reference To Video.
 ///
+/// Send it with \[`client.videos().bytedance_seedance_2_0(request)`\](crate::client::Videos::bytedance_seedance_2_0).
+///
 /// Schema `BytedanceSeedance20Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(tag = "feature")]
@@ -69,7 +71,7 @@ impl crate::model::GenerationRequest for BytedanceSeedance2_0Request {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
-pub enum BytedanceSeedance2_0TextImageToVideoAspectRatio {
+pub enum BytedanceSeedance2_0textImageToVideoAspectRatio {
     /// `"21:9"`
     #[serde(rename = "21:9")]
     V21_9,
@@ -89,7 +91,7 @@ pub enum BytedanceSeedance2_0TextImageToVideoAspectRatio {
     #[serde(rename = "9:16")]
     V9_16,
 }
-impl BytedanceSeedance2_0TextImageToVideoAspectRatio {
+impl BytedanceSeedance2_0textImageToVideoAspectRatio {
     /// Every value, in spec order.
     pub const ALL: &'static [Self] = &[
         Self::V21_9,
@@ -111,12 +113,12 @@ impl BytedanceSeedance2_0TextImageToVideoAspectRatio {
         }
     }
 }
-impl ::std::fmt::Display for BytedanceSeedance2_0TextImageToVideoAspectRatio {
+impl ::std::fmt::Display for BytedanceSeedance2_0textImageToVideoAspectRatio {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-impl ::std::str::FromStr for BytedanceSeedance2_0TextImageToVideoAspectRatio {
+impl ::std::str::FromStr for BytedanceSeedance2_0textImageToVideoAspectRatio {
     type Err = crate::validation::UnknownValue;
     fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
         match s {
@@ -137,7 +139,7 @@ impl ::std::str::FromStr for BytedanceSeedance2_0TextImageToVideoAspectRatio {
         }
     }
 }
-impl crate::validation::Validate for BytedanceSeedance2_0TextImageToVideoAspectRatio {
+impl crate::validation::Validate for BytedanceSeedance2_0textImageToVideoAspectRatio {
     fn validate_into(
         &self,
         _path: &str,
@@ -157,7 +159,7 @@ impl crate::validation::Validate for BytedanceSeedance2_0TextImageToVideoAspectR
     ::serde::Serialize,
     ::serde::Deserialize
 )]
-pub enum BytedanceSeedance2_0TextImageToVideoResolution {
+pub enum BytedanceSeedance2_0textImageToVideoResolution {
     /// `"480p"`
     #[serde(rename = "480p")]
     V480p,
@@ -168,7 +170,7 @@ pub enum BytedanceSeedance2_0TextImageToVideoResolution {
     #[serde(rename = "1080p")]
     V1080p,
 }
-impl BytedanceSeedance2_0TextImageToVideoResolution {
+impl BytedanceSeedance2_0textImageToVideoResolution {
     /// Every value, in spec order.
     pub const ALL: &'static [Self] = &[Self::V480p, Self::V720p, Self::V1080p];
     /// The value as sent on the wire.
@@ -180,12 +182,12 @@ impl BytedanceSeedance2_0TextImageToVideoResolution {
         }
     }
 }
-impl ::std::fmt::Display for BytedanceSeedance2_0TextImageToVideoResolution {
+impl ::std::fmt::Display for BytedanceSeedance2_0textImageToVideoResolution {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-impl ::std::str::FromStr for BytedanceSeedance2_0TextImageToVideoResolution {
+impl ::std::str::FromStr for BytedanceSeedance2_0textImageToVideoResolution {
     type Err = crate::validation::UnknownValue;
     fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
         match s {
@@ -203,7 +205,7 @@ impl ::std::str::FromStr for BytedanceSeedance2_0TextImageToVideoResolution {
         }
     }
 }
-impl crate::validation::Validate for BytedanceSeedance2_0TextImageToVideoResolution {
+impl crate::validation::Validate for BytedanceSeedance2_0textImageToVideoResolution {
     fn validate_into(
         &self,
         _path: &str,
@@ -223,14 +225,14 @@ pub struct BytedanceSeedance2_0TextImageToVideo {
     /// Default: `"16:9"`. Allowed: `"21:9"`, `"16:9"`, `"4:3"`, `"1:1"`, `"3:4"`, `"9:16"`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub aspect_ratio: ::std::option::Option<
-        BytedanceSeedance2_0TextImageToVideoAspectRatio,
+        BytedanceSeedance2_0textImageToVideoAspectRatio,
     >,
     /// Video resolution
     ///
     /// Default: `"720p"`. Allowed: `"480p"`, `"720p"`, `"1080p"`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub resolution: ::std::option::Option<
-        BytedanceSeedance2_0TextImageToVideoResolution,
+        BytedanceSeedance2_0textImageToVideoResolution,
     >,
     /// Video duration in seconds
     ///
@@ -296,42 +298,64 @@ impl BytedanceSeedance2_0TextImageToVideo {
         }
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// The aspect ratio of the generated video
+    ///
+    /// Default: `"16:9"`. Allowed: `"21:9"`, `"16:9"`, `"4:3"`, `"1:1"`, `"3:4"`, `"9:16"`.
     #[must_use]
     pub fn aspect_ratio(
         mut self,
-        value: BytedanceSeedance2_0TextImageToVideoAspectRatio,
+        value: BytedanceSeedance2_0textImageToVideoAspectRatio,
     ) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Video resolution
+    ///
+    /// Default: `"720p"`. Allowed: `"480p"`, `"720p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(
         mut self,
-        value: BytedanceSeedance2_0TextImageToVideoResolution,
+        value: BytedanceSeedance2_0textImageToVideoResolution,
     ) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `duration`.
+    ///
+    /// Video duration in seconds
+    ///
+    /// Default: `5`. Minimum: 4. Maximum: 15.
     #[must_use]
     pub fn duration(mut self, value: i64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `generate_audio`.
+    ///
+    /// Whether to generate native audio for the video
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn generate_audio(mut self, value: bool) -> Self {
         self.generate_audio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed for reproducible generation
+    ///
+    /// Minimum: -9007199254740991. Maximum: 9007199254740991.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `end_user_id`.
+    ///
+    /// Unique user identifier for safety and monitoring.
     #[must_use]
     pub fn end_user_id(
         mut self,
@@ -341,30 +365,50 @@ impl BytedanceSeedance2_0TextImageToVideo {
         self
     }
     /// Sets `audio_url`.
+    ///
+    /// Single audio reference URL (compatibility alias).
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn audio_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.audio_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `audio_urls`.
+    ///
+    /// Reference audio URLs for reference-to-video mode (max 3).
+    ///
+    /// At most 3 item(s). An absolute URI.
     #[must_use]
     pub fn audio_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.audio_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `image_url`.
+    ///
+    /// Optional source image URL for text/image-to-video mode.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `image_urls`.
+    ///
+    /// Image URLs for reference-to-video mode (max 9). text/image-to-video supports at most 1 image.
+    ///
+    /// At most 9 item(s). An absolute URI.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `reference_image_urls`.
+    ///
+    /// (The reference page gives no description.)
+    ///
+    /// An absolute URI.
     #[must_use]
     pub fn reference_image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.reference_image_urls = ::std::option::Option::Some(value);

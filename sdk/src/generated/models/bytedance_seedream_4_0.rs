@@ -3,6 +3,8 @@
 //! `bytedance/seedream-4.0`: Seedream 4.0 (ByteDance): text-to-image
 /// ByteDance Seedream 4.0. Takes a prompt, an image size, optional reference images, image counts and a prompt-enhancement mode.
 ///
+/// Send it with \[`client.images().bytedance_seedream_4_0(request)`\](crate::client::Images::bytedance_seedream_4_0).
+///
 /// Schema `BytedanceSeedream40Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,42 +63,68 @@ impl BytedanceSeedream4_0Request {
         }
     }
     /// Sets `image_urls`.
+    ///
+    /// Optional reference images; when given the model edits or composes them.
+    ///
+    /// At most 10 item(s). An absolute URI. Example: `["https://example.com/input.png"]`.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `image_size`.
+    ///
+    /// Size of the generated image: a preset name or a custom {width, height}.
     #[must_use]
     pub fn image_size(mut self, value: crate::generated::schemas::ImageSize) -> Self {
         self.image_size = ::std::option::Option::Some(value);
         self
     }
     /// Sets `num_images`.
+    ///
+    /// Number of images to generate.
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 6.
     #[must_use]
     pub fn num_images(mut self, value: i64) -> Self {
         self.num_images = ::std::option::Option::Some(value);
         self
     }
     /// Sets `max_images`.
+    ///
+    /// Upper bound on images per generation when the model returns a set.
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 6.
     #[must_use]
     pub fn max_images(mut self, value: i64) -> Self {
         self.max_images = ::std::option::Option::Some(value);
         self
     }
     /// Sets `enhance_prompt_mode`.
+    ///
+    /// Prompt enhancement mode: standard (higher quality) or fast.
+    ///
+    /// Default: `"standard"`. Allowed: `"standard"`, `"fast"`.
     #[must_use]
     pub fn enhance_prompt_mode(mut self, value: EnhancePromptMode) -> Self {
         self.enhance_prompt_mode = ::std::option::Option::Some(value);
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed for reproducible output; omit for a random seed.
+    ///
+    /// Minimum: 0.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `enable_safety_checker`.
+    ///
+    /// Run the safety checker on the output.
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn enable_safety_checker(mut self, value: bool) -> Self {
         self.enable_safety_checker = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `bytedance/seedream-4.5`: Seedream 4.5
 /// Upto 4K, multi-image edits, preserves details, dense text.
 ///
+/// Send it with \[`client.images().bytedance_seedream_4_5(request)`\](crate::client::Images::bytedance_seedream_4_5).
+///
 /// Schema `BytedanceSeedream45Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,24 +45,40 @@ impl BytedanceSeedream4_5Request {
         }
     }
     /// Sets `image_urls`.
+    ///
+    /// Input image(s) for image-to-image generation. List of 1-14 images for single or multi-reference generation.
+    ///
+    /// An absolute URI.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Resolution of the generated image
+    ///
+    /// Default: `"2K"`. Allowed: `"1K"`, `"2K"`, `"4K"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Image aspect ratio
+    ///
+    /// Default: `"16:9"`. Allowed: `"1:1"`, `"4:3"`, `"3:4"`, `"16:9"`, `"9:16"`, `"3:2"`, `"2:3"`, `"21:9"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

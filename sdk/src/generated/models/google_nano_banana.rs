@@ -3,6 +3,8 @@
 //! `google/nano-banana`: Nano Banana (Google): text-to-image and image editing
 /// Google's Gemini 2.5 Flash Image model. Takes a prompt and optionally up to 10 images to edit.
 ///
+/// Send it with \[`client.images().google_nano_banana(request)`\](crate::client::Images::google_nano_banana).
+///
 /// Schema `GoogleNanoBananaRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,24 +47,40 @@ impl GoogleNanoBananaRequest {
         }
     }
     /// Sets `image_urls`.
+    ///
+    /// Images to edit; omit for text-to-image.
+    ///
+    /// At most 10 item(s). An absolute URI. Example: `["https://example.com/input.png"]`.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `num_images`.
+    ///
+    /// Number of images to generate.
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn num_images(mut self, value: i64) -> Self {
         self.num_images = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio of the output image; omit to follow the input.
+    ///
+    /// Allowed: `"21:9"`, `"16:9"`, `"3:2"`, `"4:3"`, `"5:4"`, `"1:1"`, `"4:5"`, `"3:4"`, `"2:3"`, `"9:16"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `output_format`.
+    ///
+    /// File format of the generated image.
+    ///
+    /// Default: `"png"`. Allowed: `"jpeg"`, `"png"`, `"webp"`.
     #[must_use]
     pub fn output_format(mut self, value: OutputFormat) -> Self {
         self.output_format = ::std::option::Option::Some(value);

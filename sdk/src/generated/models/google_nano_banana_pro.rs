@@ -3,6 +3,8 @@
 //! `google/nano-banana-pro`: Nano Banana Pro (Google): text-to-image
 /// Google's Gemini 3 Pro Image model with strong text rendering. Takes a prompt and optional reference images (up to 14), with resolution up to 4K.
 ///
+/// Send it with \[`client.images().google_nano_banana_pro(request)`\](crate::client::Images::google_nano_banana_pro).
+///
 /// Schema `GoogleNanoBananaProRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,42 +65,70 @@ impl GoogleNanoBananaProRequest {
         }
     }
     /// Sets `image_urls`.
+    ///
+    /// Reference images; when given the model edits or composes them.
+    ///
+    /// At most 14 item(s). An absolute URI. Example: `["https://example.com/input.png"]`.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `num_images`.
+    ///
+    /// Number of images to generate.
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn num_images(mut self, value: i64) -> Self {
         self.num_images = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio of the output image.
+    ///
+    /// Default: `"auto"`. Allowed: `"auto"`, `"21:9"`, `"16:9"`, `"3:2"`, `"4:3"`, `"5:4"`, `"1:1"`, `"4:5"`, `"3:4"`, `"2:3"`, `"9:16"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Output resolution tier.
+    ///
+    /// Default: `"1K"`. Allowed: `"1K"`, `"2K"`, `"4K"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `output_format`.
+    ///
+    /// File format of the generated image.
+    ///
+    /// Default: `"png"`. Allowed: `"jpeg"`, `"png"`, `"webp"`.
     #[must_use]
     pub fn output_format(mut self, value: OutputFormat) -> Self {
         self.output_format = ::std::option::Option::Some(value);
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed for reproducible output; omit for a random seed.
+    ///
+    /// Minimum: 0.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `enable_web_search`.
+    ///
+    /// Ground the generation with Google web search results.
+    ///
+    /// Default: `false`.
     #[must_use]
     pub fn enable_web_search(mut self, value: bool) -> Self {
         self.enable_web_search = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `google/veo-2`: Veo 2 (Google): text-to-video
 /// Google Veo 2. Takes a prompt, an optional first-frame image, aspect ratio, duration and a seed.
 ///
+/// Send it with \[`client.videos().google_veo_2(request)`\](crate::client::Videos::google_veo_2).
+///
 /// Schema `GoogleVeo2Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,7 +27,7 @@ pub struct GoogleVeo2Request {
     ///
     /// Default: `"5s"`. Allowed: `"5s"`, `"6s"`, `"7s"`, `"8s"`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub duration: ::std::option::Option<Duration>,
+    pub duration: ::std::option::Option<DurationValue>,
     /// Let the model enhance the prompt.
     ///
     /// Default: `true`.
@@ -51,30 +53,50 @@ impl GoogleVeo2Request {
         }
     }
     /// Sets `image_url`.
+    ///
+    /// Optional first frame (image-to-video).
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio of the video.
+    ///
+    /// Default: `"16:9"`. Allowed: `"16:9"`, `"9:16"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `duration`.
+    ///
+    /// Video length.
+    ///
+    /// Default: `"5s"`. Allowed: `"5s"`, `"6s"`, `"7s"`, `"8s"`.
     #[must_use]
-    pub fn duration(mut self, value: Duration) -> Self {
+    pub fn duration(mut self, value: DurationValue) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `enhance_prompt`.
+    ///
+    /// Let the model enhance the prompt.
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn enhance_prompt(mut self, value: bool) -> Self {
         self.enhance_prompt = ::std::option::Option::Some(value);
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed for reproducible output; omit for a random seed.
+    ///
+    /// Minimum: 0.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
@@ -212,7 +234,7 @@ impl crate::validation::Validate for AspectRatio {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
-pub enum Duration {
+pub enum DurationValue {
     /// `"5s"`
     #[serde(rename = "5s")]
     V5s,
@@ -226,7 +248,7 @@ pub enum Duration {
     #[serde(rename = "8s")]
     V8s,
 }
-impl Duration {
+impl DurationValue {
     /// Every value, in spec order.
     pub const ALL: &'static [Self] = &[Self::V5s, Self::V6s, Self::V7s, Self::V8s];
     /// The value as sent on the wire.
@@ -239,12 +261,12 @@ impl Duration {
         }
     }
 }
-impl ::std::fmt::Display for Duration {
+impl ::std::fmt::Display for DurationValue {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-impl ::std::str::FromStr for Duration {
+impl ::std::str::FromStr for DurationValue {
     type Err = crate::validation::UnknownValue;
     fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
         match s {
@@ -263,7 +285,7 @@ impl ::std::str::FromStr for Duration {
         }
     }
 }
-impl crate::validation::Validate for Duration {
+impl crate::validation::Validate for DurationValue {
     fn validate_into(
         &self,
         _path: &str,

@@ -3,6 +3,8 @@
 //! `google/veo-3.1`: Veo 3.1
 /// Realistic, prompt adherence, native audio/dialogue.
 ///
+/// Send it with \[`client.videos().google_veo_3_1(request)`\](crate::client::Videos::google_veo_3_1).
+///
 /// Schema `GoogleVeo31Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,6 +79,8 @@ impl GoogleVeo3_1Request {
         }
     }
     /// Sets `mode`.
+    ///
+    /// Generation mode: text-image, reference, or frames
     #[must_use]
     pub fn mode(
         mut self,
@@ -86,6 +90,8 @@ impl GoogleVeo3_1Request {
         self
     }
     /// Sets `reference_image_urls`.
+    ///
+    /// Reference images for reference-to-video
     #[must_use]
     pub fn reference_image_urls(
         mut self,
@@ -95,6 +101,8 @@ impl GoogleVeo3_1Request {
         self
     }
     /// Sets `first_frame_url`.
+    ///
+    /// First frame image for frames mode
     #[must_use]
     pub fn first_frame_url(
         mut self,
@@ -104,6 +112,8 @@ impl GoogleVeo3_1Request {
         self
     }
     /// Sets `last_frame_url`.
+    ///
+    /// Last frame image for frames mode
     #[must_use]
     pub fn last_frame_url(
         mut self,
@@ -113,30 +123,48 @@ impl GoogleVeo3_1Request {
         self
     }
     /// Sets `duration`.
+    ///
+    /// Video duration in seconds (The reference page prints a default but no type: taken as a number.)
+    ///
+    /// Default: `8`.
     #[must_use]
     pub fn duration(mut self, value: f64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Resolution of the generated video
+    ///
+    /// Default: `"1080p"`. Allowed: `"720p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Video aspect ratio
+    ///
+    /// Default: `"16:9"`. Allowed: `"16:9"`, `"9:16"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `generate_audio`.
+    ///
+    /// Generate audio with the video
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn generate_audio(mut self, value: bool) -> Self {
         self.generate_audio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `negative_prompt`.
+    ///
+    /// Description of what to exclude from the generated video
     #[must_use]
     pub fn negative_prompt(
         mut self,
@@ -146,12 +174,20 @@ impl GoogleVeo3_1Request {
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed. Omit for random generations
+    ///
+    /// Minimum: -9007199254740991. Maximum: 9007199254740991.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

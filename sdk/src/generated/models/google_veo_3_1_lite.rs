@@ -3,6 +3,8 @@
 //! `google/veo-3.1-lite`: Veo 3.1 Lite
 /// Cost-efficient Veo 3.1 with text/image/frame-to-video workflows
 ///
+/// Send it with \[`client.videos().google_veo_3_1_lite(request)`\](crate::client::Videos::google_veo_3_1_lite).
+///
 /// Schema `GoogleVeo31LiteRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,6 +75,8 @@ impl GoogleVeo3_1LiteRequest {
         }
     }
     /// Sets `mode`.
+    ///
+    /// Generation mode: text-image or frames
     #[must_use]
     pub fn mode(
         mut self,
@@ -82,6 +86,8 @@ impl GoogleVeo3_1LiteRequest {
         self
     }
     /// Sets `image_url`.
+    ///
+    /// Input image URL for image-to-video
     #[must_use]
     pub fn image_url(
         mut self,
@@ -91,12 +97,16 @@ impl GoogleVeo3_1LiteRequest {
         self
     }
     /// Sets `image_urls`.
+    ///
+    /// Input image URLs for image-to-video
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<::std::string::String>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `first_frame_url`.
+    ///
+    /// First frame image for frames mode
     #[must_use]
     pub fn first_frame_url(
         mut self,
@@ -106,6 +116,8 @@ impl GoogleVeo3_1LiteRequest {
         self
     }
     /// Sets `last_frame_url`.
+    ///
+    /// Last frame image for frames mode
     #[must_use]
     pub fn last_frame_url(
         mut self,
@@ -115,18 +127,28 @@ impl GoogleVeo3_1LiteRequest {
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Resolution of the generated video
+    ///
+    /// Default: `"720p"`. Allowed: `"720p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Video aspect ratio
+    ///
+    /// Default: `"16:9"`. Allowed: `"16:9"`, `"9:16"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `negative_prompt`.
+    ///
+    /// Description of what to exclude from the generated video
     #[must_use]
     pub fn negative_prompt(
         mut self,
@@ -136,18 +158,30 @@ impl GoogleVeo3_1LiteRequest {
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed. Omit for random generations
+    ///
+    /// Minimum: -9007199254740991. Maximum: 9007199254740991.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `auto_fix`.
+    ///
+    /// Automatically rewrite prompts to pass moderation checks
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn auto_fix(mut self, value: bool) -> Self {
         self.auto_fix = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

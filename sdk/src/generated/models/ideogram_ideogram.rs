@@ -3,6 +3,8 @@
 //! `ideogram/ideogram`: Ideogram V3
 /// Ideogram image generation model
 ///
+/// Send it with \[`client.images().ideogram_ideogram(request)`\](crate::client::Images::ideogram_ideogram).
+///
 /// Schema `IdeogramIdeogramRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,42 +63,70 @@ impl IdeogramIdeogramRequest {
         }
     }
     /// Sets `image_url`.
+    ///
+    /// Input image for image-to-image generation
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// The aspect ratio of the generated image
+    ///
+    /// Default: `"1:1"`. Allowed: `"10:16"`, `"16:10"`, `"9:16"`, `"16:9"`, `"4:3"`, `"3:4"`, `"1:1"`, `"1:3"`, `"3:1"`, `"3:2"`, `"2:3"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Target resolution used together with aspect ratio to build image_size
+    ///
+    /// Default: `"1K"`. Allowed: `"1K"`, `"2K"`, `"4K"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `expand_prompt`.
+    ///
+    /// Whether to expand the prompt with MagicPrompt functionality
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn expand_prompt(mut self, value: bool) -> Self {
         self.expand_prompt = ::std::option::Option::Some(value);
         self
     }
     /// Sets `seed`.
+    ///
+    /// Seed for the random number generator
+    ///
+    /// Minimum: -9007199254740991. Maximum: 9007199254740991.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `style`.
+    ///
+    /// The style of the generated image
+    ///
+    /// Default: `"auto"`. Allowed: `"auto"`, `"general"`, `"realistic"`, `"design"`, `"render_3D"`, `"anime"`.
     #[must_use]
     pub fn style(mut self, value: Style) -> Self {
         self.style = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

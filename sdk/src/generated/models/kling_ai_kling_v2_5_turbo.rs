@@ -3,6 +3,8 @@
 //! `kling-ai/kling-v2.5-turbo`: Kling V2.5 Turbo
 /// Dynamic motion, physics-aware, prompt adherence. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: Image To Video.
 ///
+/// Send it with \[`client.videos().kling_ai_kling_v2_5_turbo(request)`\](crate::client::Videos::kling_ai_kling_v2_5_turbo).
+///
 /// Schema `KlingAiKlingV25TurboRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(tag = "feature")]
@@ -69,7 +71,7 @@ impl crate::model::GenerationRequest for KlingAiKlingV2_5TurboRequest {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
-pub enum KlingAiKlingV2_5TurboTextToVideoAspectRatio {
+pub enum KlingAiKlingV2_5turboTextToVideoAspectRatio {
     /// `"9:16"`
     #[serde(rename = "9:16")]
     V9_16,
@@ -80,7 +82,7 @@ pub enum KlingAiKlingV2_5TurboTextToVideoAspectRatio {
     #[serde(rename = "1:1")]
     V1_1,
 }
-impl KlingAiKlingV2_5TurboTextToVideoAspectRatio {
+impl KlingAiKlingV2_5turboTextToVideoAspectRatio {
     /// Every value, in spec order.
     pub const ALL: &'static [Self] = &[Self::V9_16, Self::V16_9, Self::V1_1];
     /// The value as sent on the wire.
@@ -92,12 +94,12 @@ impl KlingAiKlingV2_5TurboTextToVideoAspectRatio {
         }
     }
 }
-impl ::std::fmt::Display for KlingAiKlingV2_5TurboTextToVideoAspectRatio {
+impl ::std::fmt::Display for KlingAiKlingV2_5turboTextToVideoAspectRatio {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-impl ::std::str::FromStr for KlingAiKlingV2_5TurboTextToVideoAspectRatio {
+impl ::std::str::FromStr for KlingAiKlingV2_5turboTextToVideoAspectRatio {
     type Err = crate::validation::UnknownValue;
     fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
         match s {
@@ -115,7 +117,7 @@ impl ::std::str::FromStr for KlingAiKlingV2_5TurboTextToVideoAspectRatio {
         }
     }
 }
-impl crate::validation::Validate for KlingAiKlingV2_5TurboTextToVideoAspectRatio {
+impl crate::validation::Validate for KlingAiKlingV2_5turboTextToVideoAspectRatio {
     fn validate_into(
         &self,
         _path: &str,
@@ -138,7 +140,7 @@ pub struct KlingAiKlingV2_5TurboTextToVideo {
     ///
     /// Default: `"16:9"`. Allowed: `"9:16"`, `"16:9"`, `"1:1"`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub aspect_ratio: ::std::option::Option<KlingAiKlingV2_5TurboTextToVideoAspectRatio>,
+    pub aspect_ratio: ::std::option::Option<KlingAiKlingV2_5turboTextToVideoAspectRatio>,
     /// Description of what to exclude from the generated video.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub negative_prompt: ::std::option::Option<::std::string::String>,
@@ -159,21 +161,31 @@ impl KlingAiKlingV2_5TurboTextToVideo {
         }
     }
     /// Sets `duration`.
+    ///
+    /// Video duration in seconds. (The reference page prints a default but no type: taken as a number.)
+    ///
+    /// Default: `5`.
     #[must_use]
     pub fn duration(mut self, value: f64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio of the output video.
+    ///
+    /// Default: `"16:9"`. Allowed: `"9:16"`, `"16:9"`, `"1:1"`.
     #[must_use]
     pub fn aspect_ratio(
         mut self,
-        value: KlingAiKlingV2_5TurboTextToVideoAspectRatio,
+        value: KlingAiKlingV2_5turboTextToVideoAspectRatio,
     ) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `negative_prompt`.
+    ///
+    /// Description of what to exclude from the generated video.
     #[must_use]
     pub fn negative_prompt(
         mut self,

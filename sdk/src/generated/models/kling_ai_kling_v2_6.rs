@@ -3,6 +3,8 @@
 //! `kling-ai/kling-v2.6`: Kling V2.6 Video
 /// Cinematic, fluid motion, audio-backed. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: Motion Control.
 ///
+/// Send it with \[`client.videos().kling_ai_kling_v2_6(request)`\](crate::client::Videos::kling_ai_kling_v2_6).
+///
 /// Schema `KlingAiKlingV26Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(tag = "feature")]
@@ -68,7 +70,7 @@ impl crate::model::GenerationRequest for KlingAiKlingV2_6Request {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
-pub enum KlingAiKlingV2_6TextImageToVideoAspectRatio {
+pub enum KlingAiKlingV2_6textImageToVideoAspectRatio {
     /// `"9:16"`
     #[serde(rename = "9:16")]
     V9_16,
@@ -79,7 +81,7 @@ pub enum KlingAiKlingV2_6TextImageToVideoAspectRatio {
     #[serde(rename = "1:1")]
     V1_1,
 }
-impl KlingAiKlingV2_6TextImageToVideoAspectRatio {
+impl KlingAiKlingV2_6textImageToVideoAspectRatio {
     /// Every value, in spec order.
     pub const ALL: &'static [Self] = &[Self::V9_16, Self::V16_9, Self::V1_1];
     /// The value as sent on the wire.
@@ -91,12 +93,12 @@ impl KlingAiKlingV2_6TextImageToVideoAspectRatio {
         }
     }
 }
-impl ::std::fmt::Display for KlingAiKlingV2_6TextImageToVideoAspectRatio {
+impl ::std::fmt::Display for KlingAiKlingV2_6textImageToVideoAspectRatio {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-impl ::std::str::FromStr for KlingAiKlingV2_6TextImageToVideoAspectRatio {
+impl ::std::str::FromStr for KlingAiKlingV2_6textImageToVideoAspectRatio {
     type Err = crate::validation::UnknownValue;
     fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
         match s {
@@ -114,7 +116,7 @@ impl ::std::str::FromStr for KlingAiKlingV2_6TextImageToVideoAspectRatio {
         }
     }
 }
-impl crate::validation::Validate for KlingAiKlingV2_6TextImageToVideoAspectRatio {
+impl crate::validation::Validate for KlingAiKlingV2_6textImageToVideoAspectRatio {
     fn validate_into(
         &self,
         _path: &str,
@@ -134,7 +136,7 @@ impl crate::validation::Validate for KlingAiKlingV2_6TextImageToVideoAspectRatio
     ::serde::Serialize,
     ::serde::Deserialize
 )]
-pub enum KlingAiKlingV2_6TextImageToVideoCharacterOrientation {
+pub enum KlingAiKlingV2_6textImageToVideoCharacterOrientation {
     /// `"image"`
     #[serde(rename = "image")]
     Image,
@@ -142,7 +144,7 @@ pub enum KlingAiKlingV2_6TextImageToVideoCharacterOrientation {
     #[serde(rename = "video")]
     Video,
 }
-impl KlingAiKlingV2_6TextImageToVideoCharacterOrientation {
+impl KlingAiKlingV2_6textImageToVideoCharacterOrientation {
     /// Every value, in spec order.
     pub const ALL: &'static [Self] = &[Self::Image, Self::Video];
     /// The value as sent on the wire.
@@ -153,12 +155,12 @@ impl KlingAiKlingV2_6TextImageToVideoCharacterOrientation {
         }
     }
 }
-impl ::std::fmt::Display for KlingAiKlingV2_6TextImageToVideoCharacterOrientation {
+impl ::std::fmt::Display for KlingAiKlingV2_6textImageToVideoCharacterOrientation {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-impl ::std::str::FromStr for KlingAiKlingV2_6TextImageToVideoCharacterOrientation {
+impl ::std::str::FromStr for KlingAiKlingV2_6textImageToVideoCharacterOrientation {
     type Err = crate::validation::UnknownValue;
     fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
         match s {
@@ -176,7 +178,7 @@ impl ::std::str::FromStr for KlingAiKlingV2_6TextImageToVideoCharacterOrientatio
     }
 }
 impl crate::validation::Validate
-for KlingAiKlingV2_6TextImageToVideoCharacterOrientation {
+for KlingAiKlingV2_6textImageToVideoCharacterOrientation {
     fn validate_into(
         &self,
         _path: &str,
@@ -196,7 +198,7 @@ for KlingAiKlingV2_6TextImageToVideoCharacterOrientation {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
-pub enum KlingAiKlingV2_6TextImageToVideoQuality {
+pub enum KlingAiKlingV2_6textImageToVideoQuality {
     /// `"standard"`
     #[serde(rename = "standard")]
     Standard,
@@ -204,7 +206,7 @@ pub enum KlingAiKlingV2_6TextImageToVideoQuality {
     #[serde(rename = "pro")]
     Pro,
 }
-impl KlingAiKlingV2_6TextImageToVideoQuality {
+impl KlingAiKlingV2_6textImageToVideoQuality {
     /// Every value, in spec order.
     pub const ALL: &'static [Self] = &[Self::Standard, Self::Pro];
     /// The value as sent on the wire.
@@ -215,12 +217,12 @@ impl KlingAiKlingV2_6TextImageToVideoQuality {
         }
     }
 }
-impl ::std::fmt::Display for KlingAiKlingV2_6TextImageToVideoQuality {
+impl ::std::fmt::Display for KlingAiKlingV2_6textImageToVideoQuality {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-impl ::std::str::FromStr for KlingAiKlingV2_6TextImageToVideoQuality {
+impl ::std::str::FromStr for KlingAiKlingV2_6textImageToVideoQuality {
     type Err = crate::validation::UnknownValue;
     fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
         match s {
@@ -237,7 +239,7 @@ impl ::std::str::FromStr for KlingAiKlingV2_6TextImageToVideoQuality {
         }
     }
 }
-impl crate::validation::Validate for KlingAiKlingV2_6TextImageToVideoQuality {
+impl crate::validation::Validate for KlingAiKlingV2_6textImageToVideoQuality {
     fn validate_into(
         &self,
         _path: &str,
@@ -270,7 +272,7 @@ pub struct KlingAiKlingV2_6TextImageToVideo {
     ///
     /// Default: `"16:9"`. Allowed: `"9:16"`, `"16:9"`, `"1:1"`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub aspect_ratio: ::std::option::Option<KlingAiKlingV2_6TextImageToVideoAspectRatio>,
+    pub aspect_ratio: ::std::option::Option<KlingAiKlingV2_6textImageToVideoAspectRatio>,
     /// Description of what to exclude from the generated video.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub negative_prompt: ::std::option::Option<::std::string::String>,
@@ -284,13 +286,13 @@ pub struct KlingAiKlingV2_6TextImageToVideo {
     /// Default: `"video"`. Allowed: `"image"`, `"video"`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub character_orientation: ::std::option::Option<
-        KlingAiKlingV2_6TextImageToVideoCharacterOrientation,
+        KlingAiKlingV2_6textImageToVideoCharacterOrientation,
     >,
     /// Motion control quality tier.
     ///
     /// Default: `"standard"`. Allowed: `"standard"`, `"pro"`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub quality: ::std::option::Option<KlingAiKlingV2_6TextImageToVideoQuality>,
+    pub quality: ::std::option::Option<KlingAiKlingV2_6textImageToVideoQuality>,
     /// Whether to keep source video sound in motion-control mode.
     ///
     /// Default: `true`.
@@ -325,12 +327,20 @@ impl KlingAiKlingV2_6TextImageToVideo {
         }
     }
     /// Sets `image_url`.
+    ///
+    /// Source image for image-to-video, or the character image for motion control.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `end_image_url`.
+    ///
+    /// Optional ending image for image-to-video.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn end_image_url(
         mut self,
@@ -340,21 +350,31 @@ impl KlingAiKlingV2_6TextImageToVideo {
         self
     }
     /// Sets `generate_audio`.
+    ///
+    /// Generate audio with the video
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn generate_audio(mut self, value: bool) -> Self {
         self.generate_audio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio of the video. Portrait is 720x1280, landscape is 1280x720
+    ///
+    /// Default: `"16:9"`. Allowed: `"9:16"`, `"16:9"`, `"1:1"`.
     #[must_use]
     pub fn aspect_ratio(
         mut self,
-        value: KlingAiKlingV2_6TextImageToVideoAspectRatio,
+        value: KlingAiKlingV2_6textImageToVideoAspectRatio,
     ) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `negative_prompt`.
+    ///
+    /// Description of what to exclude from the generated video.
     #[must_use]
     pub fn negative_prompt(
         mut self,
@@ -364,33 +384,53 @@ impl KlingAiKlingV2_6TextImageToVideo {
         self
     }
     /// Sets `video_url`.
+    ///
+    /// Reference video URL used to transfer motion.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn video_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.video_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `character_orientation`.
+    ///
+    /// Keep orientation aligned with the image or video source.
+    ///
+    /// Default: `"video"`. Allowed: `"image"`, `"video"`.
     #[must_use]
     pub fn character_orientation(
         mut self,
-        value: KlingAiKlingV2_6TextImageToVideoCharacterOrientation,
+        value: KlingAiKlingV2_6textImageToVideoCharacterOrientation,
     ) -> Self {
         self.character_orientation = ::std::option::Option::Some(value);
         self
     }
     /// Sets `quality`.
+    ///
+    /// Motion control quality tier.
+    ///
+    /// Default: `"standard"`. Allowed: `"standard"`, `"pro"`.
     #[must_use]
-    pub fn quality(mut self, value: KlingAiKlingV2_6TextImageToVideoQuality) -> Self {
+    pub fn quality(mut self, value: KlingAiKlingV2_6textImageToVideoQuality) -> Self {
         self.quality = ::std::option::Option::Some(value);
         self
     }
     /// Sets `keep_original_sound`.
+    ///
+    /// Whether to keep source video sound in motion-control mode.
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn keep_original_sound(mut self, value: bool) -> Self {
         self.keep_original_sound = ::std::option::Option::Some(value);
         self
     }
     /// Sets `duration`.
+    ///
+    /// Video duration in seconds (The reference page prints a default but no type: taken as a number.)
+    ///
+    /// Default: `5`.
     #[must_use]
     pub fn duration(mut self, value: f64) -> Self {
         self.duration = ::std::option::Option::Some(value);

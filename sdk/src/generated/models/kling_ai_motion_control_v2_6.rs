@@ -3,6 +3,8 @@
 //! `kling-ai/motion-control-v2.6`: Kling 2.6 Motion Control (Kling AI): motion transfer
 /// Kling 2.6 motion control: transfers the motion of a reference video onto the character in an image. Takes an image, a motion video, a character orientation and an optional prompt.
 ///
+/// Send it with \[`client.videos().kling_ai_motion_control_v2_6(request)`\](crate::client::Videos::kling_ai_motion_control_v2_6).
+///
 /// Schema `KlingAiMotionControlV26Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,6 +49,10 @@ impl KlingAiMotionControlV2_6Request {
         }
     }
     /// Sets `prompt`.
+    ///
+    /// Optional prompt describing the scene.
+    ///
+    /// At most 2500 character(s). Example: `"A slow dolly shot through a misty pine forest at sunrise, birds taking off"`.
     #[must_use]
     pub fn prompt(
         mut self,
@@ -56,6 +62,10 @@ impl KlingAiMotionControlV2_6Request {
         self
     }
     /// Sets `keep_original_sound`.
+    ///
+    /// Keep the reference video's audio.
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn keep_original_sound(mut self, value: bool) -> Self {
         self.keep_original_sound = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `kling-ai/o1/edit`: Kling O1 Edit (Kling AI): video editing
 /// Kling Omni 1 video editing. Takes a source video, an edit instruction, optional reference images and elements.
 ///
+/// Send it with \[`client.videos().kling_ai_o1_edit(request)`\](crate::client::Videos::kling_ai_o1_edit).
+///
 /// Schema `KlingAiO1EditRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,12 +51,20 @@ impl KlingAiO1EditRequest {
         }
     }
     /// Sets `image_urls`.
+    ///
+    /// Optional reference images (style or content).
+    ///
+    /// At most 4 item(s). An absolute URI. Example: `["https://example.com/input.png"]`.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `elements`.
+    ///
+    /// Characters or objects to keep consistent; reference them in the prompt as @Element1, @Element2, ...
+    ///
+    /// At most 4 item(s).
     #[must_use]
     pub fn elements(
         mut self,
@@ -64,6 +74,10 @@ impl KlingAiO1EditRequest {
         self
     }
     /// Sets `keep_audio`.
+    ///
+    /// Keep the source video's audio track.
+    ///
+    /// Default: `false`.
     #[must_use]
     pub fn keep_audio(mut self, value: bool) -> Self {
         self.keep_audio = ::std::option::Option::Some(value);

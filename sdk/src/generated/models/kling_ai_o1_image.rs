@@ -3,6 +3,8 @@
 //! `kling-ai/o1-image`: Kling O1 Image
 /// Precise editing, strong reference control, visual consistency.
 ///
+/// Send it with \[`client.images().kling_ai_o1_image(request)`\](crate::client::Images::kling_ai_o1_image).
+///
 /// Schema `KlingAiO1ImageRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,36 +59,60 @@ impl KlingAiO1ImageRequest {
         }
     }
     /// Sets `image_urls`.
+    ///
+    /// (The reference page gives no description.)
+    ///
+    /// At most 10 item(s). An absolute URI.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `elements`.
+    ///
+    /// (The reference page gives no description.)
+    ///
+    /// At most 10 item(s).
     #[must_use]
     pub fn elements(mut self, value: ::std::vec::Vec<::serde_json::Value>) -> Self {
         self.elements = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// (The reference page gives no description.)
+    ///
+    /// Default: `"1K"`. Allowed: `"1K"`, `"2K"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// (The reference page gives no description.)
+    ///
+    /// Default: `"16:9"`. Allowed: `"auto"`, `"16:9"`, `"9:16"`, `"1:1"`, `"4:3"`, `"3:4"`, `"3:2"`, `"2:3"`, `"21:9"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `output_format`.
+    ///
+    /// (The reference page gives no description.)
+    ///
+    /// Default: `"png"`. Allowed: `"jpeg"`, `"png"`, `"webp"`.
     #[must_use]
     pub fn output_format(mut self, value: OutputFormat) -> Self {
         self.output_format = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `kling-ai/o1/video`: Kling O1 Video
 /// Unified Kling O1 workflow for frame-to-video, image reference generation, video editing, and reference-video continuation. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: image reference generation, video edit, reference-video continuation.
 ///
+/// Send it with \[`client.videos().kling_ai_o1_video(request)`\](crate::client::Videos::kling_ai_o1_video).
+///
 /// Schema `KlingAiO1VideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(tag = "feature")]
@@ -163,12 +165,20 @@ impl KlingAiO1VideoFrameToVideo {
         }
     }
     /// Sets `quality`.
+    ///
+    /// Generation quality tier.
+    ///
+    /// Default: `"pro"`. Allowed: `"standard"`, `"pro"`.
     #[must_use]
     pub fn quality(mut self, value: KlingAiO1VideoFrameToVideoQuality) -> Self {
         self.quality = ::std::option::Option::Some(value);
         self
     }
     /// Sets `last_frame_url`.
+    ///
+    /// Optional image to use as the last frame of the video.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn last_frame_url(
         mut self,
@@ -178,6 +188,10 @@ impl KlingAiO1VideoFrameToVideo {
         self
     }
     /// Sets `duration`.
+    ///
+    /// Video duration in seconds.
+    ///
+    /// Default: `5`. Minimum: 3. Maximum: 10.
     #[must_use]
     pub fn duration(mut self, value: i64) -> Self {
         self.duration = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `kling-ai/o3-image`: Kling O3 Image
 /// Top-tier text-to-image with flawless consistency
 ///
+/// Send it with \[`client.images().kling_ai_o3_image(request)`\](crate::client::Images::kling_ai_o3_image).
+///
 /// Schema `KlingAiO3ImageRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,30 +53,50 @@ impl KlingAiO3ImageRequest {
         }
     }
     /// Sets `image_urls`.
+    ///
+    /// List of reference images. Reference images in prompt using @Image1, @Image2, etc. (1-indexed).
+    ///
+    /// At most 10 item(s). An absolute URI.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Image generation resolution. 1K: standard, 2K: high-res.
+    ///
+    /// Default: `"1K"`. Allowed: `"1K"`, `"2K"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio of generated images. 'auto' intelligently determines based on input content.
+    ///
+    /// Default: `"16:9"`. Allowed: `"16:9"`, `"9:16"`, `"1:1"`, `"4:3"`, `"3:4"`, `"3:2"`, `"2:3"`, `"21:9"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `output_format`.
+    ///
+    /// The format of the generated image.
+    ///
+    /// Default: `"png"`. Allowed: `"jpeg"`, `"png"`, `"webp"`.
     #[must_use]
     pub fn output_format(mut self, value: OutputFormat) -> Self {
         self.output_format = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

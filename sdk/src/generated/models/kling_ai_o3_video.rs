@@ -3,6 +3,8 @@
 //! `kling-ai/o3/video`: Kling O3 Video
 /// Upto 15s, with video or image references, audio-backed. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: Frame To Video, Reference To Video, Video To Video, Video Reference To Video.
 ///
+/// Send it with \[`client.videos().kling_ai_o3_video(request)`\](crate::client::Videos::kling_ai_o3_video).
+///
 /// Schema `KlingAiO3VideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(tag = "feature")]
@@ -274,30 +276,50 @@ impl KlingAiO3VideoTextImageToVideo {
         }
     }
     /// Sets `duration`.
+    ///
+    /// Video duration in seconds
+    ///
+    /// Default: `5`. Minimum: 3. Maximum: 15.
     #[must_use]
     pub fn duration(mut self, value: i64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `generate_audio`.
+    ///
+    /// Whether to generate audio for the video
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn generate_audio(mut self, value: bool) -> Self {
         self.generate_audio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `keep_audio`.
+    ///
+    /// Preserves original audio from the reference video (video-to-video modes).
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn keep_audio(mut self, value: bool) -> Self {
         self.keep_audio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `quality`.
+    ///
+    /// generation quality
+    ///
+    /// Default: `"pro"`. Allowed: `"standard"`, `"pro"`.
     #[must_use]
     pub fn quality(mut self, value: KlingAiO3VideoTextImageToVideoQuality) -> Self {
         self.quality = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio of the video. Portrait is 720x1280, landscape is 1280x720
+    ///
+    /// Default: `"16:9"`. Allowed: `"9:16"`, `"16:9"`, `"1:1"`.
     #[must_use]
     pub fn aspect_ratio(
         mut self,
@@ -307,12 +329,20 @@ impl KlingAiO3VideoTextImageToVideo {
         self
     }
     /// Sets `image_url`.
+    ///
+    /// Start frame image URL for image-to-video.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `start_image_url`.
+    ///
+    /// Start frame image URL (alias for image_url in reference-to-video mode).
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn start_image_url(
         mut self,
@@ -322,6 +352,10 @@ impl KlingAiO3VideoTextImageToVideo {
         self
     }
     /// Sets `end_image_url`.
+    ///
+    /// End frame image URL for image-to-video / reference-to-video.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn end_image_url(
         mut self,
@@ -331,6 +365,10 @@ impl KlingAiO3VideoTextImageToVideo {
         self
     }
     /// Sets `first_frame_url`.
+    ///
+    /// First frame image URL for frame-to-video mode.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn first_frame_url(
         mut self,
@@ -340,6 +378,10 @@ impl KlingAiO3VideoTextImageToVideo {
         self
     }
     /// Sets `last_frame_url`.
+    ///
+    /// Optional last frame image URL for frame-to-video mode.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn last_frame_url(
         mut self,
@@ -349,12 +391,18 @@ impl KlingAiO3VideoTextImageToVideo {
         self
     }
     /// Sets `image_urls`.
+    ///
+    /// Reference images for style/appearance; cite in prompt as @Image1, @Image2. Max 4 total (combined with elements).
+    ///
+    /// At most 4 item(s). An absolute URI.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `video_url`.
+    ///
+    /// Reference video URL for video-to-video modes (mp4/mov, 3-10s, 720-2160px, max 200MB).
     #[must_use]
     pub fn video_url(
         mut self,
@@ -364,6 +412,8 @@ impl KlingAiO3VideoTextImageToVideo {
         self
     }
     /// Sets `negative_prompt`.
+    ///
+    /// Description of what to exclude from the generated video
     #[must_use]
     pub fn negative_prompt(
         mut self,

@@ -3,6 +3,8 @@
 //! `kling-ai/v3/image`: Kling V3 Image
 /// KlingAiV3ImageRequest
 ///
+/// Send it with \[`client.images().kling_ai_v3_image(request)`\](crate::client::Images::kling_ai_v3_image).
+///
 /// Schema `KlingAiV3ImageRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,36 +57,58 @@ impl KlingAiV3ImageRequest {
         }
     }
     /// Sets `image_urls`.
+    ///
+    /// List of reference images. Reference images in prompt using @Image1, @Image2, etc. (1-indexed).
+    ///
+    /// At most 10 item(s). An absolute URI.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `elements`.
+    ///
+    /// Elements with optional reference images and a frontal image
     #[must_use]
     pub fn elements(mut self, value: ::std::vec::Vec<::serde_json::Value>) -> Self {
         self.elements = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Image generation resolution. 1K: standard, 2K: high-res.
+    ///
+    /// Allowed: `"1K"`, `"2K"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio of generated images. 'auto' intelligently determines based on input content.
+    ///
+    /// Allowed: `"16:9"`, `"9:16"`, `"1:1"`, `"4:3"`, `"3:4"`, `"3:2"`, `"2:3"`, `"21:9"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `output_format`.
+    ///
+    /// The format of the generated image.
+    ///
+    /// Allowed: `"jpeg"`, `"png"`, `"webp"`.
     #[must_use]
     pub fn output_format(mut self, value: OutputFormat) -> Self {
         self.output_format = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

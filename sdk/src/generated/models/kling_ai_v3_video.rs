@@ -3,6 +3,8 @@
 //! `kling-ai/v3/video`: Kling 3.0
 /// Upto 15s, multi-angle scenes, audio-backed.
 ///
+/// Send it with \[`client.videos().kling_ai_v3_video(request)`\](crate::client::Videos::kling_ai_v3_video).
+///
 /// Schema `KlingAiV3VideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,30 +73,50 @@ impl KlingAiV3VideoRequest {
         }
     }
     /// Sets `duration`.
+    ///
+    /// Video duration in seconds
+    ///
+    /// Default: `5`. Minimum: 3. Maximum: 15.
     #[must_use]
     pub fn duration(mut self, value: i64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `generate_audio`.
+    ///
+    /// Whether to generate audio for the video
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn generate_audio(mut self, value: bool) -> Self {
         self.generate_audio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `quality`.
+    ///
+    /// generation quality
+    ///
+    /// Default: `"standard"`. Allowed: `"standard"`, `"pro"`.
     #[must_use]
     pub fn quality(mut self, value: Quality) -> Self {
         self.quality = ::std::option::Option::Some(value);
         self
     }
     /// Sets `image_url`.
+    ///
+    /// Optional reference image
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `first_frame_url`.
+    ///
+    /// Optional reference image
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn first_frame_url(
         mut self,
@@ -104,6 +126,10 @@ impl KlingAiV3VideoRequest {
         self
     }
     /// Sets `last_frame_url`.
+    ///
+    /// Optional reference image
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn last_frame_url(
         mut self,
@@ -113,6 +139,8 @@ impl KlingAiV3VideoRequest {
         self
     }
     /// Sets `negative_prompt`.
+    ///
+    /// Description of what to exclude from the generated video
     #[must_use]
     pub fn negative_prompt(
         mut self,
@@ -122,12 +150,20 @@ impl KlingAiV3VideoRequest {
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio of the video. Portrait is 720x1280, landscape is 1280x720
+    ///
+    /// Default: `"16:9"`. Allowed: `"9:16"`, `"16:9"`, `"1:1"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

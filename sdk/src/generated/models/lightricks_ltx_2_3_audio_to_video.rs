@@ -3,6 +3,8 @@
 //! `lightricks/ltx-2.3/audio-to-video`: LTX 2.3 Audio to Video
 /// Generate expressive videos from audio, with optional image and prompt control.
 ///
+/// Send it with \[`client.videos().lightricks_ltx_2_3_audio_to_video(request)`\](crate::client::Videos::lightricks_ltx_2_3_audio_to_video).
+///
 /// Schema `LightricksLtx23AudioToVideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,18 +45,28 @@ impl LightricksLtx2_3AudioToVideoRequest {
         }
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);
         self
     }
     /// Sets `image_url`.
+    ///
+    /// Optional image used as the first frame of the generated video.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `prompt`.
+    ///
+    /// Optional generation prompt. Required by backend when image_url is not provided.
     #[must_use]
     pub fn prompt(
         mut self,
@@ -64,6 +76,10 @@ impl LightricksLtx2_3AudioToVideoRequest {
         self
     }
     /// Sets `guidance_scale`.
+    ///
+    /// Prompt guidance strength. Higher values follow the prompt more strictly.
+    ///
+    /// Default: `5`. Minimum: 1. Maximum: 50.
     #[must_use]
     pub fn guidance_scale(mut self, value: f64) -> Self {
         self.guidance_scale = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `lightricks/ltx-2.3/extend-video`: LTX 2.3 Extend Video
 /// Extend an existing video from the start or end with temporal continuity.
 ///
+/// Send it with \[`client.videos().lightricks_ltx_2_3_extend_video(request)`\](crate::client::Videos::lightricks_ltx_2_3_extend_video).
+///
 /// Schema `LightricksLtx23ExtendVideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,12 +51,18 @@ impl LightricksLtx2_3ExtendVideoRequest {
         }
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);
         self
     }
     /// Sets `prompt`.
+    ///
+    /// Optional description for the extended segment.
     #[must_use]
     pub fn prompt(
         mut self,
@@ -64,18 +72,30 @@ impl LightricksLtx2_3ExtendVideoRequest {
         self
     }
     /// Sets `duration`.
+    ///
+    /// Seconds to extend the video.
+    ///
+    /// Default: `5`. Minimum: 1. Maximum: 20.
     #[must_use]
     pub fn duration(mut self, value: f64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `mode`.
+    ///
+    /// Where to extend the video.
+    ///
+    /// Default: `"end"`. Allowed: `"start"`, `"end"`.
     #[must_use]
     pub fn mode(mut self, value: Mode) -> Self {
         self.mode = ::std::option::Option::Some(value);
         self
     }
     /// Sets `context`.
+    ///
+    /// Seconds from the source video used as extension context.
+    ///
+    /// Minimum: 0. Maximum: 20.
     #[must_use]
     pub fn context(mut self, value: f64) -> Self {
         self.context = ::std::option::Option::Some(value);

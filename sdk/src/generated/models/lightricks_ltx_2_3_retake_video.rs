@@ -3,6 +3,8 @@
 //! `lightricks/ltx-2.3/retake-video`: LTX-2.3 Retake Video (Lightricks): video editing
 /// Lightricks LTX-2.3 retake: regenerates a section of a video. Takes a video, a prompt, the section's start and duration, and what to replace.
 ///
+/// Send it with \[`client.videos().lightricks_ltx_2_3_retake_video(request)`\](crate::client::Videos::lightricks_ltx_2_3_retake_video).
+///
 /// Schema `LightricksLtx23RetakeVideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,18 +49,30 @@ impl LightricksLtx2_3RetakeVideoRequest {
         }
     }
     /// Sets `start_time`.
+    ///
+    /// Start of the section, in seconds.
+    ///
+    /// Default: `0`. Minimum: 0. Maximum: 20.
     #[must_use]
     pub fn start_time(mut self, value: f64) -> Self {
         self.start_time = ::std::option::Option::Some(value);
         self
     }
     /// Sets `duration`.
+    ///
+    /// Length of the section, in seconds.
+    ///
+    /// Default: `5`. Minimum: 2. Maximum: 20.
     #[must_use]
     pub fn duration(mut self, value: f64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `retake_mode`.
+    ///
+    /// What to replace.
+    ///
+    /// Default: `"replace_audio_and_video"`. Allowed: `"replace_audio"`, `"replace_video"`, `"replace_audio_and_video"`.
     #[must_use]
     pub fn retake_mode(mut self, value: RetakeMode) -> Self {
         self.retake_mode = ::std::option::Option::Some(value);

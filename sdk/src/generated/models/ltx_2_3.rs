@@ -3,6 +3,8 @@
 //! `ltx-2.3`: LTX 2.3
 /// 4K, 50 fps, cinematic, preserves details. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: audio-to-video, extend-video, retake-video.
 ///
+/// Send it with \[`client.videos().ltx_2_3(request)`\](crate::client::Videos::ltx_2_3).
+///
 /// Schema `Ltx23Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(tag = "feature")]
@@ -76,6 +78,8 @@ impl Ltx2_3TextImage {
         }
     }
     /// Sets `prompt`.
+    ///
+    /// Prompt text. Required for text/image and retake workflows. Optional for audio-to-video and extend-video workflows.
     #[must_use]
     pub fn prompt(
         mut self,

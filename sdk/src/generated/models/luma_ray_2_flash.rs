@@ -3,6 +3,8 @@
 //! `luma/ray-2-flash`: Luma Ray2 Flash
 /// Luma Dream Machine Ray2 Flash for text-to-video and image-to-video.
 ///
+/// Send it with \[`client.videos().luma_ray_2_flash(request)`\](crate::client::Videos::luma_ray_2_flash).
+///
 /// Schema `LumaRay2FlashRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,6 +62,10 @@ impl LumaRay2FlashRequest {
         }
     }
     /// Sets `first_frame_url`.
+    ///
+    /// Initial image to start the video from.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn first_frame_url(
         mut self,
@@ -69,6 +75,10 @@ impl LumaRay2FlashRequest {
         self
     }
     /// Sets `end_frame_url`.
+    ///
+    /// Final image to end the video with.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn end_frame_url(
         mut self,
@@ -78,30 +88,48 @@ impl LumaRay2FlashRequest {
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// The aspect ratio of the generated video
+    ///
+    /// Default: `"16:9"`. Allowed: `"16:9"`, `"9:16"`, `"4:3"`, `"3:4"`, `"21:9"`, `"9:21"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `loop`.
+    ///
+    /// Whether the video should loop
     #[must_use]
     pub fn loop_(mut self, value: bool) -> Self {
         self.loop_ = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// The resolution of the generated video
+    ///
+    /// Default: `"540p"`. Allowed: `"540p"`, `"720p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `duration`.
+    ///
+    /// Duration of the video in seconds. (The reference page prints a default but no type: taken as a number.)
+    ///
+    /// Default: `5`.
     #[must_use]
     pub fn duration(mut self, value: f64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

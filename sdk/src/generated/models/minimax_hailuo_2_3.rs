@@ -3,6 +3,8 @@
 //! `minimax/hailuo-2.3`: Hailuo 2.3
 /// Optimized for realistic human motion and cinematic VFX
 ///
+/// Send it with \[`client.videos().minimax_hailuo_2_3(request)`\](crate::client::Videos::minimax_hailuo_2_3).
+///
 /// Schema `MinimaxHailuo23Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,24 +51,40 @@ impl MinimaxHailuo2_3Request {
         }
     }
     /// Sets `duration`.
+    ///
+    /// (The reference page prints a default but no type: taken as a number.)
+    ///
+    /// Default: `6`.
     #[must_use]
     pub fn duration(mut self, value: f64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// (The reference page gives no description.)
+    ///
+    /// Default: `"768p"`. Allowed: `"768p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `prompt_optimizer`.
+    ///
+    /// (The reference page gives no description.)
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn prompt_optimizer(mut self, value: bool) -> Self {
         self.prompt_optimizer = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `minimax/hailuo-2.3-fast`: Hailuo 2.3 Fast
 /// A lower-latency image-to-video version of Hailuo 2.3
 ///
+/// Send it with \[`client.videos().minimax_hailuo_2_3_fast(request)`\](crate::client::Videos::minimax_hailuo_2_3_fast).
+///
 /// Schema `MinimaxHailuo23FastRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,24 +51,40 @@ impl MinimaxHailuo2_3FastRequest {
         }
     }
     /// Sets `duration`.
+    ///
+    /// Duration of the video in seconds. 10 seconds is only available for 768p resolution. (The reference page prints a default but no type: taken as a number.)
+    ///
+    /// Default: `6`.
     #[must_use]
     pub fn duration(mut self, value: f64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Pick between 768p or 1080p resolution. 1080p supports only 6-second duration.
+    ///
+    /// Default: `"768p"`. Allowed: `"768p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `prompt_optimizer`.
+    ///
+    /// Use prompt optimizer
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn prompt_optimizer(mut self, value: bool) -> Self {
         self.prompt_optimizer = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

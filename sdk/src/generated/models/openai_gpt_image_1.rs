@@ -3,6 +3,8 @@
 //! `openai/gpt-image-1`: GPT Image 1 (OpenAI): text-to-image and image editing
 /// OpenAI's GPT Image 1 with the Images API parameter names (n, size, quality, background, moderation). Optional input images switch to editing.
 ///
+/// Send it with \[`client.images().openai_gpt_image_1(request)`\](crate::client::Images::openai_gpt_image_1).
+///
 /// Schema `OpenaiGptImage1Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,48 +71,80 @@ impl OpenaiGptImage1Request {
         }
     }
     /// Sets `image_urls`.
+    ///
+    /// Input images to edit; omit for text-to-image.
+    ///
+    /// At most 16 item(s). An absolute URI. Example: `["https://example.com/input.png"]`.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `size`.
+    ///
+    /// Pixel size of the output image.
+    ///
+    /// Default: `"auto"`. Allowed: `"auto"`, `"1024x1024"`, `"1536x1024"`, `"1024x1536"`.
     #[must_use]
     pub fn size(mut self, value: Size) -> Self {
         self.size = ::std::option::Option::Some(value);
         self
     }
     /// Sets `quality`.
+    ///
+    /// Rendering quality.
+    ///
+    /// Default: `"auto"`. Allowed: `"auto"`, `"low"`, `"medium"`, `"high"`.
     #[must_use]
     pub fn quality(mut self, value: Quality) -> Self {
         self.quality = ::std::option::Option::Some(value);
         self
     }
     /// Sets `background`.
+    ///
+    /// Background handling.
+    ///
+    /// Default: `"auto"`. Allowed: `"auto"`, `"transparent"`, `"opaque"`.
     #[must_use]
     pub fn background(mut self, value: Background) -> Self {
         self.background = ::std::option::Option::Some(value);
         self
     }
     /// Sets `moderation`.
+    ///
+    /// Content moderation strictness.
+    ///
+    /// Default: `"auto"`. Allowed: `"auto"`, `"low"`.
     #[must_use]
     pub fn moderation(mut self, value: Moderation) -> Self {
         self.moderation = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of images to generate.
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 10.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);
         self
     }
     /// Sets `output_format`.
+    ///
+    /// File format of the generated image.
+    ///
+    /// Default: `"png"`. Allowed: `"png"`, `"jpeg"`, `"webp"`.
     #[must_use]
     pub fn output_format(mut self, value: OutputFormat) -> Self {
         self.output_format = ::std::option::Option::Some(value);
         self
     }
     /// Sets `output_compression`.
+    ///
+    /// Compression level (0-100) for jpeg and webp output.
+    ///
+    /// Minimum: 0. Maximum: 100.
     #[must_use]
     pub fn output_compression(mut self, value: i64) -> Self {
         self.output_compression = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `openai/gpt-image-1.5`: GPT Image 1.5
 /// Strong prompt adherence, detail preservation, fast.
 ///
+/// Send it with \[`client.images().openai_gpt_image_1_5(request)`\](crate::client::Images::openai_gpt_image_1_5).
+///
 /// Schema `OpenaiGptImage15Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,54 +75,90 @@ impl OpenaiGptImage1_5Request {
         }
     }
     /// Sets `image_urls`.
+    ///
+    /// Input images to transform or use as reference (supports multiple images)
+    ///
+    /// An absolute URI.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `image_size`.
+    ///
+    /// Aspect ratio for the generated image
+    ///
+    /// Default: `"default"`. Allowed: `"default"`, `"1024x1024"`, `"1536x1024"`, `"1024x1536"`.
     #[must_use]
     pub fn image_size(mut self, value: ImageSize) -> Self {
         self.image_size = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio for the generated image
+    ///
+    /// Default: `"1:1"`. Allowed: `"1:1"`, `"3:2"`, `"2:3"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Resolution hint for generated image
+    ///
+    /// Default: `"1080p"`. Allowed: `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `background`.
+    ///
+    /// Background for the generated image
+    ///
+    /// Default: `"auto"`. Allowed: `"auto"`, `"transparent"`, `"opaque"`.
     #[must_use]
     pub fn background(mut self, value: Background) -> Self {
         self.background = ::std::option::Option::Some(value);
         self
     }
     /// Sets `quality`.
+    ///
+    /// Quality for the generated image
+    ///
+    /// Default: `"default"`. Allowed: `"default"`, `"low"`, `"medium"`, `"high"`.
     #[must_use]
     pub fn quality(mut self, value: Quality) -> Self {
         self.quality = ::std::option::Option::Some(value);
         self
     }
     /// Sets `num_images`.
+    ///
+    /// Number of images to generate (1-10)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 10.
     #[must_use]
     pub fn num_images(mut self, value: i64) -> Self {
         self.num_images = ::std::option::Option::Some(value);
         self
     }
     /// Sets `output_format`.
+    ///
+    /// Output format for the images
+    ///
+    /// Default: `"png"`. Allowed: `"jpeg"`, `"png"`, `"webp"`.
     #[must_use]
     pub fn output_format(mut self, value: OutputFormat) -> Self {
         self.output_format = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `openai/gpt-image-2`: GPT Image 2
 /// OpenAI ChatGPT Images 2.0 model for text-to-image and image editing.
 ///
+/// Send it with \[`client.images().openai_gpt_image_2(request)`\](crate::client::Images::openai_gpt_image_2).
+///
 /// Schema `OpenaiGptImage2Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,48 +69,80 @@ impl OpenaiGptImage2Request {
         }
     }
     /// Sets `image_urls`.
+    ///
+    /// Optional input image URLs for edit mode. When provided, the model performs image editing.
+    ///
+    /// An absolute URI.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `mask_url`.
+    ///
+    /// Optional mask image URL to constrain the editable region in edit mode.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn mask_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.mask_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio for generated image dimensions.
+    ///
+    /// Default: `"4:3"`. Allowed: `"1:1"`, `"16:9"`, `"9:16"`, `"4:3"`, `"3:4"`, `"3:2"`, `"2:3"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Resolution hint used with Aspect Ratio to derive image size.
+    ///
+    /// Default: `"1K"`. Allowed: `"1K"`, `"2K"`, `"4K"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `quality`.
+    ///
+    /// Generation quality level.
+    ///
+    /// Default: `"high"`. Allowed: `"low"`, `"medium"`, `"high"`.
     #[must_use]
     pub fn quality(mut self, value: Quality) -> Self {
         self.quality = ::std::option::Option::Some(value);
         self
     }
     /// Sets `num_images`.
+    ///
+    /// Number of images to generate (1-4).
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn num_images(mut self, value: i64) -> Self {
         self.num_images = ::std::option::Option::Some(value);
         self
     }
     /// Sets `output_format`.
+    ///
+    /// Output format for generated images.
+    ///
+    /// Default: `"png"`. Allowed: `"jpeg"`, `"png"`, `"webp"`.
     #[must_use]
     pub fn output_format(mut self, value: OutputFormat) -> Self {
         self.output_format = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

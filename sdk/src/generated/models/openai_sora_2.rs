@@ -3,6 +3,8 @@
 //! `openai/sora-2`: Sora
 /// Realistic, physics-aware, fine control, audio-backed.
 ///
+/// Send it with \[`client.videos().openai_sora_2(request)`\](crate::client::Videos::openai_sora_2).
+///
 /// Schema `OpenaiSora2Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,24 +51,40 @@ impl OpenaiSora2Request {
         }
     }
     /// Sets `duration`.
+    ///
+    /// Duration of the video in seconds (The reference page prints a default but no type: taken as a number.)
+    ///
+    /// Default: `4`.
     #[must_use]
     pub fn duration(mut self, value: f64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio of the video. Portrait is 720x1280, landscape is 1280x720
+    ///
+    /// Default: `"9:16"`. Allowed: `"9:16"`, `"16:9"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Resolution of the generated video
+    ///
+    /// Default: `"720p"`. Allowed: `"720p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `first_frame_url`.
+    ///
+    /// An optional image to use as the first frame of the video. The image must be the same aspect ratio as the video.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn first_frame_url(
         mut self,
@@ -76,6 +94,10 @@ impl OpenaiSora2Request {
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

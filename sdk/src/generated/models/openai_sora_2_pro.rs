@@ -3,6 +3,8 @@
 //! `openai/sora-2-pro`: Sora 2 Pro
 /// Upto 1080p, precise multi-shot control, audio-backed.
 ///
+/// Send it with \[`client.videos().openai_sora_2_pro(request)`\](crate::client::Videos::openai_sora_2_pro).
+///
 /// Schema `OpenaiSora2ProRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,24 +51,40 @@ impl OpenaiSora2ProRequest {
         }
     }
     /// Sets `seconds`.
+    ///
+    /// Duration of the video in seconds (The reference page prints a default but no type: taken as a number.)
+    ///
+    /// Default: `4`.
     #[must_use]
     pub fn seconds(mut self, value: f64) -> Self {
         self.seconds = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Resolution quality. Standard is 720p, high is 1080p
+    ///
+    /// Default: `"720p"`. Allowed: `"720p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio of the video. Portrait is 720x1280, landscape is 1280x720
+    ///
+    /// Default: `"9:16"`. Allowed: `"9:16"`, `"16:9"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `first_frame_url`.
+    ///
+    /// An optional image to use as the first frame of the video. The image must be the same aspect ratio as the video.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn first_frame_url(
         mut self,
@@ -76,6 +94,10 @@ impl OpenaiSora2ProRequest {
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

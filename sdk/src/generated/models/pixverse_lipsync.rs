@@ -3,6 +3,8 @@
 //! `pixverse/lipsync`: PixVerse Lipsync
 /// Video + audio lipsync generation powered by PixVerse.
 ///
+/// Send it with \[`client.videos().pixverse_lipsync(request)`\](crate::client::Videos::pixverse_lipsync).
+///
 /// Schema `PixverseLipsyncRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +37,10 @@ impl PixverseLipsyncRequest {
         }
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

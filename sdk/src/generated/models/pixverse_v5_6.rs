@@ -3,6 +3,8 @@
 //! `pixverse/v5.6`: PixVerse V5.6
 /// PixVerse V5.6 video generation model with text-to-video and image-to-video.
 ///
+/// Send it with \[`client.videos().pixverse_v5_6(request)`\](crate::client::Videos::pixverse_v5_6).
+///
 /// Schema `PixverseV56Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,6 +81,10 @@ impl PixverseV5_6Request {
         }
     }
     /// Sets `first_frame_url`.
+    ///
+    /// Optional first-frame image URL
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn first_frame_url(
         mut self,
@@ -88,6 +94,10 @@ impl PixverseV5_6Request {
         self
     }
     /// Sets `end_frame_url`.
+    ///
+    /// Optional end-frame image URL
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn end_frame_url(
         mut self,
@@ -97,24 +107,40 @@ impl PixverseV5_6Request {
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// The aspect ratio of the generated video
+    ///
+    /// Default: `"16:9"`. Allowed: `"16:9"`, `"4:3"`, `"1:1"`, `"3:4"`, `"9:16"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// The resolution of the generated video
+    ///
+    /// Default: `"720p"`. Allowed: `"540p"`, `"720p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `duration`.
+    ///
+    /// The duration of the generated video in seconds (The reference page prints a default but no type: taken as a number.)
+    ///
+    /// Default: `5`.
     #[must_use]
     pub fn duration(mut self, value: f64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `negative_prompt`.
+    ///
+    /// Negative prompt to be used for generation
+    ///
+    /// Default: `""`.
     #[must_use]
     pub fn negative_prompt(
         mut self,
@@ -124,24 +150,40 @@ impl PixverseV5_6Request {
         self
     }
     /// Sets `style`.
+    ///
+    /// The style of the generated video
+    ///
+    /// Allowed: `"anime"`, `"3d_animation"`, `"clay"`, `"comic"`, `"cyberpunk"`.
     #[must_use]
     pub fn style(mut self, value: Style) -> Self {
         self.style = ::std::option::Option::Some(value);
         self
     }
     /// Sets `generate_audio`.
+    ///
+    /// Enable audio generation (BGM, SFX, dialogue)
+    ///
+    /// Default: `false`.
     #[must_use]
     pub fn generate_audio(mut self, value: bool) -> Self {
         self.generate_audio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `thinking_type`.
+    ///
+    /// Prompt optimization mode
+    ///
+    /// Default: `"auto"`. Allowed: `"enabled"`, `"disabled"`, `"auto"`.
     #[must_use]
     pub fn thinking_type(mut self, value: ThinkingType) -> Self {
         self.thinking_type = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `pixverse/v6`: PixVerse V6
 /// PixVerse V6 unified video model for text-to-video and image-to-video generation. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: Frames, Extend Video.
 ///
+/// Send it with \[`client.videos().pixverse_v6(request)`\](crate::client::Videos::pixverse_v6).
+///
 /// Schema `PixverseV6Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(tag = "feature")]
@@ -458,18 +460,30 @@ impl PixverseV6TextImage {
         }
     }
     /// Sets `resolution`.
+    ///
+    /// The resolution of the generated video
+    ///
+    /// Default: `"720p"`. Allowed: `"360p"`, `"540p"`, `"720p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: PixverseV6TextImageResolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `duration`.
+    ///
+    /// The duration of the generated video in seconds
+    ///
+    /// Default: `5`. Minimum: 1. Maximum: 15.
     #[must_use]
     pub fn duration(mut self, value: f64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `negative_prompt`.
+    ///
+    /// Negative prompt to be used for generation
+    ///
+    /// Default: `""`.
     #[must_use]
     pub fn negative_prompt(
         mut self,
@@ -479,42 +493,68 @@ impl PixverseV6TextImage {
         self
     }
     /// Sets `style`.
+    ///
+    /// The style of the generated video
+    ///
+    /// Allowed: `"anime"`, `"3d_animation"`, `"clay"`, `"comic"`, `"cyberpunk"`.
     #[must_use]
     pub fn style(mut self, value: PixverseV6TextImageStyle) -> Self {
         self.style = ::std::option::Option::Some(value);
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed for generation
     #[must_use]
     pub fn seed(mut self, value: f64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `generate_audio`.
+    ///
+    /// Enable audio generation (BGM, SFX, dialogue)
+    ///
+    /// Default: `false`.
     #[must_use]
     pub fn generate_audio(mut self, value: bool) -> Self {
         self.generate_audio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `image_url`.
+    ///
+    /// Optional source image URL. If provided, generation runs in image-to-video mode.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// The aspect ratio of the generated video
+    ///
+    /// Default: `"16:9"`. Allowed: `"16:9"`, `"4:3"`, `"1:1"`, `"3:4"`, `"9:16"`, `"2:3"`, `"3:2"`, `"21:9"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: PixverseV6TextImageAspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `generate_multi_clip`.
+    ///
+    /// Enable multi-clip generation with dynamic camera changes
+    ///
+    /// Default: `false`.
     #[must_use]
     pub fn generate_multi_clip(mut self, value: bool) -> Self {
         self.generate_multi_clip = ::std::option::Option::Some(value);
         self
     }
     /// Sets `thinking_type`.
+    ///
+    /// Prompt optimization mode
+    ///
+    /// Default: `"auto"`. Allowed: `"enabled"`, `"disabled"`, `"auto"`.
     #[must_use]
     pub fn thinking_type(mut self, value: PixverseV6TextImageThinkingType) -> Self {
         self.thinking_type = ::std::option::Option::Some(value);

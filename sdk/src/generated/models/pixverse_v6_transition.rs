@@ -3,6 +3,8 @@
 //! `pixverse/v6/transition`: PixVerse V6 Transition
 /// PixVerse V6 first-frame/last-frame transition model.
 ///
+/// Send it with \[`client.videos().pixverse_v6_transition(request)`\](crate::client::Videos::pixverse_v6_transition).
+///
 /// Schema `PixverseV6TransitionRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,12 +93,20 @@ impl PixverseV6TransitionRequest {
         }
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);
         self
     }
     /// Sets `end_frame_url`.
+    ///
+    /// URL of the image to use as the last frame
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn end_frame_url(
         mut self,
@@ -106,24 +116,40 @@ impl PixverseV6TransitionRequest {
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// The aspect ratio of the generated video
+    ///
+    /// Default: `"16:9"`. Allowed: `"16:9"`, `"4:3"`, `"1:1"`, `"3:4"`, `"9:16"`, `"2:3"`, `"3:2"`, `"21:9"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// The resolution of the generated video
+    ///
+    /// Default: `"720p"`. Allowed: `"360p"`, `"540p"`, `"720p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `duration`.
+    ///
+    /// The duration of the generated video in seconds
+    ///
+    /// Default: `5`. Minimum: 1. Maximum: 15.
     #[must_use]
     pub fn duration(mut self, value: f64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `negative_prompt`.
+    ///
+    /// Negative prompt to be used for generation
+    ///
+    /// Default: `""`.
     #[must_use]
     pub fn negative_prompt(
         mut self,
@@ -133,30 +159,48 @@ impl PixverseV6TransitionRequest {
         self
     }
     /// Sets `style`.
+    ///
+    /// The style of the generated video
+    ///
+    /// Allowed: `"anime"`, `"3d_animation"`, `"clay"`, `"comic"`, `"cyberpunk"`.
     #[must_use]
     pub fn style(mut self, value: Style) -> Self {
         self.style = ::std::option::Option::Some(value);
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed for generation
     #[must_use]
     pub fn seed(mut self, value: f64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `generate_audio`.
+    ///
+    /// Enable audio generation (BGM, SFX, dialogue)
+    ///
+    /// Default: `false`.
     #[must_use]
     pub fn generate_audio(mut self, value: bool) -> Self {
         self.generate_audio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `generate_multi_clip`.
+    ///
+    /// Enable multi-clip generation with dynamic camera changes
+    ///
+    /// Default: `false`.
     #[must_use]
     pub fn generate_multi_clip(mut self, value: bool) -> Self {
         self.generate_multi_clip = ::std::option::Option::Some(value);
         self
     }
     /// Sets `thinking_type`.
+    ///
+    /// Prompt optimization mode
+    ///
+    /// Default: `"auto"`. Allowed: `"enabled"`, `"disabled"`, `"auto"`.
     #[must_use]
     pub fn thinking_type(mut self, value: ThinkingType) -> Self {
         self.thinking_type = ::std::option::Option::Some(value);

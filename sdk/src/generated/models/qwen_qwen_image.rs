@@ -3,6 +3,8 @@
 //! `qwen/qwen-image`: Qwen Image
 /// Qwen image generation model
 ///
+/// Send it with \[`client.images().qwen_qwen_image(request)`\](crate::client::Images::qwen_qwen_image).
+///
 /// Schema `QwenQwenImageRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,30 +57,50 @@ impl QwenQwenImageRequest {
         }
     }
     /// Sets `image_urls`.
+    ///
+    /// Input images to transform or use as reference (supports multiple images)
+    ///
+    /// An absolute URI.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed. Set for reproducible generation
+    ///
+    /// Minimum: -9007199254740991. Maximum: 9007199254740991.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio for the generated image
+    ///
+    /// Default: `"16:9"`. Allowed: `"1:1"`, `"16:9"`, `"9:16"`, `"4:3"`, `"3:4"`, `"3:2"`, `"2:3"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `output_format`.
+    ///
+    /// Format of the output images
+    ///
+    /// Default: `"png"`. Allowed: `"webp"`, `"jpeg"`, `"png"`.
     #[must_use]
     pub fn output_format(mut self, value: OutputFormat) -> Self {
         self.output_format = ::std::option::Option::Some(value);
         self
     }
     /// Sets `negative_prompt`.
+    ///
+    /// Negative prompt for generated image
+    ///
+    /// Default: `""`.
     #[must_use]
     pub fn negative_prompt(
         mut self,
@@ -88,6 +110,10 @@ impl QwenQwenImageRequest {
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

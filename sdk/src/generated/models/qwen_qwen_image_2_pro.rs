@@ -3,6 +3,8 @@
 //! `qwen/qwen-image-2-pro`: Qwen Image 2.0 Pro
 /// QwenQwenImage2ProRequest
 ///
+/// Send it with \[`client.images().qwen_qwen_image_2_pro(request)`\](crate::client::Images::qwen_qwen_image_2_pro).
+///
 /// Schema `QwenQwenImage2ProRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,12 +75,20 @@ impl QwenQwenImage2ProRequest {
         }
     }
     /// Sets `image_urls`.
+    ///
+    /// Input images to transform or use as reference (supports up to 4 images).
+    ///
+    /// An absolute URI.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `negative_prompt`.
+    ///
+    /// Content to avoid in the generated image. Max 500 characters.
+    ///
+    /// Default: `""`. At most 500 character(s). Example: `"A lighthouse on a cliff at dusk, waves below"`.
     #[must_use]
     pub fn negative_prompt(
         mut self,
@@ -88,42 +98,70 @@ impl QwenQwenImage2ProRequest {
         self
     }
     /// Sets `image_size`.
+    ///
+    /// The size of the generated image. If not provided, the size of the final input image will be used. Total number of pixels must be between 512x512 and 2048x2048.
+    ///
+    /// Allowed: `"square_hd"`, `"square"`, `"portrait_4_3"`, `"portrait_16_9"`, `"landscape_4_3"`, `"landscape_16_9"`.
     #[must_use]
     pub fn image_size(mut self, value: ImageSize) -> Self {
         self.image_size = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio for the generated image.
+    ///
+    /// Default: `"1:1"`. Allowed: `"1:1"`, `"16:9"`, `"9:16"`, `"4:3"`, `"3:4"`, `"3:2"`, `"2:3"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `enable_prompt_expansion`.
+    ///
+    /// Enable LLM prompt optimization for better results.
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn enable_prompt_expansion(mut self, value: bool) -> Self {
         self.enable_prompt_expansion = ::std::option::Option::Some(value);
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed for reproducibility (0-2147483647).
+    ///
+    /// Minimum: 0. Maximum: 2147483647.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `num_images`.
+    ///
+    /// Number of images to generate (1-4).
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn num_images(mut self, value: i64) -> Self {
         self.num_images = ::std::option::Option::Some(value);
         self
     }
     /// Sets `output_format`.
+    ///
+    /// The format of the generated image.
+    ///
+    /// Default: `"png"`. Allowed: `"jpeg"`, `"png"`, `"webp"`.
     #[must_use]
     pub fn output_format(mut self, value: OutputFormat) -> Self {
         self.output_format = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

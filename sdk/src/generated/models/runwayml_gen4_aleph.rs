@@ -3,6 +3,8 @@
 //! `runwayml/gen4-aleph`: Gen-4 Aleph (Runway): video editing
 /// Runway Gen-4 Aleph video-to-video editing. Takes a source video, an edit prompt, ratio, an optional style reference and a seed.
 ///
+/// Send it with \[`client.videos().runwayml_gen4_aleph(request)`\](crate::client::Videos::runwayml_gen4_aleph).
+///
 /// Schema `RunwaymlGen4AlephRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,12 +57,20 @@ impl RunwaymlGen4AlephRequest {
         }
     }
     /// Sets `ratio`.
+    ///
+    /// Output resolution as width:height.
+    ///
+    /// Default: `"1280:720"`. Allowed: `"1280:720"`, `"720:1280"`, `"1104:832"`, `"832:1104"`, `"960:960"`, `"1584:672"`, `"848:480"`, `"640:480"`.
     #[must_use]
     pub fn ratio(mut self, value: Ratio) -> Self {
         self.ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `references`.
+    ///
+    /// Optional reference (an image) guiding the edit's style.
+    ///
+    /// At most 1 item(s).
     #[must_use]
     pub fn references(
         mut self,
@@ -70,12 +80,18 @@ impl RunwaymlGen4AlephRequest {
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed for reproducible output.
+    ///
+    /// Minimum: 0. Maximum: 4294967295.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `content_moderation`.
+    ///
+    /// Content moderation settings passed to Runway.
     #[must_use]
     pub fn content_moderation(
         mut self,

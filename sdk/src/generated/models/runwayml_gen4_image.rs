@@ -3,6 +3,8 @@
 //! `runwayml/gen4-image`: Runway Gen-4 Image
 /// Stylistic visual and camera control, text rendering.
 ///
+/// Send it with \[`client.images().runwayml_gen4_image(request)`\](crate::client::Images::runwayml_gen4_image).
+///
 /// Schema `RunwaymlGen4ImageRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,24 +45,40 @@ impl RunwaymlGen4ImageRequest {
         }
     }
     /// Sets `resolution`.
+    ///
+    /// (The reference page gives no description.)
+    ///
+    /// Default: `"1080p"`. Allowed: `"720p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// (The reference page gives no description.)
+    ///
+    /// Default: `"16:9"`. Allowed: `"16:9"`, `"9:16"`, `"4:3"`, `"3:4"`, `"1:1"`, `"21:9"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `reference_image_urls`.
+    ///
+    /// (The reference page gives no description.)
+    ///
+    /// An absolute URI.
     #[must_use]
     pub fn reference_image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.reference_image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

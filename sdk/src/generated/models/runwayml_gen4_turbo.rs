@@ -3,6 +3,8 @@
 //! `runwayml/gen4-turbo`: Gen-4 Turbo (Runway): image-to-video
 /// Runway Gen-4 Turbo image-to-video. Takes a first-frame image, an optional prompt, ratio, duration (5 or 10 s) and a seed.
 ///
+/// Send it with \[`client.videos().runwayml_gen4_turbo(request)`\](crate::client::Videos::runwayml_gen4_turbo).
+///
 /// Schema `RunwaymlGen4TurboRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,7 +27,7 @@ pub struct RunwaymlGen4TurboRequest {
     ///
     /// Default: `5`. Allowed: `5`, `10`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub duration: ::std::option::Option<Duration>,
+    pub duration: ::std::option::Option<DurationValue>,
     /// Random seed for reproducible output.
     ///
     /// Minimum: 0. Maximum: 4294967295.
@@ -51,6 +53,10 @@ impl RunwaymlGen4TurboRequest {
         }
     }
     /// Sets `prompt`.
+    ///
+    /// Text prompt (Runway `promptText`) describing the output.
+    ///
+    /// At most 1000 character(s). Example: `"A slow dolly shot through a misty pine forest at sunrise, birds taking off"`.
     #[must_use]
     pub fn prompt(
         mut self,
@@ -60,24 +66,38 @@ impl RunwaymlGen4TurboRequest {
         self
     }
     /// Sets `ratio`.
+    ///
+    /// Output resolution as width:height.
+    ///
+    /// Default: `"1280:720"`. Allowed: `"1280:720"`, `"720:1280"`, `"1104:832"`, `"832:1104"`, `"960:960"`, `"1584:672"`.
     #[must_use]
     pub fn ratio(mut self, value: Ratio) -> Self {
         self.ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `duration`.
+    ///
+    /// Video length in seconds.
+    ///
+    /// Default: `5`. Allowed: `5`, `10`.
     #[must_use]
-    pub fn duration(mut self, value: Duration) -> Self {
+    pub fn duration(mut self, value: DurationValue) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed for reproducible output.
+    ///
+    /// Minimum: 0. Maximum: 4294967295.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `content_moderation`.
+    ///
+    /// Content moderation settings passed to Runway.
     #[must_use]
     pub fn content_moderation(
         mut self,
@@ -249,13 +269,13 @@ impl crate::validation::Validate for Ratio {
 }
 /// Video length in seconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Duration {
+pub enum DurationValue {
     /// `5`
     V5,
     /// `10`
     V10,
 }
-impl Duration {
+impl DurationValue {
     /// Every value, in spec order.
     pub const ALL: &'static [Self] = &[Self::V5, Self::V10];
     /// The value as sent on the wire.
@@ -266,7 +286,7 @@ impl Duration {
         }
     }
 }
-impl ::std::fmt::Display for Duration {
+impl ::std::fmt::Display for DurationValue {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(
             match self {
@@ -276,7 +296,7 @@ impl ::std::fmt::Display for Duration {
         )
     }
 }
-impl ::serde::Serialize for Duration {
+impl ::serde::Serialize for DurationValue {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -284,7 +304,7 @@ impl ::serde::Serialize for Duration {
         ::serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
-impl<'de> ::serde::Deserialize<'de> for Duration {
+impl<'de> ::serde::Deserialize<'de> for DurationValue {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
@@ -303,7 +323,7 @@ impl<'de> ::serde::Deserialize<'de> for Duration {
             ))
     }
 }
-impl crate::validation::Validate for Duration {
+impl crate::validation::Validate for DurationValue {
     fn validate_into(
         &self,
         _path: &str,

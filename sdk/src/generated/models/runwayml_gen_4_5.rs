@@ -3,6 +3,8 @@
 //! `runwayml/gen-4.5`: Runway Gen-4.5
 /// $0.05 per output second.
 ///
+/// Send it with \[`client.videos().runwayml_gen_4_5(request)`\](crate::client::Videos::runwayml_gen_4_5).
+///
 /// Schema `RunwaymlGen45Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,6 +45,10 @@ impl RunwaymlGen4_5Request {
         }
     }
     /// Sets `first_frame_url`.
+    ///
+    /// Optional initial image for video generation (first frame)
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn first_frame_url(
         mut self,
@@ -52,18 +58,30 @@ impl RunwaymlGen4_5Request {
         self
     }
     /// Sets `duration`.
+    ///
+    /// Duration of output video in seconds (The reference page prints a default but no type: taken as a number.)
+    ///
+    /// Default: `5`.
     #[must_use]
     pub fn duration(mut self, value: f64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Video aspect ratio
+    ///
+    /// Default: `"16:9"`. Allowed: `"16:9"`, `"9:16"`, `"4:3"`, `"3:4"`, `"1:1"`, `"21:9"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

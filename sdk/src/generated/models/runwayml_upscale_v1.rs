@@ -3,6 +3,8 @@
 //! `runwayml/upscale-v1`: Upscale v1 (Runway): video upscaling
 /// Runway video upscaler (4x, up to 4K). Takes the video to upscale. Runway's upscaler takes no other public parameters.
 ///
+/// Send it with \[`client.videos().runwayml_upscale_v1(request)`\](crate::client::Videos::runwayml_upscale_v1).
+///
 /// Schema `RunwaymlUpscaleV1Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]

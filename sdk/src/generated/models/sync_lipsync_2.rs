@@ -3,6 +3,8 @@
 //! `sync/lipsync-2`: Lipsync 2 (Sync): lip sync
 /// Sync Labs lipsync-2 re-times a speaker's mouth to new audio. Takes a video, an audio track and how to reconcile different lengths.
 ///
+/// Send it with \[`client.videos().sync_lipsync_2(request)`\](crate::client::Videos::sync_lipsync_2).
+///
 /// Schema `SyncLipsync2Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +37,10 @@ impl SyncLipsync2Request {
         }
     }
     /// Sets `sync_mode`.
+    ///
+    /// How to handle audio and video of different lengths.
+    ///
+    /// Default: `"cut_off"`. Allowed: `"cut_off"`, `"loop"`, `"bounce"`, `"silence"`, `"remap"`.
     #[must_use]
     pub fn sync_mode(mut self, value: SyncMode) -> Self {
         self.sync_mode = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `topaz/upscale/image`: Topaz Image Upscale (Topaz): image upscaling
 /// Topaz Labs image upscaling and enhancement. Takes an image URL, a Topaz model, an upscale factor and face-enhancement settings.
 ///
+/// Send it with \[`client.images().topaz_upscale_image(request)`\](crate::client::Images::topaz_upscale_image).
+///
 /// Schema `TopazUpscaleImageRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,48 +71,80 @@ impl TopazUpscaleImageRequest {
         }
     }
     /// Sets `model`.
+    ///
+    /// Topaz enhancement model.
+    ///
+    /// Default: `"Standard V2"`. Allowed: `"Low Resolution V2"`, `"Standard V2"`, `"CGI"`, `"High Fidelity V2"`, `"Text Refine"`, `"Recovery"`, `"Redefine"`, `"Recovery V2"`.
     #[must_use]
     pub fn with_model(mut self, value: Model) -> Self {
         self.model = ::std::option::Option::Some(value);
         self
     }
     /// Sets `upscale_factor`.
+    ///
+    /// Factor to upscale by.
+    ///
+    /// Default: `2`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn upscale_factor(mut self, value: f64) -> Self {
         self.upscale_factor = ::std::option::Option::Some(value);
         self
     }
     /// Sets `crop_to_fill`.
+    ///
+    /// Crop instead of padding when the aspect ratio changes.
+    ///
+    /// Default: `false`.
     #[must_use]
     pub fn crop_to_fill(mut self, value: bool) -> Self {
         self.crop_to_fill = ::std::option::Option::Some(value);
         self
     }
     /// Sets `subject_detection`.
+    ///
+    /// Which subjects to enhance.
+    ///
+    /// Default: `"All"`. Allowed: `"All"`, `"Foreground"`, `"Background"`.
     #[must_use]
     pub fn subject_detection(mut self, value: SubjectDetection) -> Self {
         self.subject_detection = ::std::option::Option::Some(value);
         self
     }
     /// Sets `face_enhancement`.
+    ///
+    /// Enhance faces.
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn face_enhancement(mut self, value: bool) -> Self {
         self.face_enhancement = ::std::option::Option::Some(value);
         self
     }
     /// Sets `face_enhancement_strength`.
+    ///
+    /// Strength of face enhancement.
+    ///
+    /// Default: `0.8`. Minimum: 0. Maximum: 1.
     #[must_use]
     pub fn face_enhancement_strength(mut self, value: f64) -> Self {
         self.face_enhancement_strength = ::std::option::Option::Some(value);
         self
     }
     /// Sets `face_enhancement_creativity`.
+    ///
+    /// Creativity of face enhancement.
+    ///
+    /// Default: `0`. Minimum: 0. Maximum: 1.
     #[must_use]
     pub fn face_enhancement_creativity(mut self, value: f64) -> Self {
         self.face_enhancement_creativity = ::std::option::Option::Some(value);
         self
     }
     /// Sets `output_format`.
+    ///
+    /// File format of the generated image.
+    ///
+    /// Default: `"jpeg"`. Allowed: `"jpeg"`, `"png"`.
     #[must_use]
     pub fn output_format(mut self, value: OutputFormat) -> Self {
         self.output_format = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `topaz/upscale/video`: Topaz Video Upscale (Topaz): video upscaling
 /// Topaz Labs video upscaling and frame interpolation. Takes a video URL, an upscale factor and an optional target frame rate.
 ///
+/// Send it with \[`client.videos().topaz_upscale_video(request)`\](crate::client::Videos::topaz_upscale_video).
+///
 /// Schema `TopazUpscaleVideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,12 +35,20 @@ impl TopazUpscaleVideoRequest {
         }
     }
     /// Sets `upscale_factor`.
+    ///
+    /// Factor to upscale by.
+    ///
+    /// Default: `2`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn upscale_factor(mut self, value: f64) -> Self {
         self.upscale_factor = ::std::option::Option::Some(value);
         self
     }
     /// Sets `target_fps`.
+    ///
+    /// Frame rate to interpolate to; omit to keep the source rate.
+    ///
+    /// Minimum: 16. Maximum: 60.
     #[must_use]
     pub fn target_fps(mut self, value: i64) -> Self {
         self.target_fps = ::std::option::Option::Some(value);

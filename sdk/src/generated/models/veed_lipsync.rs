@@ -3,6 +3,8 @@
 //! `veed/lipsync`: VEED Lipsync (VEED): lip sync
 /// VEED lip sync. Takes a video and an audio track. The public parameter record for this endpoint is thin; only the two documented inputs are modelled.
 ///
+/// Send it with \[`client.videos().veed_lipsync(request)`\](crate::client::Videos::veed_lipsync).
+///
 /// Schema `VeedLipsyncRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]

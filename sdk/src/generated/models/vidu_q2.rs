@@ -3,6 +3,8 @@
 //! `vidu/q2`: Vidu Q2 Image
 /// Vidu Q2 image generation model
 ///
+/// Send it with \[`client.images().vidu_q2(request)`\](crate::client::Images::vidu_q2).
+///
 /// Schema `ViduQ2Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,24 +45,40 @@ impl ViduQ2Request {
         }
     }
     /// Sets `image_urls`.
+    ///
+    /// Reference images (up to 3)
+    ///
+    /// At most 3 item(s).
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<::std::string::String>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio of the generated image
+    ///
+    /// Default: `"1:1"`. Allowed: `"1:1"`, `"9:16"`, `"16:9"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `output_format`.
+    ///
+    /// Format of the output image
+    ///
+    /// Default: `"jpg"`. Allowed: `"jpg"`, `"png"`.
     #[must_use]
     pub fn output_format(mut self, value: OutputFormat) -> Self {
         self.output_format = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

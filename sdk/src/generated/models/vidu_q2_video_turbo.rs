@@ -3,6 +3,8 @@
 //! `vidu/q2/video-turbo`: Vidu Q2 Video
 /// Improved prompt obedience and motion
 ///
+/// Send it with \[`client.videos().vidu_q2_video_turbo(request)`\](crate::client::Videos::vidu_q2_video_turbo).
+///
 /// Schema `ViduQ2VideoTurboRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,30 +71,48 @@ impl ViduQ2VideoTurboRequest {
         }
     }
     /// Sets `seed`.
+    ///
+    /// Random seed for reproducibility. If null, a random seed is chosen.
+    ///
+    /// Minimum: -9007199254740991. Maximum: 9007199254740991.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `duration`.
+    ///
+    /// Video duration in seconds
+    ///
+    /// Default: `5`. Minimum: 2. Maximum: 8.
     #[must_use]
     pub fn duration(mut self, value: i64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Output video resolution
+    ///
+    /// Default: `"720p"`. Allowed: `"720p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// The aspect ratio of the output video
+    ///
+    /// Default: `"16:9"`. Allowed: `"16:9"`, `"9:16"`, `"1:1"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `reference_image_urls`.
+    ///
+    /// Reference images for reference-to-video
     #[must_use]
     pub fn reference_image_urls(
         mut self,
@@ -102,18 +122,30 @@ impl ViduQ2VideoTurboRequest {
         self
     }
     /// Sets `movement_amplitude`.
+    ///
+    /// The movement amplitude of objects in the frame
+    ///
+    /// Default: `"auto"`. Allowed: `"auto"`, `"small"`, `"medium"`, `"large"`.
     #[must_use]
     pub fn movement_amplitude(mut self, value: MovementAmplitude) -> Self {
         self.movement_amplitude = ::std::option::Option::Some(value);
         self
     }
     /// Sets `generate_audio`.
+    ///
+    /// Whether to add background music to the video (only for 4-second videos)
+    ///
+    /// Default: `false`.
     #[must_use]
     pub fn generate_audio(mut self, value: bool) -> Self {
         self.generate_audio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

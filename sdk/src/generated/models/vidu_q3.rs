@@ -3,6 +3,8 @@
 //! `vidu/q3`: Vidu Q3 Video
 /// Seamless audio, elite action, and smart scene flow
 ///
+/// Send it with \[`client.videos().vidu_q3(request)`\](crate::client::Videos::vidu_q3).
+///
 /// Schema `ViduQ3Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,30 +71,50 @@ impl ViduQ3Request {
         }
     }
     /// Sets `seed`.
+    ///
+    /// Random seed for reproducibility. If null, a random seed is chosen.
+    ///
+    /// Minimum: -9007199254740991. Maximum: 9007199254740991.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `duration`.
+    ///
+    /// Video duration in seconds
+    ///
+    /// Default: `8`. Minimum: 1. Maximum: 16.
     #[must_use]
     pub fn duration(mut self, value: i64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Output video resolution
+    ///
+    /// Default: `"720p"`. Allowed: `"360p"`, `"540p"`, `"720p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// The aspect ratio of the output video
+    ///
+    /// Default: `"16:9"`. Allowed: `"16:9"`, `"9:16"`, `"1:1"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `first_frame_url`.
+    ///
+    /// Input image for video generation
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn first_frame_url(
         mut self,
@@ -102,18 +124,30 @@ impl ViduQ3Request {
         self
     }
     /// Sets `audio`.
+    ///
+    /// Audio and video output capability
+    ///
+    /// Default: `false`.
     #[must_use]
     pub fn audio(mut self, value: bool) -> Self {
         self.audio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `generate_audio`.
+    ///
+    /// Whether to add background music to the video (only for 4-second videos)
+    ///
+    /// Default: `false`.
     #[must_use]
     pub fn generate_audio(mut self, value: bool) -> Self {
         self.generate_audio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `wan/wan-v2.6`: Wan 2.6 (Wan): text-to-video
 /// Alibaba Wan 2.6 with audio and multi-shot support. Takes a prompt, optional first frame and audio, aspect ratio, resolution, duration and a seed.
 ///
+/// Send it with \[`client.videos().wan_wan_v2_6(request)`\](crate::client::Videos::wan_wan_v2_6).
+///
 /// Schema `WanWanV26Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,7 +37,7 @@ pub struct WanWanV2_6Request {
     ///
     /// Default: `"5"`. Allowed: `"5"`, `"10"`, `"15"`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub duration: ::std::option::Option<Duration>,
+    pub duration: ::std::option::Option<DurationValue>,
     /// Content to avoid in the output.
     ///
     /// Default: `""`. At most 500 character(s). Example: `"blurry, low quality, distorted"`.
@@ -81,36 +83,60 @@ impl WanWanV2_6Request {
         }
     }
     /// Sets `image_url`.
+    ///
+    /// Optional first frame (image-to-video).
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `audio_url`.
+    ///
+    /// Optional audio track to drive the video (wav or mp3).
+    ///
+    /// An absolute URI. Example: `"https://example.com/speech.mp3"`.
     #[must_use]
     pub fn audio_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.audio_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio of the video.
+    ///
+    /// Default: `"16:9"`. Allowed: `"16:9"`, `"9:16"`, `"1:1"`, `"4:3"`, `"3:4"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Output resolution.
+    ///
+    /// Default: `"1080p"`. Allowed: `"720p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `duration`.
+    ///
+    /// Video length in seconds.
+    ///
+    /// Default: `"5"`. Allowed: `"5"`, `"10"`, `"15"`.
     #[must_use]
-    pub fn duration(mut self, value: Duration) -> Self {
+    pub fn duration(mut self, value: DurationValue) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `negative_prompt`.
+    ///
+    /// Content to avoid in the output.
+    ///
+    /// Default: `""`. At most 500 character(s). Example: `"blurry, low quality, distorted"`.
     #[must_use]
     pub fn negative_prompt(
         mut self,
@@ -120,24 +146,40 @@ impl WanWanV2_6Request {
         self
     }
     /// Sets `enable_prompt_expansion`.
+    ///
+    /// Let an LLM rewrite the prompt.
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn enable_prompt_expansion(mut self, value: bool) -> Self {
         self.enable_prompt_expansion = ::std::option::Option::Some(value);
         self
     }
     /// Sets `multi_shots`.
+    ///
+    /// Allow the model to cut between several shots.
+    ///
+    /// Default: `false`.
     #[must_use]
     pub fn multi_shots(mut self, value: bool) -> Self {
         self.multi_shots = ::std::option::Option::Some(value);
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed for reproducible output; omit for a random seed.
+    ///
+    /// Minimum: 0.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `enable_safety_checker`.
+    ///
+    /// Run the safety checker on the output.
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn enable_safety_checker(mut self, value: bool) -> Self {
         self.enable_safety_checker = ::std::option::Option::Some(value);
@@ -377,7 +419,7 @@ impl crate::validation::Validate for Resolution {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
-pub enum Duration {
+pub enum DurationValue {
     /// `"5"`
     #[serde(rename = "5")]
     V5,
@@ -388,7 +430,7 @@ pub enum Duration {
     #[serde(rename = "15")]
     V15,
 }
-impl Duration {
+impl DurationValue {
     /// Every value, in spec order.
     pub const ALL: &'static [Self] = &[Self::V5, Self::V10, Self::V15];
     /// The value as sent on the wire.
@@ -400,12 +442,12 @@ impl Duration {
         }
     }
 }
-impl ::std::fmt::Display for Duration {
+impl ::std::fmt::Display for DurationValue {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-impl ::std::str::FromStr for Duration {
+impl ::std::str::FromStr for DurationValue {
     type Err = crate::validation::UnknownValue;
     fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
         match s {
@@ -423,7 +465,7 @@ impl ::std::str::FromStr for Duration {
         }
     }
 }
-impl crate::validation::Validate for Duration {
+impl crate::validation::Validate for DurationValue {
     fn validate_into(
         &self,
         _path: &str,

@@ -3,6 +3,8 @@
 //! `wan/wan-v2.7`: Wan V2.7
 /// Wan 2.7 image generation and editing model.
 ///
+/// Send it with \[`client.images().wan_wan_v2_7(request)`\](crate::client::Images::wan_wan_v2_7).
+///
 /// Schema `WanWanV27Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,12 +59,20 @@ impl WanWanV2_7Request {
         }
     }
     /// Sets `image_urls`.
+    ///
+    /// Optional reference images for edit mode (1-4 images). Each image must be at least 384x384 pixels. When provided, the model runs image edit.
+    ///
+    /// At most 4 item(s). An absolute URI.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `negative_prompt`.
+    ///
+    /// Content to avoid in the generated image. Max 500 characters.
+    ///
+    /// Default: `""`. At most 500 character(s). Example: `"A lighthouse on a cliff at dusk, waves below"`.
     #[must_use]
     pub fn negative_prompt(
         mut self,
@@ -72,24 +82,40 @@ impl WanWanV2_7Request {
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio used to derive output size.
+    ///
+    /// Default: `"1:1"`. Allowed: `"1:1"`, `"3:4"`, `"9:16"`, `"4:3"`, `"16:9"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed for reproducibility (0-2147483647).
+    ///
+    /// Minimum: 0. Maximum: 2147483647.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `num_images`.
+    ///
+    /// Number of images to generate. Text mode supports up to 5; edit mode supports up to 4.
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 5.
     #[must_use]
     pub fn num_images(mut self, value: i64) -> Self {
         self.num_images = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `wan/wan-v2.7/edit-video`: Wan V2.7 Edit Video
 /// Wan 2.7 instruction-based video editing and style transfer.
 ///
+/// Send it with \[`client.videos().wan_wan_v2_7_edit_video(request)`\](crate::client::Videos::wan_wan_v2_7_edit_video).
+///
 /// Schema `WanWanV27EditVideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,6 +73,10 @@ impl WanWanV2_7EditVideoRequest {
         }
     }
     /// Sets `reference_image_url`.
+    ///
+    /// Optional reference image URL for reference-based editing.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn reference_image_url(
         mut self,
@@ -80,36 +86,60 @@ impl WanWanV2_7EditVideoRequest {
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Output video resolution tier.
+    ///
+    /// Default: `"1080p"`. Allowed: `"720p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Optional output aspect ratio. If omitted, the input video ratio is preserved.
+    ///
+    /// Allowed: `"16:9"`, `"9:16"`, `"1:1"`, `"4:3"`, `"3:4"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `duration`.
+    ///
+    /// Output duration in seconds. 0 keeps input duration; 2-10 truncates from the start. (The reference page prints a default but no type: taken as a number.)
+    ///
+    /// Default: `0`.
     #[must_use]
     pub fn duration(mut self, value: f64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `audio_setting`.
+    ///
+    /// Choose whether to regenerate audio or preserve original audio.
+    ///
+    /// Default: `"auto"`. Allowed: `"auto"`, `"origin"`.
     #[must_use]
     pub fn audio_setting(mut self, value: AudioSetting) -> Self {
         self.audio_setting = ::std::option::Option::Some(value);
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed for reproducibility.
+    ///
+    /// Minimum: 0. Maximum: 2147483647.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `wan/wan-v2.7-pro`: Wan V2.7 Pro
 /// Wan 2.7 Pro image generation and editing model.
 ///
+/// Send it with \[`client.images().wan_wan_v2_7_pro(request)`\](crate::client::Images::wan_wan_v2_7_pro).
+///
 /// Schema `WanWanV27ProRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,18 +83,30 @@ impl WanWanV2_7ProRequest {
         }
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);
         self
     }
     /// Sets `image_urls`.
+    ///
+    /// Optional reference images for edit mode (1-4 images). Each image must be at least 384x384 pixels. When provided, the model runs image edit.
+    ///
+    /// At most 4 item(s). An absolute URI.
     #[must_use]
     pub fn image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `negative_prompt`.
+    ///
+    /// Content to avoid in the generated image. Max 500 characters.
+    ///
+    /// Default: `""`. At most 500 character(s). Example: `"A lighthouse on a cliff at dusk, waves below"`.
     #[must_use]
     pub fn negative_prompt(
         mut self,
@@ -102,42 +116,70 @@ impl WanWanV2_7ProRequest {
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio used to derive output size.
+    ///
+    /// Default: `"1:1"`. Allowed: `"1:1"`, `"3:4"`, `"9:16"`, `"4:3"`, `"16:9"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `image_size`.
+    ///
+    /// Output image size preset. Advanced override.
+    ///
+    /// Allowed: `"square_hd"`, `"square"`, `"portrait_4_3"`, `"portrait_16_9"`, `"portrait_9_16"`, `"landscape_4_3"`, `"landscape_16_9"`.
     #[must_use]
     pub fn image_size(mut self, value: ImageSize) -> Self {
         self.image_size = ::std::option::Option::Some(value);
         self
     }
     /// Sets `enable_prompt_expansion`.
+    ///
+    /// Enable prompt expansion. Only used in edit mode.
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn enable_prompt_expansion(mut self, value: bool) -> Self {
         self.enable_prompt_expansion = ::std::option::Option::Some(value);
         self
     }
     /// Sets `seed`.
+    ///
+    /// Random seed for reproducibility (0-2147483647).
+    ///
+    /// Minimum: 0. Maximum: 2147483647.
     #[must_use]
     pub fn seed(mut self, value: i64) -> Self {
         self.seed = ::std::option::Option::Some(value);
         self
     }
     /// Sets `enable_safety_checker`.
+    ///
+    /// Enable content moderation for input and output.
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn enable_safety_checker(mut self, value: bool) -> Self {
         self.enable_safety_checker = ::std::option::Option::Some(value);
         self
     }
     /// Sets `num_images`.
+    ///
+    /// Number of images to generate. Text mode supports up to 5; edit mode supports up to 4.
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 5.
     #[must_use]
     pub fn num_images(mut self, value: i64) -> Self {
         self.num_images = ::std::option::Option::Some(value);
         self
     }
     /// Sets `max_images`.
+    ///
+    /// Maximum number of images to generate (1-5). Used by text mode.
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 5.
     #[must_use]
     pub fn max_images(mut self, value: i64) -> Self {
         self.max_images = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `wan/wan-v2.7-video`: Wan V2.7 Video
 /// Wan 2.7 unified text/image/reference-to-video plus edit-video workflows. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: Frames, Reference, Edit Video.
 ///
+/// Send it with \[`client.videos().wan_wan_v2_7_video(request)`\](crate::client::Videos::wan_wan_v2_7_video).
+///
 /// Schema `WanWanV27VideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(tag = "feature")]
@@ -68,7 +70,7 @@ impl crate::model::GenerationRequest for WanWanV2_7VideoRequest {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
-pub enum WanWanV2_7VideoTextImageAspectRatio {
+pub enum WanWanV2_7videoTextImageAspectRatio {
     /// `"16:9"`
     #[serde(rename = "16:9")]
     V16_9,
@@ -85,7 +87,7 @@ pub enum WanWanV2_7VideoTextImageAspectRatio {
     #[serde(rename = "3:4")]
     V3_4,
 }
-impl WanWanV2_7VideoTextImageAspectRatio {
+impl WanWanV2_7videoTextImageAspectRatio {
     /// Every value, in spec order.
     pub const ALL: &'static [Self] = &[
         Self::V16_9,
@@ -105,12 +107,12 @@ impl WanWanV2_7VideoTextImageAspectRatio {
         }
     }
 }
-impl ::std::fmt::Display for WanWanV2_7VideoTextImageAspectRatio {
+impl ::std::fmt::Display for WanWanV2_7videoTextImageAspectRatio {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-impl ::std::str::FromStr for WanWanV2_7VideoTextImageAspectRatio {
+impl ::std::str::FromStr for WanWanV2_7videoTextImageAspectRatio {
     type Err = crate::validation::UnknownValue;
     fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
         match s {
@@ -130,7 +132,7 @@ impl ::std::str::FromStr for WanWanV2_7VideoTextImageAspectRatio {
         }
     }
 }
-impl crate::validation::Validate for WanWanV2_7VideoTextImageAspectRatio {
+impl crate::validation::Validate for WanWanV2_7videoTextImageAspectRatio {
     fn validate_into(
         &self,
         _path: &str,
@@ -187,7 +189,7 @@ pub struct WanWanV2_7VideoTextImage {
     ///
     /// Allowed: `"16:9"`, `"9:16"`, `"1:1"`, `"4:3"`, `"3:4"`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub aspect_ratio: ::std::option::Option<WanWanV2_7VideoTextImageAspectRatio>,
+    pub aspect_ratio: ::std::option::Option<WanWanV2_7videoTextImageAspectRatio>,
     /// Content to avoid in the generated video.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub negative_prompt: ::std::option::Option<::std::string::String>,
@@ -220,6 +222,10 @@ impl WanWanV2_7VideoTextImage {
         }
     }
     /// Sets `prompt`.
+    ///
+    /// Prompt text. Required for reference and edit-video modes, optional for text/image and frames modes.
+    ///
+    /// At least 1 character(s). Example: `"A lighthouse on a cliff at dusk, waves below"`.
     #[must_use]
     pub fn prompt(
         mut self,
@@ -229,12 +235,20 @@ impl WanWanV2_7VideoTextImage {
         self
     }
     /// Sets `image_url`.
+    ///
+    /// Starting image URL for image or frames workflows.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `end_image_url`.
+    ///
+    /// Optional ending image URL. Requires image_url and is primarily used for frames workflow.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn end_image_url(
         mut self,
@@ -244,18 +258,30 @@ impl WanWanV2_7VideoTextImage {
         self
     }
     /// Sets `video_url`.
+    ///
+    /// Optional continuation video URL for image workflow, or required input video URL for edit-video workflow.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn video_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.video_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `reference_image_urls`.
+    ///
+    /// Reference image URLs for reference workflow. In edit-video workflow, only the first image is used.
+    ///
+    /// At most 8 item(s). An absolute URI.
     #[must_use]
     pub fn reference_image_urls(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.reference_image_urls = ::std::option::Option::Some(value);
         self
     }
     /// Sets `reference_image_url`.
+    ///
+    /// Single reference image URL alias for edit-video workflow.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn reference_image_url(
         mut self,
@@ -265,24 +291,38 @@ impl WanWanV2_7VideoTextImage {
         self
     }
     /// Sets `video_refs`.
+    ///
+    /// Reference video URLs for reference workflow.
+    ///
+    /// At most 8 item(s). An absolute URI.
     #[must_use]
     pub fn video_refs(mut self, value: ::std::vec::Vec<crate::Media>) -> Self {
         self.video_refs = ::std::option::Option::Some(value);
         self
     }
     /// Sets `audio_url`.
+    ///
+    /// Optional driving audio URL. Used in text/image and frames workflows.
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn audio_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.audio_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Output aspect ratio.
+    ///
+    /// Allowed: `"16:9"`, `"9:16"`, `"1:1"`, `"4:3"`, `"3:4"`.
     #[must_use]
-    pub fn aspect_ratio(mut self, value: WanWanV2_7VideoTextImageAspectRatio) -> Self {
+    pub fn aspect_ratio(mut self, value: WanWanV2_7videoTextImageAspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `negative_prompt`.
+    ///
+    /// Content to avoid in the generated video.
     #[must_use]
     pub fn negative_prompt(
         mut self,
@@ -292,12 +332,18 @@ impl WanWanV2_7VideoTextImage {
         self
     }
     /// Sets `enable_prompt_expansion`.
+    ///
+    /// Enable intelligent prompt rewriting.
+    ///
+    /// Default: `true`.
     #[must_use]
     pub fn enable_prompt_expansion(mut self, value: bool) -> Self {
         self.enable_prompt_expansion = ::std::option::Option::Some(value);
         self
     }
     /// Sets `multi_shots`.
+    ///
+    /// Enable intelligent multi-shot segmentation. Used in reference workflow.
     #[must_use]
     pub fn multi_shots(mut self, value: bool) -> Self {
         self.multi_shots = ::std::option::Option::Some(value);

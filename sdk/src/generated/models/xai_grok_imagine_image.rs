@@ -3,6 +3,8 @@
 //! `xai/grok-imagine-image`: Grok Imagine Image
 /// Generate images with xAI’s Grok Imagine model
 ///
+/// Send it with \[`client.images().xai_grok_imagine_image(request)`\](crate::client::Images::xai_grok_imagine_image).
+///
 /// Schema `XaiGrokImagineImageRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,24 +45,40 @@ impl XaiGrokImagineImageRequest {
         }
     }
     /// Sets `image_url`.
+    ///
+    /// (The reference page gives no description.)
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// (The reference page gives no description.)
+    ///
+    /// Default: `"1:1"`. Allowed: `"1:1"`, `"2:3"`, `"3:2"`, `"3:4"`, `"4:3"`, `"9:16"`, `"16:9"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `output_format`.
+    ///
+    /// (The reference page gives no description.)
+    ///
+    /// Default: `"png"`. Allowed: `"jpg"`, `"png"`, `"webp"`.
     #[must_use]
     pub fn output_format(mut self, value: OutputFormat) -> Self {
         self.output_format = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `xai/grok-imagine-video`: Grok Imagine Video (xAI): text-to-video
 /// xAI's Grok Imagine video model with generated audio. Takes a prompt, an optional image, duration, aspect ratio and resolution.
 ///
+/// Send it with \[`client.videos().xai_grok_imagine_video(request)`\](crate::client::Videos::xai_grok_imagine_video).
+///
 /// Schema `XaiGrokImagineVideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,24 +47,40 @@ impl XaiGrokImagineVideoRequest {
         }
     }
     /// Sets `image_url`.
+    ///
+    /// Optional image to animate (image-to-video).
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `duration`.
+    ///
+    /// Video length in seconds.
+    ///
+    /// Default: `6`. Minimum: 1. Maximum: 15.
     #[must_use]
     pub fn duration(mut self, value: i64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio of the video.
+    ///
+    /// Default: `"16:9"`. Allowed: `"16:9"`, `"4:3"`, `"3:2"`, `"1:1"`, `"2:3"`, `"3:4"`, `"9:16"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Output resolution.
+    ///
+    /// Default: `"720p"`. Allowed: `"480p"`, `"720p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);

@@ -3,6 +3,8 @@
 //! `xai/grok-imagine-video/extend-video`: Grok Imagine Extend Video
 /// Extend source videos with xAI’s Grok Imagine Video model
 ///
+/// Send it with \[`client.videos().xai_grok_imagine_video_extend_video(request)`\](crate::client::Videos::xai_grok_imagine_video_extend_video).
+///
 /// Schema `XaiGrokImagineVideoExtendVideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,12 +41,20 @@ impl XaiGrokImagineVideoExtendVideoRequest {
         }
     }
     /// Sets `duration`.
+    ///
+    /// Length of the extension in seconds
+    ///
+    /// Default: `6`. Minimum: 2. Maximum: 10.
     #[must_use]
     pub fn duration(mut self, value: i64) -> Self {
         self.duration = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

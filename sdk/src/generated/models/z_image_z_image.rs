@@ -3,6 +3,8 @@
 //! `z-image/z-image`: Z-Image
 /// Z-Image image generation model
 ///
+/// Send it with \[`client.images().z_image_z_image(request)`\](crate::client::Images::z_image_z_image).
+///
 /// Schema `ZImageZImageRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,30 +51,50 @@ impl ZImageZImageRequest {
         }
     }
     /// Sets `image_url`.
+    ///
+    /// Input image for image-to-image generation
+    ///
+    /// An absolute URI. Example: `"https://example.com/input.png"`.
     #[must_use]
     pub fn image_url(mut self, value: impl ::std::convert::Into<crate::Media>) -> Self {
         self.image_url = ::std::option::Option::Some(value.into());
         self
     }
     /// Sets `aspect_ratio`.
+    ///
+    /// Aspect ratio of the generated image
+    ///
+    /// Default: `"1:1"`. Allowed: `"1:1"`, `"2:3"`, `"3:2"`, `"3:4"`, `"4:3"`, `"4:5"`, `"5:4"`, `"9:16"`, `"16:9"`, `"21:9"`.
     #[must_use]
     pub fn aspect_ratio(mut self, value: AspectRatio) -> Self {
         self.aspect_ratio = ::std::option::Option::Some(value);
         self
     }
     /// Sets `resolution`.
+    ///
+    /// Image generation resolution. 1K: standard, 2K: high-res.
+    ///
+    /// Default: `"720p"`. Allowed: `"720p"`, `"1080p"`.
     #[must_use]
     pub fn resolution(mut self, value: Resolution) -> Self {
         self.resolution = ::std::option::Option::Some(value);
         self
     }
     /// Sets `output_format`.
+    ///
+    /// Format of the output image
+    ///
+    /// Default: `"jpg"`. Allowed: `"jpg"`, `"png"`.
     #[must_use]
     pub fn output_format(mut self, value: OutputFormat) -> Self {
         self.output_format = ::std::option::Option::Some(value);
         self
     }
     /// Sets `n`.
+    ///
+    /// Number of results to generate (1-4)
+    ///
+    /// Default: `1`. Minimum: 1. Maximum: 4.
     #[must_use]
     pub fn n(mut self, value: i64) -> Self {
         self.n = ::std::option::Option::Some(value);

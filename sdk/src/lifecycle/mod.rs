@@ -9,23 +9,36 @@
 //!
 //! [`events`](crate::Client::events) exposes every step as a stream;
 //! [`generate`](crate::Client::generate) is that stream run to its end.
+//!
+//! The phases live side by side: this file holds the events and the create
+//! and SSE phases, `sse_phase` reads one SSE event, `poll` is the polling
+//! phase, and `send` sorts every request's outcome (the transient rule, the
+//! money rule, retry waits inside the budget, capped body reads).
 
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::Value;
 use tokio::time::{sleep, timeout, Instant};
 
-use crate::client::{Client, Config};
+use crate::client::Client;
 use crate::error::Error;
 use crate::generation::{Generation, Source};
 use crate::media::RequestBody;
 use crate::model::{GenerationRequest, ModelDescriptor};
 use crate::multipart;
-use crate::retry::parse_retry_after;
 use crate::sse::{SseEvent, SseParser};
 use crate::status::{self, Status};
+
+mod poll;
+pub(crate) mod send;
+mod sse_phase;
+
+use send::{
+    bounded, create_attempt, earliest, next_retry, read_body, time_for_create, truncate, Attempt,
+};
+use sse_phase::{interpret, terminal_result};
 
 /// The header that makes a create safe to resubmit where the platform deduplicates.
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
@@ -112,6 +125,7 @@ impl std::fmt::Display for FallbackReason {
 
 /// One SSE event as the lifecycle read it.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SseMessage {
     /// The event name (`message` when the server sent none).
     pub name: String,
@@ -123,12 +137,17 @@ pub struct SseMessage {
     pub status_key: Option<&'static str>,
     /// Whether it ends the job.
     pub terminal: bool,
+    /// The progress the event reports (`progress` at the top level or under
+    /// `generation`), as the platform gives it: a fraction from 0 to 1.
+    pub progress: Option<f64>,
     /// The data as JSON, or as a JSON string when it is not JSON.
     pub payload: Value,
 }
 
-/// A step of the lifecycle.
+/// A step of the lifecycle. New kinds of step may be added, so a `match`
+/// needs a catch-all arm.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Event {
     /// The lifecycle began.
     Started {
@@ -148,6 +167,15 @@ pub enum Event {
     Created {
         /// The job id.
         generation_id: String,
+    },
+    /// The stream named a different generation id after the first: the
+    /// first id is kept (it is the job that was created and charged), the
+    /// later one is only reported.
+    IdConflict {
+        /// The first id, which the generation keeps.
+        kept: String,
+        /// The later, different id, which is ignored.
+        ignored: String,
     },
     /// An SSE event arrived.
     Message(SseMessage),
@@ -187,7 +215,56 @@ pub enum Event {
     Terminal(Generation),
 }
 
-type EventStream = std::pin::Pin<Box<dyn Stream<Item = Result<Event, Error>> + Send>>;
+/// One readable line per event (`created gen_123`, `IN_PROGRESS 40%`, ...),
+/// for logs and progress output; the full data stays in the fields.
+impl std::fmt::Display for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Event::Started { model, mode, .. } => write!(f, "started {model} ({mode:?})"),
+            Event::SseOpen { status } => write!(f, "stream open (HTTP {status})"),
+            Event::Created { generation_id } => write!(f, "created {generation_id}"),
+            Event::IdConflict { kept, ignored } => {
+                write!(f, "the stream named {ignored}; keeping {kept}")
+            }
+            Event::Message(m) => {
+                match &m.status {
+                    Some(status) => write!(f, "{status}")?,
+                    None => write!(f, "event {}", m.name)?,
+                }
+                if let Some(p) = m.progress {
+                    write!(f, " {:.0}%", (p * 100.0).clamp(0.0, 100.0))?;
+                }
+                Ok(())
+            }
+            Event::Heartbeat => f.write_str("heartbeat"),
+            Event::Retrying {
+                phase,
+                attempt,
+                delay,
+                reason,
+                ..
+            } => {
+                write!(
+                    f,
+                    "retrying {} (attempt {attempt}) in {delay:?}: {reason}",
+                    phase.as_str()
+                )
+            }
+            Event::FallbackToPolling { reason, .. } => write!(f, "polling: {reason}"),
+            Event::Poll {
+                generation_id,
+                status,
+                attempt,
+            } => match status {
+                Some(s) => write!(f, "poll {attempt} of {generation_id}: {s}"),
+                None => write!(f, "poll {attempt} of {generation_id}"),
+            },
+            Event::Terminal(g) => write!(f, "{} {}", g.id().unwrap_or("?"), g.status()),
+        }
+    }
+}
+
+pub(crate) type EventStream = std::pin::Pin<Box<dyn Stream<Item = Result<Event, Error>> + Send>>;
 
 /// Runs every poll of a stream inside a tracing span, so each phase's events
 /// (create, stream, fall-back, retry, poll, terminal) carry the generation's
@@ -330,47 +407,9 @@ impl Client {
             }),
         )
     }
+}
 
-    /// The credit balance.
-    pub async fn credits(&self) -> Result<crate::credits::Credits, Error> {
-        let url = self.route_url("/credits", None);
-        let config = &self.inner.config;
-        let mut failures = 0;
-        loop {
-            let sent = timeout(
-                config.request_timeout,
-                self.request(Method::GET, url.clone()).send(),
-            )
-            .await;
-            let failure = match sent {
-                Ok(Ok(resp)) if resp.status().is_success() => {
-                    let body =
-                        read_body(resp, config.request_timeout, config.max_body_bytes).await?;
-                    let json = serde_json::from_str(&body).map_err(|e| Error::Decode {
-                        message: e.to_string(),
-                        body,
-                    })?;
-                    return Ok(crate::credits::Credits::from_body(json));
-                }
-                Ok(Ok(resp)) if is_transient_status(resp.status()) => {
-                    Transient::from_response(&resp)
-                }
-                Ok(Ok(resp)) => {
-                    return Err(error_response(
-                        resp,
-                        config.request_timeout,
-                        config.max_body_bytes,
-                        None,
-                    )
-                    .await);
-                }
-                Ok(Err(e)) => Transient::network(e.to_string()),
-                Err(_) => Transient::network("request timed out".to_string()),
-            };
-            sleep(next_retry(config, &mut failures, &failure, None, None)?).await;
-        }
-    }
-
+impl Client {
     fn lifecycle(
         &self,
         model: &'static ModelDescriptor,
@@ -408,6 +447,7 @@ impl Client {
                     let url = client.route_url(route, None);
                     let mut retries = 0u32;
                     let response = loop {
+                        time_for_create(Some(sse_deadline), retries, "the SSE create")?;
                         let request = client
                             .request(Method::POST, url.clone())
                             .header(reqwest::header::ACCEPT, "text/event-stream")
@@ -424,7 +464,7 @@ impl Client {
                             Attempt::NotFound(_) if model.create_route.is_some() => break None,
                             Attempt::NotFound(text) => Err(Error::from_response(404, &text, None))?,
                             Attempt::Retry(failure) => {
-                                let delay = next_retry(&config, &mut retries, &failure, None, deadline)?;
+                                let delay = next_retry(&config, &mut retries, &failure, None, Some(sse_deadline))?;
                                 tracing::warn!(model = model.id, attempt = retries, delay_ms = delay.as_millis() as u64, reason = %failure.reason, "retrying create");
                                 yield Event::Retrying { phase: Phase::SseCreate, attempt: retries, delay, reason: failure.reason, status: failure.status };
                                 sleep(delay).await;
@@ -444,6 +484,7 @@ impl Client {
                             let mut bytes = response.bytes_stream();
                             let mut parsed: Vec<SseEvent> = Vec::new();
                             let mut heartbeats = 0u64;
+                            let mut conflicts: Vec<String> = Vec::new();
                             let reason = loop {
                                 parsed.clear();
                                 let (ended, reason) = match timeout(sse_deadline.saturating_duration_since(Instant::now()), bytes.next()).await {
@@ -464,12 +505,19 @@ impl Client {
                             }
                             for raw in parsed.drain(..) {
                                     let (message, terminal) = interpret(raw);
-                                    if generation_id.is_none() {
-                                        if let Some(id) = &message.generation_id {
+                                    match (&generation_id, &message.generation_id) {
+                                        (None, Some(id)) => {
                                             generation_id = Some(id.clone());
                                             tracing::info!(model = model.id, generation_id = %id, "generation created");
                                             yield Event::Created { generation_id: id.clone() };
                                         }
+                                        // The first id wins; a different later one is reported once.
+                                        (Some(first), Some(later)) if first != later && !conflicts.contains(later) => {
+                                            conflicts.push(later.clone());
+                                            tracing::warn!(model = model.id, generation_id = %first, ignored_id = %later, "the stream named a different generation id; keeping the first");
+                                            yield Event::IdConflict { kept: first.clone(), ignored: later.clone() };
+                                        }
+                                        _ => {}
                                     }
                                     yield Event::Message(message);
                                     if let Some(generation) = terminal {
@@ -501,6 +549,7 @@ impl Client {
                     let url = client.route_url(route, None);
                     let mut retries = 0u32;
                     let created: Value = loop {
+                        time_for_create(deadline, retries, "the create")?;
                         let request = client.request(Method::POST, url.clone()).header(IDEMPOTENCY_HEADER, &key);
                         let (request, upload) = Box::pin(multipart::attach(request, &body, model.id, config.max_upload_bytes)).await?;
                         let wait = bounded(config.request_timeout, deadline);
@@ -544,181 +593,12 @@ impl Client {
             }),
         )
     }
-
-    /// Polls one id until terminal, the poll budget or the deadline.
-    fn poll(
-        &self,
-        id: String,
-        idempotency_key: Option<String>,
-        deadline: Option<Instant>,
-    ) -> EventStream {
-        let client = self.clone();
-        Box::pin(async_stream::try_stream! {
-            let config = client.inner.config.clone();
-            let started = Instant::now();
-            let poll_deadline = earliest(started + config.poll_timeout, deadline);
-            crate::id::check_generation_id(&id)?;
-            let url = client.route_url(crate::generated::catalog::POLL_ROUTE, Some(&id));
-            let mut attempt = 0u32;
-            let mut failures = 0u32;
-            let mut last_status = String::from("unknown");
-            loop {
-                attempt += 1;
-                let mut request = client.request(Method::GET, url.clone());
-                if let Some(key) = &idempotency_key {
-                    request = request.header(IDEMPOTENCY_HEADER, key);
-                }
-                let wait = config.request_timeout.min(poll_deadline.saturating_duration_since(Instant::now()));
-                let failure = match timeout(wait, request.send()).await {
-                    Err(_) => Some(Transient::network("poll timed out".to_string())),
-                    Ok(Err(e)) => Some(Transient::network(format!("poll failed: {e}"))),
-                    Ok(Ok(resp)) if is_transient_status(resp.status()) => Some(Transient::from_response(&resp)),
-                    Ok(Ok(resp)) if !resp.status().is_success() => {
-                        Err(error_response(resp, config.request_timeout, config.max_body_bytes, Some(id.clone())).await)?
-                    }
-                    // The body read ends with the poll budget, not a fixed request timeout.
-                    Ok(Ok(resp)) => match read_body(resp, config.request_timeout.min(poll_deadline.saturating_duration_since(Instant::now())), config.max_body_bytes).await {
-                        // Over the cap: asking again would only read the same oversized answer.
-                        Err(e) if is_over_cap(&e) => Err(e)?,
-                        Err(e) => Some(Transient::network(format!("poll body: {e}"))),
-                        Ok(text) => {
-                            let json: Value = serde_json::from_str(&text).map_err(|e| Error::Decode { message: format!("poll response is not JSON: {e}"), body: text.clone() })?;
-                            failures = 0;
-                            let status = status::find_status(&json).map(|(_, s)| s);
-                            if let Some(s) = &status {
-                                last_status = s.to_string();
-                            }
-                            tracing::debug!(generation_id = %id, attempt, status = %last_status, "poll");
-                            yield Event::Poll { generation_id: id.clone(), status: status.clone(), attempt };
-                            if let Some(s) = status.filter(Status::is_terminal) {
-                                yield terminal_result(Generation::new(Some(id.clone()), s, json, Source::Poll), None)?;
-                                return;
-                            }
-                            None
-                        }
-                    },
-                };
-                let mut pause = config.poll_interval;
-                if let Some(failure) = failure {
-                    pause = next_retry(&config, &mut failures, &failure, Some(&id), None)?;
-                    yield Event::Retrying { phase: Phase::Poll, attempt: failures, delay: pause, reason: failure.reason, status: failure.status };
-                }
-                let remaining = poll_deadline.saturating_duration_since(Instant::now());
-                if remaining.is_zero() {
-                    Err(Error::Timeout { generation_id: id.clone(), last_status: last_status.clone(), waited: started.elapsed() })?;
-                }
-                sleep(pause.min(remaining)).await;
-            }
-        })
-    }
-}
-
-/// A failure that is safe to repeat.
-struct Transient {
-    status: Option<u16>,
-    retry_after: Option<Duration>,
-    reason: String,
-}
-
-impl Transient {
-    fn network(reason: String) -> Self {
-        Transient {
-            status: None,
-            retry_after: None,
-            reason,
-        }
-    }
-
-    fn from_response(resp: &reqwest::Response) -> Self {
-        Transient {
-            status: Some(resp.status().as_u16()),
-            retry_after: retry_after(resp),
-            reason: format!("HTTP {}", resp.status()),
-        }
-    }
-}
-
-/// What one create request came to.
-enum Attempt {
-    /// The platform answered 2xx: the job exists.
-    Accepted(reqwest::Response),
-    /// The route answered 404 (for an SSE route: the model has none); the body.
-    NotFound(String),
-    /// The platform cannot have accepted it: safe to send again.
-    Retry(Transient),
-}
-
-/// Sends one create and sorts the outcome by the money rule: connect errors
-/// (never sent), failures while a multipart upload was still incomplete (the
-/// platform never had the whole body) and 429/5xx answers may be retried; a
-/// timeout or a failure after sending may have created the job, so it is
-/// [`Error::Ambiguous`]; any other error status is final.
-async fn create_attempt(
-    request: reqwest::RequestBuilder,
-    upload: Option<multipart::UploadProgress>,
-    wait: Duration,
-    key: &str,
-    what: &str,
-    config: &Config,
-) -> Result<Attempt, Error> {
-    let ambiguous = |reason: String| Error::Ambiguous {
-        idempotency_key: key.to_string(),
-        reason,
-    };
-    match timeout(wait, request.send()).await {
-        Err(_) => Err(ambiguous(format!("{what} got no response in time"))),
-        Ok(Err(e)) if e.is_connect() => Ok(Attempt::Retry(Transient::network(format!(
-            "connect error: {e}"
-        )))),
-        Ok(Err(e)) if upload.as_ref().is_some_and(|u| !u.is_complete()) => {
-            Ok(Attempt::Retry(Transient::network(format!(
-                "the upload was cut before the whole body was sent: {e}"
-            ))))
-        }
-        Ok(Err(e)) => Err(ambiguous(format!(
-            "{what} failed after it may have been sent: {e}"
-        ))),
-        Ok(Ok(resp)) if resp.status().is_success() => Ok(Attempt::Accepted(resp)),
-        Ok(Ok(resp)) if is_transient_status(resp.status()) => {
-            Ok(Attempt::Retry(Transient::from_response(&resp)))
-        }
-        Ok(Ok(resp)) if resp.status() == StatusCode::NOT_FOUND => Ok(Attempt::NotFound(
-            read_body(resp, config.request_timeout, config.max_body_bytes)
-                .await
-                .unwrap_or_default(),
-        )),
-        Ok(Ok(resp)) => {
-            Err(error_response(resp, config.request_timeout, config.max_body_bytes, None).await)
-        }
-    }
-}
-
-/// Counts one more retry and returns the wait before it, or the transient
-/// error once the policy's retries are spent.
-fn next_retry(
-    config: &Config,
-    retries: &mut u32,
-    failure: &Transient,
-    generation_id: Option<&str>,
-    deadline: Option<Instant>,
-) -> Result<Duration, Error> {
-    *retries += 1;
-    if *retries > config.retry.max_retries {
-        return Err(Error::Transient {
-            attempts: *retries,
-            status: failure.status,
-            message: failure.reason.clone(),
-            generation_id: generation_id.map(str::to_string),
-        });
-    }
-    Ok(bounded(
-        config.retry.delay(*retries - 1, failure.retry_after),
-        deadline,
-    ))
 }
 
 /// Runs an event stream to its terminal result.
-async fn finish(stream: impl Stream<Item = Result<Event, Error>>) -> Result<Generation, Error> {
+pub(crate) async fn finish(
+    stream: impl Stream<Item = Result<Event, Error>>,
+) -> Result<Generation, Error> {
     let mut stream = std::pin::pin!(stream);
     while let Some(event) = stream.next().await {
         if let Event::Terminal(generation) = event? {
@@ -729,146 +609,4 @@ async fn finish(stream: impl Stream<Item = Result<Event, Error>>) -> Result<Gene
         message: "the lifecycle ended without a terminal result".into(),
         body: String::new(),
     })
-}
-
-/// Reads one SSE event: its payload, id, status, and whether it ends the job.
-fn interpret(raw: SseEvent) -> (SseMessage, Option<Generation>) {
-    let payload = serde_json::from_str::<Value>(&raw.data).unwrap_or(Value::String(raw.data));
-    let found = status::find_status(&payload);
-    let generation_id = status::find_id(&payload);
-    let by_status = found.as_ref().is_some_and(|(_, s)| s.is_terminal());
-    let terminal = by_status || status::is_terminal_event_name(&raw.event);
-    let generation = terminal.then(|| {
-        let final_status = match &found {
-            Some((_, s)) if s.is_terminal() => s.clone(),
-            _ if status::is_failure_event_name(&raw.event) => Status::Failed,
-            _ if status::is_cancel_event_name(&raw.event) => Status::Canceled,
-            _ => Status::Completed,
-        };
-        let body = match payload.get("generation") {
-            Some(g @ Value::Object(_)) => g.clone(),
-            _ => payload.clone(),
-        };
-        Generation::new(generation_id.clone(), final_status, body, Source::Sse)
-    });
-    let message = SseMessage {
-        name: raw.event,
-        generation_id,
-        status: found.as_ref().map(|(_, s)| s.clone()),
-        status_key: found.map(|(k, _)| k),
-        terminal,
-        payload,
-    };
-    (message, generation)
-}
-
-/// A terminal generation: success becomes the last event, FAILED/CANCELED an error.
-fn terminal_result(generation: Generation, known_id: Option<String>) -> Result<Event, Error> {
-    let generation = match (generation.id(), known_id) {
-        (None, Some(id)) => Generation::new(
-            Some(id),
-            generation.status().clone(),
-            generation.raw().clone(),
-            generation.source(),
-        ),
-        _ => generation,
-    };
-    if generation.is_success() {
-        tracing::info!(generation_id = generation.id().unwrap_or("?"), status = %generation.status(), "generation finished");
-        Ok(Event::Terminal(generation))
-    } else {
-        let message = generation
-            .error_message()
-            .unwrap_or_else(|| format!("the job ended {}", generation.status()));
-        tracing::warn!(generation_id = generation.id().unwrap_or("?"), status = %generation.status(), "generation failed");
-        Err(Error::Failed {
-            generation: Box::new(generation),
-            message,
-        })
-    }
-}
-
-fn is_transient_status(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
-}
-
-fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    resp.headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_retry_after)
-}
-
-/// The typed error for a non-success answer, with its body (best effort, capped).
-async fn error_response(
-    resp: reqwest::Response,
-    limit: Duration,
-    max_bytes: usize,
-    generation_id: Option<String>,
-) -> Error {
-    let status = resp.status().as_u16();
-    let body = read_body(resp, limit, max_bytes).await.unwrap_or_default();
-    Error::from_response(status, &body, generation_id)
-}
-
-/// Marks the error `read_body` gives for a body over the cap.
-const OVER_CAP: &str = "-byte cap (raise it with ClientBuilder::max_body_bytes)";
-
-fn is_over_cap(e: &Error) -> bool {
-    matches!(e, Error::Decode { message, .. } if message.ends_with(OVER_CAP))
-}
-
-/// Reads a whole (JSON) body within `limit`, never buffering more than
-/// `max_bytes`: a declared `Content-Length` over the cap is refused before
-/// reading, and a body that grows past it is dropped at the cap.
-async fn read_body(
-    resp: reqwest::Response,
-    limit: Duration,
-    max_bytes: usize,
-) -> Result<String, Error> {
-    let over = |len: u64| Error::Decode {
-        message: format!(
-            "the response body is at least {len} bytes, over the {max_bytes}{OVER_CAP}"
-        ),
-        body: String::new(),
-    };
-    if let Some(len) = resp.content_length() {
-        if len > max_bytes as u64 {
-            return Err(over(len));
-        }
-    }
-    let read = async {
-        let mut buf: Vec<u8> = Vec::new();
-        let mut chunks = resp.bytes_stream();
-        while let Some(chunk) = chunks.next().await {
-            let chunk = chunk.map_err(|e| Error::Decode {
-                message: format!("reading the body failed: {e}"),
-                body: String::new(),
-            })?;
-            if buf.len() + chunk.len() > max_bytes {
-                return Err(over((buf.len() + chunk.len()) as u64));
-            }
-            buf.extend_from_slice(&chunk);
-        }
-        Ok(String::from_utf8_lossy(&buf).into_owned())
-    };
-    match timeout(limit, read).await {
-        Ok(result) => result,
-        Err(_) => Err(Error::Decode {
-            message: "reading the body timed out".into(),
-            body: String::new(),
-        }),
-    }
-}
-
-fn earliest(a: Instant, b: Option<Instant>) -> Instant {
-    b.map_or(a, |b| a.min(b))
-}
-
-fn bounded(d: Duration, deadline: Option<Instant>) -> Duration {
-    deadline.map_or(d, |dl| d.min(dl.saturating_duration_since(Instant::now())))
-}
-
-fn truncate(s: &str) -> String {
-    s.chars().take(300).collect()
 }

@@ -1,0 +1,385 @@
+//! Sending one request and sorting its outcome: the transient rule, retry
+//! waits inside the caller's budget, the money rule for creates, and capped
+//! body reads. Every request of the lifecycle (create, poll, credits) goes
+//! through these.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use reqwest::StatusCode;
+use tokio::time::{timeout, Instant};
+
+use crate::client::Config;
+use crate::error::Error;
+use crate::multipart;
+use crate::retry::parse_retry_after;
+
+/// A failure that is safe to repeat.
+pub(crate) struct Transient {
+    pub(crate) status: Option<u16>,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) reason: String,
+}
+
+impl Transient {
+    pub(crate) fn network(reason: String) -> Self {
+        Transient {
+            status: None,
+            retry_after: None,
+            reason,
+        }
+    }
+
+    pub(crate) fn from_response(resp: &reqwest::Response) -> Self {
+        Transient {
+            status: Some(resp.status().as_u16()),
+            retry_after: retry_after(resp),
+            reason: format!("HTTP {}", resp.status()),
+        }
+    }
+}
+
+/// What one create request came to.
+pub(crate) enum Attempt {
+    /// The platform answered 2xx: the job exists.
+    Accepted(reqwest::Response),
+    /// The route answered 404 (for an SSE route: the model has none); the body.
+    NotFound(String),
+    /// The platform cannot have accepted it: safe to send again.
+    Retry(Transient),
+}
+
+/// Sends one create and sorts the outcome by the money rule: connect errors
+/// (never sent), failures while a multipart upload was still incomplete (the
+/// platform never had the whole body) and 429/5xx answers may be retried; a
+/// timeout or a failure after sending may have created the job, so it is
+/// [`Error::Ambiguous`]; any other error status is final.
+pub(crate) async fn create_attempt(
+    request: reqwest::RequestBuilder,
+    upload: Option<multipart::UploadProgress>,
+    wait: Duration,
+    key: &str,
+    what: &str,
+    config: &Config,
+) -> Result<Attempt, Error> {
+    let ambiguous = |reason: String| Error::Ambiguous {
+        idempotency_key: key.to_string(),
+        reason,
+    };
+    match timeout(wait, request.send()).await {
+        Err(_) => Err(ambiguous(format!("{what} got no response in time"))),
+        Ok(Err(e)) if e.is_connect() => Ok(Attempt::Retry(Transient::network(format!(
+            "connect error: {e}"
+        )))),
+        Ok(Err(e)) if upload.as_ref().is_some_and(|u| !u.is_complete()) => {
+            Ok(Attempt::Retry(Transient::network(format!(
+                "the upload was cut before the whole body was sent: {e}"
+            ))))
+        }
+        Ok(Err(e)) => Err(ambiguous(format!(
+            "{what} failed after it may have been sent: {e}"
+        ))),
+        Ok(Ok(resp)) if resp.status().is_success() => Ok(Attempt::Accepted(resp)),
+        Ok(Ok(resp)) if is_transient_status(resp.status()) => {
+            Ok(Attempt::Retry(Transient::from_response(&resp)))
+        }
+        Ok(Ok(resp)) if resp.status() == StatusCode::NOT_FOUND => Ok(Attempt::NotFound(
+            read_body(resp, config.request_timeout, config.max_body_bytes)
+                .await
+                .unwrap_or_default(),
+        )),
+        Ok(Ok(resp)) => {
+            Err(error_response(resp, config.request_timeout, config.max_body_bytes, None).await)
+        }
+    }
+}
+
+/// The least time a create needs to be worth sending: enough to get the
+/// answer that says whether the job exists. With less left, sending would
+/// only make the create ambiguous, so it is not sent.
+pub(crate) const ANSWER_WINDOW: Duration = Duration::from_millis(500);
+
+/// Counts one more retry and returns the wait before it, or the transient
+/// error once the policy's retries are spent, or once the wait (a
+/// `Retry-After` included) would not leave [`ANSWER_WINDOW`] before
+/// `phase_end`: a wait that overruns the caller's budget is never slept.
+pub(crate) fn next_retry(
+    config: &Config,
+    retries: &mut u32,
+    failure: &Transient,
+    generation_id: Option<&str>,
+    phase_end: Option<Instant>,
+) -> Result<Duration, Error> {
+    *retries += 1;
+    let spent = |message: String| Error::Transient {
+        attempts: *retries,
+        status: failure.status,
+        message,
+        generation_id: generation_id.map(str::to_string),
+    };
+    if *retries > config.retry.max_retries {
+        return Err(spent(failure.reason.clone()));
+    }
+    let delay = config.retry.delay(*retries - 1, failure.retry_after);
+    if let Some(end) = phase_end {
+        let left = end.saturating_duration_since(Instant::now());
+        if delay.saturating_add(ANSWER_WINDOW) > left {
+            let asked = match failure.retry_after {
+                Some(ra) => format!("the server asked to wait {ra:?} (Retry-After)"),
+                None => format!("the next try would wait {delay:?}"),
+            };
+            return Err(spent(format!(
+                "{}; {asked}, more than the {left:?} left in the budget, so it was not retried",
+                failure.reason
+            )));
+        }
+    }
+    Ok(delay)
+}
+
+/// Refuses to send a create when less than [`ANSWER_WINDOW`] is left before
+/// `phase_end`: nothing has been sent, so this is a plain transient failure,
+/// never an ambiguous create.
+pub(crate) fn time_for_create(
+    phase_end: Option<Instant>,
+    attempts: u32,
+    what: &str,
+) -> Result<(), Error> {
+    match phase_end {
+        Some(end) if end.saturating_duration_since(Instant::now()) < ANSWER_WINDOW => {
+            Err(Error::Transient {
+                attempts,
+                status: None,
+                message: format!("too little of the budget is left to send {what} and read its answer; it was not sent"),
+                generation_id: None,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The transient rule, in one place: 429 or any 5xx may be tried again.
+pub(crate) fn is_transient_status(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+pub(crate) fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    resp.headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after)
+}
+
+/// The typed error for a non-success answer, with its body (best effort, capped).
+pub(crate) async fn error_response(
+    resp: reqwest::Response,
+    limit: Duration,
+    max_bytes: usize,
+    generation_id: Option<String>,
+) -> Error {
+    let status = resp.status().as_u16();
+    let body = read_body(resp, limit, max_bytes).await.unwrap_or_default();
+    Error::from_response(status, &body, generation_id)
+}
+
+/// Marks the error `read_body` gives for a body over the cap.
+pub(crate) const OVER_CAP: &str = "-byte cap (raise it with ClientBuilder::max_body_bytes)";
+
+pub(crate) fn is_over_cap(e: &Error) -> bool {
+    matches!(e, Error::Decode { message, .. } if message.ends_with(OVER_CAP))
+}
+
+/// Reads a whole (JSON) body within `limit`, never buffering more than
+/// `max_bytes`: a declared `Content-Length` over the cap is refused before
+/// reading, and a body that grows past it is dropped at the cap.
+pub(crate) async fn read_body(
+    resp: reqwest::Response,
+    limit: Duration,
+    max_bytes: usize,
+) -> Result<String, Error> {
+    let over = |len: u64| Error::Decode {
+        message: format!(
+            "the response body is at least {len} bytes, over the {max_bytes}{OVER_CAP}"
+        ),
+        body: String::new(),
+    };
+    if let Some(len) = resp.content_length() {
+        if len > max_bytes as u64 {
+            return Err(over(len));
+        }
+    }
+    let read = async {
+        let mut buf: Vec<u8> = Vec::new();
+        let mut chunks = resp.bytes_stream();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|e| Error::Decode {
+                message: format!("reading the body failed: {e}"),
+                body: String::new(),
+            })?;
+            if buf.len() + chunk.len() > max_bytes {
+                return Err(over((buf.len() + chunk.len()) as u64));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(String::from_utf8_lossy(&buf).into_owned())
+    };
+    match timeout(limit, read).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::Decode {
+            message: "reading the body timed out".into(),
+            body: String::new(),
+        }),
+    }
+}
+
+pub(crate) fn earliest(a: Instant, b: Option<Instant>) -> Instant {
+    b.map_or(a, |b| a.min(b))
+}
+
+pub(crate) fn bounded(d: Duration, deadline: Option<Instant>) -> Duration {
+    deadline.map_or(d, |dl| d.min(dl.saturating_duration_since(Instant::now())))
+}
+
+pub(crate) fn truncate(s: &str) -> String {
+    s.chars().take(300).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retry::RetryPolicy;
+    use crate::ErrorCategory;
+
+    fn config(max_retries: u32) -> Config {
+        Config {
+            retry: RetryPolicy {
+                max_retries,
+                initial_delay: Duration::from_millis(10),
+                max_delay: Duration::from_millis(40),
+                max_retry_after: Duration::from_secs(120),
+                jitter: false,
+            },
+            ..Config::default()
+        }
+    }
+
+    fn failure(retry_after: Option<Duration>) -> Transient {
+        Transient {
+            status: Some(429),
+            retry_after,
+            reason: "HTTP 429 Too Many Requests".into(),
+        }
+    }
+
+    #[test]
+    fn the_transient_rule_is_429_or_5xx() {
+        for code in [429, 500, 502, 503, 504, 599] {
+            assert!(
+                is_transient_status(StatusCode::from_u16(code).unwrap()),
+                "{code}"
+            );
+        }
+        for code in [200, 400, 401, 402, 404, 409, 422, 428, 430] {
+            assert!(
+                !is_transient_status(StatusCode::from_u16(code).unwrap()),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn retries_stop_when_the_policy_is_spent() {
+        let config = config(2);
+        let mut retries = 0;
+        assert!(next_retry(&config, &mut retries, &failure(None), None, None).is_ok());
+        assert!(next_retry(&config, &mut retries, &failure(None), None, None).is_ok());
+        let e = next_retry(&config, &mut retries, &failure(None), Some("gen_1"), None).unwrap_err();
+        match e {
+            Error::Transient {
+                attempts,
+                status,
+                generation_id,
+                ..
+            } => {
+                assert_eq!((attempts, status), (3, Some(429)));
+                assert_eq!(generation_id.as_deref(), Some("gen_1"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_past_the_budget_is_not_slept_and_says_so() {
+        let config = config(5);
+        let mut retries = 0;
+        let end = Instant::now() + Duration::from_secs(5);
+        let e = next_retry(
+            &config,
+            &mut retries,
+            &failure(Some(Duration::from_secs(60))),
+            None,
+            Some(end),
+        )
+        .unwrap_err();
+        assert_eq!(e.category(), ErrorCategory::Transient);
+        let text = e.to_string();
+        assert!(
+            text.contains("Retry-After") && text.contains("60s"),
+            "{text}"
+        );
+        // Inside the budget the server's wait is honoured.
+        let mut retries = 0;
+        let wait = next_retry(
+            &config,
+            &mut retries,
+            &failure(Some(Duration::from_secs(2))),
+            None,
+            Some(end),
+        )
+        .unwrap();
+        assert_eq!(wait, Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn no_create_is_sent_without_time_to_read_its_answer() {
+        assert!(time_for_create(None, 0, "the create").is_ok());
+        assert!(time_for_create(
+            Some(Instant::now() + Duration::from_secs(5)),
+            0,
+            "the create"
+        )
+        .is_ok());
+        let e = time_for_create(
+            Some(Instant::now() + Duration::from_millis(100)),
+            2,
+            "the SSE create",
+        )
+        .unwrap_err();
+        match e {
+            Error::Transient {
+                attempts, message, ..
+            } => {
+                assert_eq!(attempts, 2);
+                assert!(
+                    message.contains("the SSE create") && message.contains("not sent"),
+                    "{message}"
+                );
+            }
+            other => panic!("not ambiguous, a plain transient failure: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_cap_error_is_recognised_and_others_are_not() {
+        let capped = Error::Decode {
+            message: format!("the response body is at least 9 bytes, over the 8{OVER_CAP}"),
+            body: String::new(),
+        };
+        assert!(is_over_cap(&capped));
+        let other = Error::Decode {
+            message: "reading the body timed out".into(),
+            body: String::new(),
+        };
+        assert!(!is_over_cap(&other));
+    }
+}

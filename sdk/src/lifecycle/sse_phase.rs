@@ -1,0 +1,152 @@
+//! The SSE phase's reading of one event: its payload, id and status, and
+//! whether (and how) it ends the job.
+
+use serde_json::Value;
+
+use super::{Event, SseMessage};
+use crate::error::Error;
+use crate::generation::{Generation, Source};
+use crate::sse::SseEvent;
+use crate::status::{self, Status};
+
+/// Reads one SSE event: its payload, id, status, and whether it ends the job.
+pub(crate) fn interpret(raw: SseEvent) -> (SseMessage, Option<Generation>) {
+    let payload = serde_json::from_str::<Value>(&raw.data).unwrap_or(Value::String(raw.data));
+    let found = status::find_status(&payload);
+    let generation_id = status::find_id(&payload);
+    let by_status = found.as_ref().is_some_and(|(_, s)| s.is_terminal());
+    let terminal = by_status || status::is_terminal_event_name(&raw.event);
+    let generation = terminal.then(|| {
+        let final_status = match &found {
+            Some((_, s)) if s.is_terminal() => s.clone(),
+            _ if status::is_failure_event_name(&raw.event) => Status::Failed,
+            _ if status::is_cancel_event_name(&raw.event) => Status::Canceled,
+            _ => Status::Completed,
+        };
+        let body = match payload.get("generation") {
+            Some(g @ Value::Object(_)) => g.clone(),
+            _ => payload.clone(),
+        };
+        Generation::new(generation_id.clone(), final_status, body, Source::Sse)
+    });
+    let message = SseMessage {
+        name: raw.event,
+        generation_id,
+        status: found.as_ref().map(|(_, s)| s.clone()),
+        status_key: found.map(|(k, _)| k),
+        terminal,
+        progress: progress_of(&payload),
+        payload,
+    };
+    (message, generation)
+}
+
+/// The progress an event reports, if it carries a finite number under
+/// `progress` (top level first, then under `generation`).
+fn progress_of(payload: &Value) -> Option<f64> {
+    payload
+        .get("progress")
+        .or_else(|| payload.pointer("/generation/progress"))
+        .and_then(Value::as_f64)
+        .filter(|p| p.is_finite())
+}
+
+/// A terminal generation: success becomes the last event, FAILED/CANCELED an error.
+pub(crate) fn terminal_result(
+    generation: Generation,
+    known_id: Option<String>,
+) -> Result<Event, Error> {
+    let generation = match (generation.id(), known_id) {
+        // The first id seen names the generation, whatever the last event says.
+        (found, Some(id)) if found != Some(id.as_str()) => Generation::new(
+            Some(id),
+            generation.status().clone(),
+            generation.raw().clone(),
+            generation.source(),
+        ),
+        _ => generation,
+    };
+    if generation.is_success() {
+        tracing::info!(generation_id = generation.id().unwrap_or("?"), status = %generation.status(), "generation finished");
+        Ok(Event::Terminal(generation))
+    } else {
+        let message = generation
+            .error_message()
+            .unwrap_or_else(|| format!("the job ended {}", generation.status()));
+        tracing::warn!(generation_id = generation.id().unwrap_or("?"), status = %generation.status(), "generation failed");
+        Err(Error::Failed {
+            generation: Box::new(generation),
+            message,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(name: &str, data: Value) -> SseEvent {
+        raw(name, &data.to_string())
+    }
+
+    fn raw(name: &str, data: &str) -> SseEvent {
+        SseEvent {
+            event: name.into(),
+            data: data.into(),
+            id: None,
+            retry: None,
+        }
+    }
+
+    #[test]
+    fn a_progress_event_is_not_terminal_and_carries_id_and_status() {
+        let (message, terminal) = interpret(event(
+            "message",
+            json!({"generation_id": "g1", "status": "IN_PROGRESS"}),
+        ));
+        assert!(terminal.is_none() && !message.terminal);
+        assert_eq!(message.generation_id.as_deref(), Some("g1"));
+        assert_eq!(message.status, Some(Status::InProgress));
+    }
+
+    #[test]
+    fn terminal_by_status_or_by_event_name() {
+        let (_, done) = interpret(event(
+            "message",
+            json!({"id": "g1", "status": "succeeded", "generation": {"status": "succeeded"}}),
+        ));
+        let done = done.expect("terminal by status");
+        assert!(done.is_success());
+        assert_eq!(done.source(), Source::Sse);
+        let (_, failed) = interpret(event("failed", json!({"id": "g1"})));
+        assert_eq!(failed.expect("terminal by name").status(), &Status::Failed);
+        let (message, none) = interpret(raw("message", "not json"));
+        assert!(none.is_none());
+        assert_eq!(message.payload, json!("not json"));
+    }
+
+    #[test]
+    fn the_first_id_names_the_result_and_failures_are_errors() {
+        let later = Generation::new(Some("g2".into()), Status::Completed, json!({}), Source::Sse);
+        match terminal_result(later, Some("g1".into())).unwrap() {
+            Event::Terminal(g) => assert_eq!(g.id(), Some("g1")),
+            other => panic!("{other:?}"),
+        }
+        let unnamed = Generation::new(None, Status::Completed, json!({}), Source::Sse);
+        match terminal_result(unnamed, Some("g1".into())).unwrap() {
+            Event::Terminal(g) => assert_eq!(g.id(), Some("g1")),
+            other => panic!("{other:?}"),
+        }
+        let failed = Generation::new(
+            Some("g1".into()),
+            Status::Failed,
+            json!({"error": {"message": "nope"}}),
+            Source::Sse,
+        );
+        match terminal_result(failed, None) {
+            Err(Error::Failed { message, .. }) => assert_eq!(message, "nope"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
