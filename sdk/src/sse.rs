@@ -551,6 +551,16 @@ fn parse_retry(value: &[u8]) -> Option<u64> {
     })
 }
 
+/// What [`items`] yields: an event, or news that the stream is alive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SseItem {
+    /// A dispatched event.
+    Event(SseEvent),
+    /// The chunk just read carried comment lines (`: ping`): the server is
+    /// alive but has nothing to say. One per chunk, before its events.
+    Heartbeat,
+}
+
 /// Adapt a byte stream (such as reqwest's `bytes_stream()`) into a stream of
 /// events, each at most `max_event_bytes` large.
 ///
@@ -566,40 +576,69 @@ pub fn events<S, E>(
 where
     S: Stream<Item = Result<Bytes, E>>,
 {
-    EventStream {
-        inner: Box::pin(stream),
-        parser: SseParser::new(max_event_bytes),
-        scratch: Vec::new(),
-        ready: VecDeque::new(),
-        error: None,
-        done: false,
-    }
+    use futures::StreamExt;
+    ItemStream::new(stream, max_event_bytes, false).filter_map(|item| {
+        std::future::ready(match item {
+            Ok(SseItem::Event(event)) => Some(Ok(event)),
+            Ok(SseItem::Heartbeat) => None,
+            Err(e) => Some(Err(e)),
+        })
+    })
 }
 
-/// The stream behind [`events`].
-struct EventStream<S, E> {
-    inner: Pin<Box<S>>,
-    parser: SseParser,
-    scratch: Vec<SseEvent>,
-    ready: VecDeque<SseEvent>,
-    error: Option<SseStreamError<E>>,
-    done: bool,
-}
-
-// No field is ever pinned in place (the inner stream lives in its own box).
-impl<S, E> Unpin for EventStream<S, E> {}
-
-impl<S, E> Stream for EventStream<S, E>
+/// [`events`], with a [`SseItem::Heartbeat`] for each chunk that carried
+/// comments: what the lifecycle reads, so a caller sees a live but quiet stream.
+pub fn items<S, E>(
+    stream: S,
+    max_event_bytes: usize,
+) -> impl Stream<Item = Result<SseItem, SseStreamError<E>>>
 where
     S: Stream<Item = Result<Bytes, E>>,
 {
-    type Item = Result<SseEvent, SseStreamError<E>>;
+    ItemStream::new(stream, max_event_bytes, true)
+}
+
+/// The stream behind [`events`] and [`items`].
+struct ItemStream<S, E> {
+    inner: Pin<Box<S>>,
+    parser: SseParser,
+    scratch: Vec<SseEvent>,
+    ready: VecDeque<SseItem>,
+    error: Option<SseStreamError<E>>,
+    done: bool,
+    heartbeats: bool,
+    comments: u64,
+}
+
+impl<S, E> ItemStream<S, E> {
+    fn new(stream: S, max_event_bytes: usize, heartbeats: bool) -> Self {
+        ItemStream {
+            inner: Box::pin(stream),
+            parser: SseParser::new(max_event_bytes),
+            scratch: Vec::new(),
+            ready: VecDeque::new(),
+            error: None,
+            done: false,
+            heartbeats,
+            comments: 0,
+        }
+    }
+}
+
+// No field is ever pinned in place (the inner stream lives in its own box).
+impl<S, E> Unpin for ItemStream<S, E> {}
+
+impl<S, E> Stream for ItemStream<S, E>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+{
+    type Item = Result<SseItem, SseStreamError<E>>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
-            if let Some(event) = this.ready.pop_front() {
-                return Poll::Ready(Some(Ok(event)));
+            if let Some(item) = this.ready.pop_front() {
+                return Poll::Ready(Some(Ok(item)));
             }
             if let Some(err) = this.error.take() {
                 return Poll::Ready(Some(Err(err)));
@@ -611,7 +650,12 @@ where
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(chunk))) => {
                     let result = this.parser.push(&chunk, &mut this.scratch);
-                    this.ready.extend(this.scratch.drain(..));
+                    if this.heartbeats && this.parser.comments_seen() > this.comments {
+                        this.comments = this.parser.comments_seen();
+                        this.ready.push_back(SseItem::Heartbeat);
+                    }
+                    this.ready
+                        .extend(this.scratch.drain(..).map(SseItem::Event));
                     if let Err(err) = result {
                         this.error = Some(SseStreamError::Parse(err));
                         this.done = true;
@@ -623,7 +667,7 @@ where
                 }
                 Poll::Ready(None) => {
                     this.done = true;
-                    this.ready.extend(this.parser.finish());
+                    this.ready.extend(this.parser.finish().map(SseItem::Event));
                 }
             }
         }
@@ -1151,5 +1195,33 @@ mod tests {
             }
             other => panic!("expected EventTooLarge, got {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn items_report_a_heartbeat_per_chunk_with_comments_before_its_events() {
+        use futures::StreamExt;
+        let chunks: Vec<Result<Bytes, std::convert::Infallible>> = vec![
+            Ok(Bytes::from_static(b": ping\n\n")),
+            Ok(Bytes::from_static(b"data: a\n\n: ping\n")),
+            Ok(Bytes::from_static(b"data: b\n\n")),
+        ];
+        let got: Vec<SseItem> = items(futures::stream::iter(chunks.clone()), 1024)
+            .map(|i| i.unwrap())
+            .collect()
+            .await;
+        let names: Vec<String> = got
+            .iter()
+            .map(|i| match i {
+                SseItem::Heartbeat => "heartbeat".to_string(),
+                SseItem::Event(e) => e.data.clone(),
+            })
+            .collect();
+        assert_eq!(names, ["heartbeat", "heartbeat", "a", "b"]);
+        // `events` is the same stream without the heartbeats.
+        let plain: Vec<String> = events(futures::stream::iter(chunks), 1024)
+            .map(|e| e.unwrap().data)
+            .collect()
+            .await;
+        assert_eq!(plain, ["a", "b"]);
     }
 }

@@ -19,6 +19,7 @@
 //! | `GET/POST /api/v1/_simulator/faults` | the fault plan (a JSON array of [`FaultRule`]); POST replaces it |
 //! | `GET /api/v1/_simulator/requests` | the request log (a JSON array of [`RecordedRequest`]) |
 //! | `GET /api/v1/_simulator/models` | the models read from the spec |
+//! | `GET /api/v1/_simulator/stats` | counters of what faults produced (e.g. bytes of fault poll bodies written) |
 //!
 //! Every `/api/v1` route but the files needs `Authorization: Bearer <api_key>`
 //! (else `401 {"message":"Invalid or missing API key"}`).

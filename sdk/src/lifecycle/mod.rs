@@ -28,7 +28,7 @@ use crate::generation::{Generation, Source};
 use crate::media::RequestBody;
 use crate::model::{GenerationRequest, ModelDescriptor};
 use crate::multipart;
-use crate::sse::{SseEvent, SseParser};
+use crate::sse::{SseItem, SseStreamError};
 use crate::status::{self, Status};
 
 mod poll;
@@ -480,56 +480,44 @@ impl Client {
                         }
                         Some(response) => {
                             yield Event::SseOpen { status: response.status().as_u16() };
-                            let mut parser = SseParser::new(config.max_event_bytes);
-                            let mut bytes = response.bytes_stream();
-                            let mut parsed: Vec<SseEvent> = Vec::new();
-                            let mut heartbeats = 0u64;
+                            // Events and heartbeats from the shared SSE reader; the
+                            // whole phase, not each read, is bounded by the SSE budget.
+                            let mut items = crate::sse::items(response.bytes_stream(), config.max_event_bytes);
                             let mut conflicts: Vec<String> = Vec::new();
                             let reason = loop {
-                                parsed.clear();
-                                let (ended, reason) = match timeout(sse_deadline.saturating_duration_since(Instant::now()), bytes.next()).await {
-                                    Err(_) => (true, FallbackReason::SseTimeout),
-                                    Ok(None) => {
-                                        parsed.extend(parser.finish());
-                                        (true, FallbackReason::StreamEnded)
+                                let raw = match timeout(sse_deadline.saturating_duration_since(Instant::now()), items.next()).await {
+                                    Err(_) => break FallbackReason::SseTimeout,
+                                    Ok(None) => break FallbackReason::StreamEnded,
+                                    Ok(Some(Err(SseStreamError::Transport(e)))) => break FallbackReason::StreamError(e.to_string()),
+                                    Ok(Some(Err(SseStreamError::Parse(e)))) => break FallbackReason::EventTooLarge(e.to_string()),
+                                    Ok(Some(Ok(SseItem::Heartbeat))) => {
+                                        yield Event::Heartbeat;
+                                        continue;
                                     }
-                                    Ok(Some(Err(e))) => (true, FallbackReason::StreamError(e.to_string())),
-                                    Ok(Some(Ok(chunk))) => match parser.push(&chunk, &mut parsed) {
-                                        Ok(()) => (false, FallbackReason::StreamEnded),
-                                        Err(e) => (true, FallbackReason::EventTooLarge(e.to_string())),
-                                    },
+                                    Ok(Some(Ok(SseItem::Event(raw)))) => raw,
                                 };
-                                if parser.comments_seen() > heartbeats {
-                                heartbeats = parser.comments_seen();
-                                yield Event::Heartbeat;
-                            }
-                            for raw in parsed.drain(..) {
-                                    let (message, terminal) = interpret(raw);
-                                    match (&generation_id, &message.generation_id) {
-                                        (None, Some(id)) => {
-                                            generation_id = Some(id.clone());
-                                            tracing::info!(model = model.id, generation_id = %id, "generation created");
-                                            yield Event::Created { generation_id: id.clone() };
-                                        }
-                                        // The first id wins; a different later one is reported once.
-                                        (Some(first), Some(later)) if first != later && !conflicts.contains(later) => {
-                                            conflicts.push(later.clone());
-                                            tracing::warn!(model = model.id, generation_id = %first, ignored_id = %later, "the stream named a different generation id; keeping the first");
-                                            yield Event::IdConflict { kept: first.clone(), ignored: later.clone() };
-                                        }
-                                        _ => {}
+                                let (message, terminal) = interpret(raw);
+                                match (&generation_id, &message.generation_id) {
+                                    (None, Some(id)) => {
+                                        generation_id = Some(id.clone());
+                                        tracing::info!(model = model.id, generation_id = %id, "generation created");
+                                        yield Event::Created { generation_id: id.clone() };
                                     }
-                                    yield Event::Message(message);
-                                    if let Some(generation) = terminal {
-                                        yield terminal_result(generation, generation_id.clone())?;
-                                        return;
+                                    // The first id wins; a different later one is reported once.
+                                    (Some(first), Some(later)) if first != later && !conflicts.contains(later) => {
+                                        conflicts.push(later.clone());
+                                        tracing::warn!(model = model.id, generation_id = %first, ignored_id = %later, "the stream named a different generation id; keeping the first");
+                                        yield Event::IdConflict { kept: first.clone(), ignored: later.clone() };
                                     }
+                                    _ => {}
                                 }
-                                if ended {
-                                    break reason;
+                                yield Event::Message(message);
+                                if let Some(generation) = terminal {
+                                    yield terminal_result(generation, generation_id.clone())?;
+                                    return;
                                 }
                             };
-                            drop(bytes);
+                            drop(items);
                             match &generation_id {
                                 None => Err(Error::Ambiguous {
                                     idempotency_key: key.clone(),
