@@ -48,6 +48,25 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_body_size)]
     pub max_body_bytes: Option<usize>,
 
+    /// Largest single SSE event read, e.g. `1MiB` (the SDK's default); a larger one ends
+    /// the stream phase and the job is polled by id.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_body_size)]
+    pub max_event_bytes: Option<usize>,
+
+    /// Largest local file (`--set NAME=@PATH`) uploaded, e.g. `512MiB`; a larger one is
+    /// refused before any request.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
+    pub max_upload_bytes: Option<u64>,
+
+    /// The job ledger (SQLite) every generation is journaled to; default
+    /// `$XDG_STATE_HOME/skills-video/ledger.sqlite3` (else `~/.local/state/...`).
+    #[arg(long, global = true, value_name = "PATH", env = "SKILLS_VIDEO_LEDGER")]
+    pub ledger: Option<PathBuf>,
+
+    /// Journal nothing (no ledger: a crash can lose a generation's id).
+    #[arg(long, global = true, conflicts_with = "ledger")]
+    pub no_ledger: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -71,6 +90,52 @@ pub enum Command {
     ExplainError(ExplainErrorArgs),
     /// Run the whole lifecycle against an in-process simulator: no key, no network.
     Demo(DemoArgs),
+    /// List the generations of the ledger (`jobs show KEY|ID` for one).
+    Jobs(JobsArgs),
+    /// Finish every unfinished generation of the ledger and repair missing or corrupt outputs.
+    Resume(ResumeArgs),
+}
+
+/// `jobs`.
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// Only unfinished generations (pending, ambiguous).
+    #[arg(long)]
+    pub pending: bool,
+    #[command(subcommand)]
+    pub show: Option<JobsCommand>,
+}
+
+/// `jobs show`.
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// One generation, by idempotency key or generation id.
+    Show {
+        /// The idempotency key or the generation id.
+        key_or_id: String,
+    },
+}
+
+/// `resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// Download outputs not yet downloaded into DIR (recorded files that are
+    /// missing or corrupt are downloaded again where they were).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Re-send generations whose create may have been accepted but whose id
+    /// never arrived, with their own idempotency key (safe where the
+    /// platform deduplicates by key).
+    #[arg(long)]
+    pub retry_ambiguous: bool,
+    /// Polling budget per generation in seconds.
+    #[arg(long, value_name = "SECS", default_value = "900", value_parser = parse_secs)]
+    pub timeout: Duration,
+    /// Wait between polls in seconds (fractions allowed).
+    #[arg(long, value_name = "SECS", default_value = "3", value_parser = parse_secs)]
+    pub interval: Duration,
+    #[command(flatten)]
+    pub download: DownloadArgs,
 }
 
 /// Model category filter.
@@ -147,6 +212,12 @@ pub struct GenerateArgs {
     /// The Idempotency-Key of the create (a new UUID when unset); reuse it to resubmit safely.
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
+    /// Send the request as given, with no client-side checks, to MODEL's routes: for a
+    /// model the built-in catalog does not list yet (`provider/model` or an endpoint
+    /// path such as `/generation/acme/new-model`), or to skip a listed model's typed
+    /// checks. `--set NAME=VALUE` takes VALUE as JSON when it parses, else as text.
+    #[arg(long)]
+    pub raw: bool,
 }
 
 /// `wait`.

@@ -346,6 +346,22 @@ pub fn describe_bytes(n: u64) -> String {
     format!("{n} bytes")
 }
 
+// ledger hook (issue 15): told (url, path) of every file saved, so that the
+// CLI records it (size, SHA-256) in the job ledger; unset without a ledger.
+type SavedHook = Box<dyn Fn(&str, &Path) + Send + Sync>;
+static ON_SAVED: std::sync::Mutex<Option<SavedHook>> = std::sync::Mutex::new(None);
+
+/// Sets (or clears) the hook told of every saved file.
+pub fn set_saved_hook(hook: Option<SavedHook>) {
+    *ON_SAVED.lock().unwrap_or_else(|e| e.into_inner()) = hook;
+}
+
+fn saved(url: &str, path: &Path) {
+    if let Some(hook) = ON_SAVED.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        hook(url, path);
+    }
+}
+
 /// Downloads every URL into `dir` (created if missing), names prefixed by
 /// `prefix`: the saved paths in URL order, the URLs refused because of their
 /// address, and the first failure, after which nothing more is downloaded.
@@ -367,7 +383,10 @@ pub async fn download_all(
     for (i, url) in urls.iter().enumerate() {
         let name = sanitize_file_name(&format!("{prefix}{}", name_from_url(url, i)), "output");
         match download_one(url, dir, &name, policy, &base).await {
-            Ok(path) => report.files.push(path),
+            Ok(path) => {
+                saved(url, &path);
+                report.files.push(path)
+            }
             Err(Failure::Refused(reason)) => {
                 tracing::warn!(url, %reason, "download refused");
                 report.refused.push(SkippedOutput::new(url.clone(), reason));

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Command::Models(a) => commands::models::run(a, &out),
         Command::Inspect(a) => commands::inspect::run(a, &out),
         Command::ExplainError(a) => commands::explain_error::run(a, &out),
+        Command::Jobs(a) => commands::jobs::run(&cli, a, &out),
         command => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
                     Command::Wait(a) => commands::wait::run(&cli, a, &out).await,
                     Command::Credits => commands::credits::run(&cli, &out).await,
                     Command::Demo(a) => commands::demo::run(a, &out).await,
+                    Command::Resume(a) => commands::resume::run(&cli, a, &out).await,
                     _ => exit::USAGE,
                 }
             }),

@@ -45,10 +45,11 @@ impl Output {
         }
     }
 
-    /// One JSON line on stdout (JSON mode only).
+    /// One JSON line on stdout (JSON mode only), spaced like Python's
+    /// `json.dumps` (see [`to_line`]).
     pub fn line(&self, value: &Value) {
         if self.json {
-            let text = self.redact(&value.to_string());
+            let text = self.redact(&to_line(value));
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{text}");
             let _ = out.flush();
@@ -134,14 +135,35 @@ impl Output {
     }
 
     /// Prints an error: the JSON `error` line, or a human message on stderr.
+    /// SDK API names in its text become the CLI's flags ([`cli_wording`]).
     pub fn error(&self, e: &CliError) {
         self.stop_spinner();
+        let mut e = e.clone();
+        e.message = cli_wording(&e.message);
+        e.guidance = cli_wording(&e.guidance);
+        let e = &e;
         if self.json {
             self.line(&e.to_json());
             return;
         }
         let head = self.paint(&format!("error ({})", e.category), "1;31");
-        let mut text = format!("{head}: {}", e.message);
+        let mut text = match e.extra.get("violations") {
+            // Several problems: one per line under the message's head.
+            Some(Value::Array(items)) if items.len() > 1 => {
+                let lead = e
+                    .message
+                    .split_once(": ")
+                    .map_or(e.message.as_str(), |(h, _)| h);
+                let mut t = format!("{head}: {lead}:");
+                for item in items {
+                    if let Some(m) = item.get("message").and_then(Value::as_str) {
+                        t.push_str(&format!("\n  - {m}"));
+                    }
+                }
+                t
+            }
+            _ => format!("{head}: {}", e.message),
+        };
         if let Some(id) = &e.generation_id {
             text.push_str(&format!("\n  generation id: {id}"));
         }
@@ -161,6 +183,94 @@ impl Output {
     }
 }
 
+/// SDK API names that error text from the SDK may carry, and what a user
+/// of the command line writes instead.
+const CLI_WORDING: &[(&str, &str)] = &[
+    ("call ClientBuilder::api_key", "pass --api-key"),
+    ("ClientBuilder::api_key", "--api-key"),
+    ("ClientBuilder::base_url", "--base-url"),
+    ("ClientBuilder::max_body_bytes", "--max-body-bytes"),
+    ("ClientBuilder::max_event_bytes", "--max-event-bytes"),
+    ("ClientBuilder::max_upload_bytes", "--max-upload-bytes"),
+    ("ClientBuilder::ledger", "--ledger"),
+    (
+        "use https:// or call allow_insecure_http(true)",
+        "use an https:// --base-url (or SKILLS_VIDEO_BASE_URL); plain http:// is accepted only for a loopback host",
+    ),
+    ("`wait(id)` (`skills-video wait ID`)", "`skills-video wait ID`"),
+];
+
+/// `text` with the SDK's API names replaced by the CLI's flags and
+/// environment variables (`ClientBuilder::api_key` → `--api-key`,
+/// `wait("ID")` → `skills-video wait ID`).
+pub fn cli_wording(text: &str) -> String {
+    let mut out = text.to_string();
+    for (sdk, cli) in CLI_WORDING {
+        if out.contains(sdk) {
+            out = out.replace(sdk, cli);
+        }
+    }
+    // `resume with wait("ID")` (the SDK's timeout message).
+    while let Some(start) = out.find("wait(\"") {
+        let rest = &out[start + 6..];
+        let Some(end) = rest.find("\")") else { break };
+        let id = rest[..end].to_string();
+        out.replace_range(
+            start..start + 6 + end + 2,
+            &format!("`skills-video wait {id}`"),
+        );
+    }
+    out
+}
+
+/// Python's default `json.dumps` spacing (`", "` between items, `": "` after
+/// a key) with non-ASCII kept as is (`ensure_ascii=False`): the separators of
+/// the platform's helper scripts, so a `grep '"event": "terminal"'` written
+/// for them matches our lines too. Only the separators differ from
+/// serde_json's compact output; escaping is serde_json's.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PythonFormatter;
+
+impl serde_json::ser::Formatter for PythonFormatter {
+    fn begin_array_value<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        writer.write_all(b": ")
+    }
+}
+
+/// `value` as one line with [`PythonFormatter`]'s spacing.
+pub fn to_line(value: &Value) -> String {
+    use serde::Serialize;
+    let mut buf = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, PythonFormatter);
+    // Serialising a `Value` into memory cannot fail.
+    let _ = value.serialize(&mut ser);
+    String::from_utf8(buf).unwrap_or_default()
+}
+
 impl Drop for Output {
     fn drop(&mut self) {
         self.stop_spinner();
@@ -177,5 +287,68 @@ mod tests {
         assert_eq!(out.redact("Bearer sk-123!"), "Bearer [redacted]!");
         let none = Output::new(true, Some(String::new()));
         assert_eq!(none.redact("abc"), "abc");
+    }
+
+    #[test]
+    fn errors_name_flags_and_environment_variables_never_sdk_methods() {
+        use skills_video::Error;
+        let insecure = skills_video::Client::builder()
+            .api_key("k")
+            .base_url("http://example.com/api/v1")
+            .build()
+            .unwrap_err();
+        let errors = [
+            Error::MissingApiKey,
+            insecure,
+            Error::Timeout {
+                generation_id: "g-1".into(),
+                last_status: "IN_PROGRESS".into(),
+                waited: Duration::from_secs(2),
+            },
+            Error::Decode {
+                message: "over the 8-byte cap (raise it with ClientBuilder::max_body_bytes)".into(),
+                body: String::new(),
+            },
+            Error::Config(
+                "x is 9 MiB, over the upload cap (ClientBuilder::max_upload_bytes)".into(),
+            ),
+            Error::Config(
+                "event too large; raise the limit with ClientBuilder::max_event_bytes".into(),
+            ),
+        ];
+        for e in &errors {
+            let cli = CliError::from(e);
+            for text in [cli_wording(&cli.message), cli_wording(&cli.guidance)] {
+                for sdk in [
+                    "ClientBuilder",
+                    "Client::",
+                    "allow_insecure_http",
+                    "wait(",
+                    "::",
+                ] {
+                    assert!(!text.contains(sdk), "{sdk} in {text:?}");
+                }
+            }
+        }
+        let key = cli_wording(&CliError::from(&Error::MissingApiKey).message);
+        assert!(
+            key.contains("SKILLS_VIDEO_API_KEY") && key.contains("--api-key"),
+            "{key}"
+        );
+        let timeout = cli_wording(&errors[2].to_string());
+        assert!(
+            timeout.ends_with("resume with `skills-video wait g-1`"),
+            "{timeout}"
+        );
+        assert!(cli_wording(&errors[1].to_string()).contains("--base-url"));
+    }
+
+    #[test]
+    fn lines_use_python_separators_and_keep_non_ascii() {
+        let v = serde_json::json!({"event": "start", "a": [1, 2.5, {"b": null}], "c": "café ☕\n\"", "d": {}, "e": []});
+        assert_eq!(
+            to_line(&v),
+            r#"{"event": "start", "a": [1, 2.5, {"b": null}], "c": "café ☕\n\"", "d": {}, "e": []}"#
+        );
     }
 }

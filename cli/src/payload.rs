@@ -33,10 +33,10 @@ pub struct PayloadInput<'a> {
 /// Stands for a local file in the map until the [`RequestBody`] is built.
 const FILE_MARKER: &str = "\u{0}skills-video-cli-file:";
 
-/// The checked request body (JSON, plus the local files given with `@PATH`).
-pub fn build(model: &ModelDescriptor, input: &PayloadInput<'_>) -> Result<RequestBody, CliError> {
-    let mut body = match (input.payload, input.payload_file) {
-        (Some(text), _) => parse_object(text, "--payload")?,
+/// `--payload` or `--payload-file` as a JSON object (empty when neither is given).
+fn read_payload(input: &PayloadInput<'_>) -> Result<Map<String, Value>, CliError> {
+    match (input.payload, input.payload_file) {
+        (Some(text), _) => parse_object(text, "--payload"),
         (None, Some(path)) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 CliError::input(format!(
@@ -44,21 +44,83 @@ pub fn build(model: &ModelDescriptor, input: &PayloadInput<'_>) -> Result<Reques
                     path.display()
                 ))
             })?;
-            parse_object(&text, "--payload-file")?
+            parse_object(&text, "--payload-file")
         }
-        (None, None) => Map::new(),
-    };
-    for key in body.keys() {
-        if model.field(key).is_none() {
-            return Err(unknown_field(model, key));
+        (None, None) => Ok(Map::new()),
+    }
+}
+
+/// The request body of `--raw`: the payload as given, `--prompt` as
+/// `prompt`, and each `--set NAME=VALUE` with VALUE read as JSON when it
+/// parses, else as text (`@PATH` a local file). A NAME given again makes an
+/// array of its values. Nothing is checked against a schema.
+pub fn build_raw(input: &PayloadInput<'_>) -> Result<RequestBody, CliError> {
+    let mut body = read_payload(input)?;
+    if let Some(prompt) = input.prompt {
+        body.insert("prompt".into(), Value::String(prompt.to_string()));
+    }
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut arrays: HashSet<String> = HashSet::new();
+    for entry in input.sets {
+        let Some((name, raw)) = entry.split_once('=') else {
+            return Err(CliError::input(format!(
+                "--set {entry:?} is not NAME=VALUE"
+            )));
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(CliError::input(format!("--set {entry:?} names no field")));
+        }
+        let value = match local_file(raw) {
+            Some(path) => {
+                check_file(name, path)?;
+                files.push(PathBuf::from(path));
+                Value::String(format!("{FILE_MARKER}{}", files.len() - 1))
+            }
+            None => {
+                let text = unescape(raw);
+                serde_json::from_str(text.trim()).unwrap_or(Value::String(text))
+            }
+        };
+        if !seen.insert(name.to_string()) {
+            // Given again: the values become an array, in order.
+            if arrays.insert(name.to_string()) {
+                let first = body.remove(name).unwrap_or(Value::Null);
+                body.insert(name.into(), Value::Array(vec![first]));
+            }
+            if let Some(Value::Array(items)) = body.get_mut(name) {
+                items.push(value);
+            }
+        } else {
+            body.insert(name.into(), value);
         }
     }
+    with_files(body, &files)
+}
+
+/// The checked request body (JSON, plus the local files given with `@PATH`).
+///
+/// Every problem is reported at once, in one shape whatever the input gave
+/// the value (`--payload`, `--payload-file`, `--set`, `--prompt`): see
+/// [`Problem`]. The payload is checked by the SDK's `check_json` (field paths
+/// from `serde_path_to_error`, then the generated `validate()`), and each
+/// finding is worded with the model's field info, as `--set` words its own.
+pub fn build(model: &ModelDescriptor, input: &PayloadInput<'_>) -> Result<RequestBody, CliError> {
+    let mut body = read_payload(input)?;
+    let mut problems: Vec<Problem> = Vec::new();
     if let Some(prompt) = input.prompt {
-        let Some(field) = model.field("prompt") else {
-            return Err(unknown_field(model, "prompt")
-                .with("hint", "this model has no `prompt` field; use --set"));
-        };
-        body.insert(field.name.into(), Value::String(prompt.to_string()));
+        match model.field("prompt") {
+            Some(field) => {
+                body.insert(field.name.into(), Value::String(prompt.to_string()));
+            }
+            None => {
+                let mut p = unknown_field(model, "prompt");
+                p.message
+                    .push_str(" (--prompt sets `prompt`; this model has none: use --set)");
+                problems.push(p);
+            }
+        }
     }
     let mut files: Vec<PathBuf> = Vec::new();
     // Array fields already given by a --set: a further --set appends.
@@ -70,9 +132,10 @@ pub fn build(model: &ModelDescriptor, input: &PayloadInput<'_>) -> Result<Reques
             )));
         };
         let name = name.trim();
-        let field = model
-            .field(name)
-            .ok_or_else(|| unknown_field(model, name))?;
+        let Some(field) = model.field(name) else {
+            problems.push(unknown_field(model, name));
+            continue;
+        };
         let value = match local_file(raw) {
             Some(path) => {
                 check_local_file(field, path)?;
@@ -84,7 +147,15 @@ pub fn build(model: &ModelDescriptor, input: &PayloadInput<'_>) -> Result<Reques
                     marker
                 }
             }
-            None => parse_value(field, &unescape(raw))?,
+            None => match parse_value(field, &unescape(raw)) {
+                Ok(v) => v,
+                Err(p) => {
+                    // Not set: the payload's value (if any) is not checked again.
+                    body.remove(field.name);
+                    problems.push(*p);
+                    continue;
+                }
+            },
         };
         let appended = field.kind == FieldKind::Array && !set_arrays.insert(field.name);
         match (appended, body.get_mut(field.name), value) {
@@ -95,16 +166,259 @@ pub fn build(model: &ModelDescriptor, input: &PayloadInput<'_>) -> Result<Reques
         }
     }
     let body = with_files(body, &files)?;
-    (model.check_json)(&body.validation_json()).map_err(|errors| {
-        let violations: Vec<Value> = errors
-            .violations
-            .iter()
-            .map(|v| serde_json::json!({"field": v.field, "rule": v.rule, "message": v.message}))
-            .collect();
-        CliError::validation(format!("invalid request for {}: {errors}", model.id))
-            .with("violations", violations)
-    })?;
-    Ok(body)
+    let checked = body.validation_json();
+    if let Err(errors) = (model.check_json)(&checked) {
+        let flagged: Vec<String> = problems.iter().map(|p| p.field.clone()).collect();
+        for v in &errors.violations {
+            // A field whose --set was refused is missing here: already reported.
+            if v.rule == "required" && flagged.contains(&v.field) {
+                continue;
+            }
+            problems.push(word(model, &checked, v));
+        }
+    }
+    fold_required_into_suggestions(&mut problems);
+    if problems.is_empty() {
+        Ok(body)
+    } else {
+        Err(report(model, problems))
+    }
+}
+
+/// One problem with a request, in the one shape every input reports it:
+/// the field's path (nested and indexed, `elements[2].image_url`), the rule
+/// (`unknown_field`, `allowed_values`, `type`, `required`, `minimum`,
+/// `maximum`, `uri`, ...), a message that names the field, and what is
+/// allowed: the allowed values, the range, or the closest field names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// The field's path in the request.
+    pub field: String,
+    /// The rule broken.
+    pub rule: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+    /// The allowed values (empty when any value of the kind is allowed).
+    pub allowed_values: Vec<Value>,
+    /// The least value allowed, when the schema sets one.
+    pub minimum: Option<Value>,
+    /// The greatest value allowed, when the schema sets one.
+    pub maximum: Option<Value>,
+    /// Did you mean: the closest field names (unknown fields).
+    pub suggestions: Vec<String>,
+}
+
+impl Problem {
+    fn new(field: impl Into<String>, rule: impl Into<String>, message: String) -> Self {
+        Problem {
+            field: field.into(),
+            rule: rule.into(),
+            message,
+            allowed_values: Vec::new(),
+            minimum: None,
+            maximum: None,
+            suggestions: Vec::new(),
+        }
+    }
+
+    /// The JSON of one entry of the error line's `violations`.
+    pub fn to_json(&self) -> Value {
+        let mut v = serde_json::json!({
+            "field": self.field, "rule": self.rule, "message": self.message,
+        });
+        if !self.allowed_values.is_empty() {
+            v["allowed_values"] = Value::Array(self.allowed_values.clone());
+        }
+        if let Some(min) = &self.minimum {
+            v["minimum"] = min.clone();
+        }
+        if let Some(max) = &self.maximum {
+            v["maximum"] = max.clone();
+        }
+        if !self.suggestions.is_empty() {
+            v["suggestions"] = serde_json::json!(self.suggestions);
+        }
+        v
+    }
+}
+
+/// The validation error (exit 22) carrying every problem. With one problem
+/// its `field`, `allowed_values` and `suggestions` are also top-level keys.
+fn report(model: &ModelDescriptor, problems: Vec<Problem>) -> CliError {
+    let n = problems.len();
+    let head = if n == 1 {
+        format!("invalid request for {}", model.id)
+    } else {
+        format!("invalid request for {} ({n} problems)", model.id)
+    };
+    let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+    let mut e = CliError::validation(format!("{head}: {}", messages.join("; ")));
+    if let [only] = problems.as_slice() {
+        e = e.with("field", only.field.as_str());
+        if !only.allowed_values.is_empty() {
+            e = e.with("allowed_values", only.allowed_values.clone());
+        }
+        if !only.suggestions.is_empty() {
+            e = e.with("suggestions", only.suggestions.clone());
+        }
+    }
+    let violations: Vec<Value> = problems.iter().map(Problem::to_json).collect();
+    e.with("violations", violations)
+}
+
+/// A missing required field that an unknown field's did-you-mean names
+/// (`promt` for `prompt`) is one problem, not two.
+fn fold_required_into_suggestions(problems: &mut Vec<Problem>) {
+    let missing: Vec<String> = problems
+        .iter()
+        .filter(|p| p.rule == "required")
+        .map(|p| p.field.clone())
+        .collect();
+    let mut folded: Vec<String> = Vec::new();
+    for p in problems.iter_mut().filter(|p| p.rule == "unknown_field") {
+        let parent = parent_of(&p.field);
+        if let Some(best) = p.suggestions.first() {
+            let target = join_path(parent, best);
+            if missing.contains(&target) && !folded.contains(&target) {
+                p.message
+                    .push_str(&format!(" ({best:?} is required and missing)"));
+                folded.push(target);
+            }
+        }
+    }
+    problems.retain(|p| !(p.rule == "required" && folded.contains(&p.field)));
+}
+
+/// The path of the object holding `field` (`""` at the top).
+fn parent_of(field: &str) -> &str {
+    match field.rfind(['.', '[']) {
+        Some(i) if field[i..].starts_with('.') => &field[..i],
+        _ => "",
+    }
+}
+
+fn join_path(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        name.to_string()
+    } else {
+        format!("{parent}.{name}")
+    }
+}
+
+/// The top-level field a path starts at, when the path is that field itself.
+fn top_field<'m>(model: &'m ModelDescriptor, path: &str) -> Option<&'m FieldInfo> {
+    model.field(path)
+}
+
+/// The SDK's finding, worded like `--set` words its own (field info, allowed
+/// values, range, did-you-mean).
+fn word(model: &ModelDescriptor, body: &Value, v: &skills_video::Violation) -> Problem {
+    let given = body.get(&v.field).map(Value::to_string);
+    match (v.rule, top_field(model, &v.field)) {
+        ("unknown_field", _) if !v.field.contains(['.', '[']) => unknown_field(model, &v.field),
+        ("unknown_field", _) => {
+            // Nested: serde names the fields it expected there.
+            let expected: Vec<&str> = v
+                .message
+                .split_once("expected")
+                .map(|(_, rest)| rest.split('`').skip(1).step_by(2).collect())
+                .unwrap_or_default();
+            let name = v.field.rsplit(['.', ']']).next().unwrap_or(&v.field);
+            let suggestions = closest(name, expected.iter().copied(), 3);
+            let mut message = format!("unknown field {:?}", v.field);
+            if let Some(best) = suggestions.first() {
+                message.push_str(&format!("; did you mean {best:?}?"));
+            }
+            if !expected.is_empty() {
+                message.push_str(&format!(" Fields there: {}", expected.join(", ")));
+            }
+            let mut p = Problem::new(v.field.as_str(), "unknown_field", message);
+            p.suggestions = suggestions.into_iter().map(str::to_string).collect();
+            p
+        }
+        ("allowed_values", Some(field)) => invalid(
+            field,
+            given.as_deref().unwrap_or("?"),
+            &format!("one of the allowed values ({})", field.kind.as_str()),
+        ),
+        ("type", Some(field)) => invalid(
+            field,
+            given.as_deref().unwrap_or("?"),
+            expected_kind(field.kind),
+        ),
+        ("required", _) => Problem::new(
+            v.field.as_str(),
+            "required",
+            format!("missing required field {:?}", v.field),
+        ),
+        (rule, field) => {
+            let mut p = Problem::new(
+                v.field.as_str(),
+                rule,
+                format!("field {:?}: {}", v.field, v.message),
+            );
+            if let Some(field) = field {
+                p.allowed_values = allowed_values(field);
+                let (min, max) = range_of(model, field.name);
+                if let (Some(lo), Some(hi)) = (&min, &max) {
+                    p.message
+                        .push_str(&format!("; allowed range: {lo} to {hi}"));
+                }
+                p.minimum = min;
+                p.maximum = max;
+            }
+            p
+        }
+    }
+}
+
+/// What a field of this kind expects, as `--set` says it.
+fn expected_kind(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::String => "a string",
+        FieldKind::Integer => "an integer",
+        FieldKind::Number => "a number",
+        FieldKind::Boolean => "a boolean (true or false)",
+        FieldKind::Array => "an array",
+        FieldKind::Object | FieldKind::Json => "an object",
+    }
+}
+
+/// The `minimum` and `maximum` the request schema sets on a top-level
+/// field (looked up in the plain properties, then in each workflow's).
+fn range_of(model: &ModelDescriptor, name: &str) -> (Option<Value>, Option<Value>) {
+    let Ok(schema) = serde_json::from_str::<Value>(model.request_schema_json) else {
+        return (None, None);
+    };
+    let mut holders = vec![&schema];
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(Value::Array(items)) = schema.get(key) {
+            holders.extend(items.iter());
+        }
+    }
+    for holder in holders {
+        let Some(prop) = holder.pointer(&format!("/properties/{name}")) else {
+            continue;
+        };
+        let mut candidates = vec![prop];
+        if let Some(Value::Array(items)) = prop.get("anyOf") {
+            candidates.extend(items.iter());
+        }
+        for c in candidates {
+            let min = c
+                .get("minimum")
+                .or_else(|| c.get("exclusiveMinimum"))
+                .cloned();
+            let max = c
+                .get("maximum")
+                .or_else(|| c.get("exclusiveMaximum"))
+                .cloned();
+            if min.is_some() || max.is_some() {
+                return (min, max);
+            }
+        }
+    }
+    (None, None)
 }
 
 /// The path of a `@PATH` value (curl's convention); `@@x` and `\@x` are literal.
@@ -140,6 +454,16 @@ fn check_local_file(field: &FieldInfo, path: &str) -> Result<(), CliError> {
             field.kind.as_str()
         )));
     }
+    check_file(field.name, path)
+}
+
+/// A `@PATH` must name an existing regular file.
+fn check_file(name: &str, path: &str) -> Result<(), CliError> {
+    let fail = |what: String| {
+        CliError::validation(format!("--set {name}=@{path}: {what}"))
+            .with("field", name)
+            .with("path", path)
+    };
     if path.is_empty() {
         return Err(fail("no path after @".into()));
     }
@@ -222,17 +546,17 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-fn unknown_field(model: &ModelDescriptor, name: &str) -> CliError {
+fn unknown_field(model: &ModelDescriptor, name: &str) -> Problem {
     let names: Vec<&str> = model.fields.iter().map(|f| f.name).collect();
     let suggestions = closest(name, names.iter().copied(), 3);
     let mut message = format!("{} has no field {name:?}", model.id);
-    if let Some(best) = suggestions.first() {
-        message.push_str(&format!("; did you mean {best:?}?"));
+    match suggestions.first() {
+        Some(best) => message.push_str(&format!("; did you mean {best:?}?")),
+        None => message.push_str(&format!(". Fields: {}", names.join(", "))),
     }
-    message.push_str(&format!(" Fields: {}", names.join(", ")));
-    CliError::validation(message)
-        .with("field", name)
-        .with("suggestions", suggestions)
+    let mut p = Problem::new(name, "unknown_field", message);
+    p.suggestions = suggestions.into_iter().map(str::to_string).collect();
+    p
 }
 
 /// The allowed values of a field, decoded.
@@ -244,19 +568,25 @@ pub fn allowed_values(field: &FieldInfo) -> Vec<Value> {
         .collect()
 }
 
-fn invalid(field: &FieldInfo, raw: &str, expected: &str) -> CliError {
+/// `shown` is the value as given: the `--set` text quoted, or the payload's JSON.
+fn invalid(field: &FieldInfo, shown: &str, expected: &str) -> Problem {
     let allowed = allowed_values(field);
     let mut message = format!(
-        "invalid value {raw:?} for field {:?}: expected {expected}",
+        "invalid value {shown} for field {:?}: expected {expected}",
         field.name
     );
     if !allowed.is_empty() {
         let list: Vec<String> = allowed.iter().map(display_value).collect();
         message.push_str(&format!("; allowed values: {}", list.join(", ")));
     }
-    CliError::validation(message)
-        .with("field", field.name)
-        .with("allowed_values", allowed)
+    let rule = if allowed.is_empty() {
+        "type"
+    } else {
+        "allowed_values"
+    };
+    let mut p = Problem::new(field.name, rule, message);
+    p.allowed_values = allowed;
+    p
 }
 
 fn display_value(v: &Value) -> String {
@@ -267,7 +597,7 @@ fn display_value(v: &Value) -> String {
 }
 
 /// Parses one `--set` value by the field's kind and checks the allowed values.
-pub fn parse_value(field: &FieldInfo, raw: &str) -> Result<Value, CliError> {
+pub fn parse_value(field: &FieldInfo, raw: &str) -> Result<Value, Box<Problem>> {
     let text = raw.trim();
     if field.nullable && text == "null" {
         return Ok(Value::Null);
@@ -286,7 +616,7 @@ pub fn parse_value(field: &FieldInfo, raw: &str) -> Result<Value, CliError> {
                 Ok(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
                     Value::Number((f as i64).into())
                 }
-                _ => return Err(invalid(field, raw, "an integer")),
+                _ => return Err(Box::new(invalid(field, &format!("{raw:?}"), "an integer"))),
             },
         },
         FieldKind::Number => match (
@@ -295,23 +625,29 @@ pub fn parse_value(field: &FieldInfo, raw: &str) -> Result<Value, CliError> {
         ) {
             (Ok(i), _) => Value::Number(i.into()),
             (_, Some(n)) => Value::Number(n),
-            _ => return Err(invalid(field, raw, "a number")),
+            _ => return Err(Box::new(invalid(field, &format!("{raw:?}"), "a number"))),
         },
         FieldKind::Boolean => match text.to_ascii_lowercase().as_str() {
             "true" | "yes" | "on" | "1" => Value::Bool(true),
             "false" | "no" | "off" | "0" => Value::Bool(false),
-            _ => return Err(invalid(field, raw, "a boolean (true or false)")),
+            _ => {
+                return Err(Box::new(invalid(
+                    field,
+                    &format!("{raw:?}"),
+                    "a boolean (true or false)",
+                )))
+            }
         },
         FieldKind::Array => {
             if text.starts_with('[') {
                 match serde_json::from_str::<Value>(text) {
                     Ok(v @ Value::Array(_)) => v,
                     _ => {
-                        return Err(invalid(
+                        return Err(Box::new(invalid(
                             field,
-                            raw,
+                            &format!("{raw:?}"),
                             "a JSON array or comma-separated values",
-                        ))
+                        )))
                     }
                 }
             } else if text.is_empty() {
@@ -326,13 +662,13 @@ pub fn parse_value(field: &FieldInfo, raw: &str) -> Result<Value, CliError> {
         }
         FieldKind::Object | FieldKind::Json => match serde_json::from_str::<Value>(text) {
             Ok(v) => v,
-            Err(_) => return Err(invalid(field, raw, "JSON")),
+            Err(_) => return Err(Box::new(invalid(field, &format!("{raw:?}"), "JSON"))),
         },
     };
     let allowed = allowed_values(field);
     if !allowed.is_empty() && !allowed.iter().any(|a| same(a, &value)) {
         let expected = format!("one of the allowed values ({})", field.kind.as_str());
-        return Err(invalid(field, raw, &expected));
+        return Err(Box::new(invalid(field, &format!("{raw:?}"), &expected)));
     }
     Ok(value)
 }
@@ -499,6 +835,43 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn raw_bodies_are_sent_as_given() {
+        let sets: Vec<String> = [
+            "n=2",
+            "ratio=7:5",
+            "flag=true",
+            "urls=https://example.com/a.png",
+            "urls=https://example.com/b.png",
+            "quoted=\"12\"",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let body = build_raw(&PayloadInput {
+            payload: Some(r#"{"anything": {"goes": [1]}, "promt": "typo kept"}"#),
+            prompt: Some("x"),
+            sets: &sets,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            body.as_json(),
+            &serde_json::json!({
+                "anything": {"goes": [1]}, "promt": "typo kept", "prompt": "x", "n": 2,
+                "ratio": "7:5", "flag": true,
+                "urls": ["https://example.com/a.png", "https://example.com/b.png"],
+                "quoted": "12"
+            })
+        );
+        let e = build_raw(&PayloadInput {
+            payload: Some("[1]"),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.code, 1);
     }
 
     #[test]

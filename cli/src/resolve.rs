@@ -19,13 +19,22 @@ pub fn resolve_model(name: &str) -> Result<&'static ModelDescriptor, CliError> {
         let tail = id.rsplit('/').next().unwrap_or(id);
         suggestions = closest(tail, models().iter().map(|m| m.id), 3);
     }
-    let mut message = format!("unknown model {name:?}");
+    let mut message = format!("unknown model {name:?}: not in the built-in catalog");
     if !suggestions.is_empty() {
         message.push_str(&format!("; did you mean {}?", suggestions.join(", ")));
     }
+    // A model the platform added after this release: the script's way, unchecked.
+    let raw_command = format!(
+        "skills-video generate {} --raw --payload '{{\"prompt\": \"...\"}}'",
+        crate::run::shell_quote(id)
+    );
+    message.push_str(&format!(
+        " If the platform has it, send the request unchecked with --raw: {raw_command}"
+    ));
     Err(CliError::input(message)
         .with("suggestions", suggestions)
-        .with("models_command", "skills-video models"))
+        .with("models_command", "skills-video models")
+        .with("raw_command", raw_command))
 }
 
 #[cfg(test)]
@@ -55,6 +64,13 @@ mod tests {
         assert_eq!(e.code, 1);
         assert!(
             e.message.contains("google/nano-banana-pro"),
+            "{}",
+            e.message
+        );
+        let e = resolve_model("/generation/acme/brand-new-model").unwrap_err();
+        assert!(
+            e.message
+                .contains("--raw: skills-video generate acme/brand-new-model --raw --payload"),
             "{}",
             e.message
         );

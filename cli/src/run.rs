@@ -1,21 +1,34 @@
-//! Drives an SDK event stream to its end and prints it: the seed's JSON
-//! lines (`start`, `sse_open`, `sse_event`, `sse_stream_ended`,
-//! `sse_http_error`, `sse_timeout`, `sse_connect_error`,
-//! `fallback_polling_start`, `poll`, `fallback_polling_end`, then exactly one
-//! `terminal` or `error`), or human progress and a summary.
+//! Drives an SDK event stream to its end and prints it: the JSON lines of
+//! the platform's `create_and_wait` helper script (`start`, `sse_open`,
+//! `sse_event`, `sse_stream_ended`, `sse_http_error`, `sse_timeout`,
+//! `sse_connect_error`, `fallback_polling_start`, `poll`,
+//! `fallback_polling_end`, then exactly one `terminal` or `error`), or human
+//! progress and a summary.
+//!
+//! Every line is a superset of the script's: each key the script prints is
+//! here with the same meaning and JSON type (`start.url`, `mode:
+//! "sse_then_poll_fallback"`, `sse_open.url`, `sse_stream_ended.message`,
+//! `sse_http_error.payload`, `fallback_polling_start.command`,
+//! `fallback_polling_end.exit_code`, `terminal.response` = the last SSE
+//! payload as received); the CLI's own keys come beside them (`cli_mode`,
+//! `reason`, `generation`, `outputs`, ...). One deliberate difference: after
+//! a fall-back the script prints the poller's `terminal` and then
+//! `fallback_polling_end`; here `fallback_polling_end` comes first, so the
+//! outcome is always the last line.
 
 use std::path::{Path, PathBuf};
 
 use futures::{Stream, StreamExt};
 use serde_json::{json, Value};
-use skills_video::{Error, Event, FallbackReason, Generation, Mode, Phase};
+use skills_video::{Error, Event, FallbackReason, Generation, Mode, Phase, Source};
 
 use crate::download::{self, DownloadPolicy};
 use crate::exit::{self, CliError};
-use crate::output::Output;
+use crate::output::{cli_wording, Output};
 
-/// What a run ended with.
+/// What a run ended with (the demo reads all of it; the other commands the code).
 #[derive(Debug)]
+#[cfg_attr(not(feature = "demo"), allow(dead_code))]
 pub struct RunOutcome {
     /// The exit code.
     pub code: u8,
@@ -42,13 +55,83 @@ pub struct RunOptions<'a> {
     pub download: DownloadPolicy,
 }
 
+/// What the script-compatible lines need beyond the SDK's events: where the
+/// create goes and how to resume by id. With `Default` (the demo, `wait`),
+/// `start.url` is null and the resume command is a bare `skills-video wait ID`.
+#[derive(Debug, Default, Clone)]
+pub struct ScriptInfo {
+    /// The model as named (the `start` line printed before the SDK's own `Started`).
+    pub model: String,
+    /// `sse` or `polling`: how the CLI means to create (`cli_mode`).
+    pub cli_mode: &'static str,
+    /// The first create URL: the SSE route, or the polling route (`--no-sse`, no SSE route).
+    pub start_url: Option<String>,
+    /// The SSE create URL (`sse_open.url`).
+    pub sse_url: Option<String>,
+    /// The flags of the equivalent `skills-video wait ID ...`, each with a leading space.
+    pub wait_flags: String,
+    /// A warning for the `start` line (`--raw`: nothing was validated).
+    pub warning: Option<&'static str>,
+}
+
+/// `start.mode` as the script prints it; the CLI's own mode is `cli_mode`.
+pub const SCRIPT_MODE: &str = "sse_then_poll_fallback";
+
+/// The `start` line: the script's `url` and `mode`, then the CLI's own keys.
+pub fn start_line(info: &ScriptInfo, model: &str, cli_mode: &str, key: Option<&str>) -> Value {
+    let mut line = json!({
+        "event": "start",
+        "url": info.start_url,
+        "mode": SCRIPT_MODE,
+        "cli_mode": cli_mode,
+        "model": model,
+        "idempotency_key": key,
+    });
+    if let Some(warning) = info.warning {
+        line["raw"] = json!(true);
+        line["warning"] = json!(warning);
+    }
+    line
+}
+
+/// Prints `start` then `error`: the CLI refused before sending anything.
+pub fn refuse(out: &Output, info: &ScriptInfo, e: &CliError) {
+    out.line(&start_line(info, &info.model, info.cli_mode, None));
+    out.error(e);
+}
+
+/// `text` as one shell word (single-quoted unless it is plainly safe).
+pub fn shell_quote(text: &str) -> String {
+    let safe = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    if safe {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+/// The server's body as the script's `payload`: JSON when it parses, else text.
+fn payload_of(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_string()))
+}
+
 #[derive(Default)]
 struct State {
     mode: Option<Mode>,
+    started: bool,
     sse_open: bool,
     fallback: bool,
+    /// `fallback_polling_start` was printed (so `fallback_polling_end` follows).
+    polling_started: bool,
+    /// A fall-back whose id is not known yet (no SSE route: the polling create names it).
+    pending_fallback: Option<&'static str>,
     generation_id: Option<String>,
     last_status: Option<String>,
+    /// The last SSE payload exactly as received (`terminal.response` over SSE).
+    last_sse_payload: Option<Value>,
 }
 
 impl State {
@@ -64,6 +147,16 @@ pub async fn drive(
     events: impl Stream<Item = Result<Event, Error>>,
     options: &RunOptions<'_>,
 ) -> RunOutcome {
+    drive_with(out, events, options, &ScriptInfo::default()).await
+}
+
+/// [`drive`] with the URLs and the resume command of the script's lines.
+pub async fn drive_with(
+    out: &Output,
+    events: impl Stream<Item = Result<Event, Error>>,
+    options: &RunOptions<'_>,
+    info: &ScriptInfo,
+) -> RunOutcome {
     let mut events = std::pin::pin!(events);
     let mut st = State::default();
     out.spinner("starting");
@@ -72,18 +165,34 @@ pub async fn drive(
             Ok(Event::Terminal(generation)) => {
                 return finish_success(out, &st, generation, options).await;
             }
-            Ok(event) => on_event(out, &mut st, event, options),
-            Err(e) => return finish_error(out, &st, &e),
+            Ok(event) => on_event(out, &mut st, event, options, info),
+            Err(e) => return finish_error(out, &st, &e, info),
         }
     }
     let e = Error::Decode {
         message: "the lifecycle ended without a terminal result".into(),
         body: String::new(),
     };
-    finish_error(out, &st, &e)
+    finish_error(out, &st, &e, info)
 }
 
-fn on_event(out: &Output, st: &mut State, event: Event, options: &RunOptions<'_>) {
+/// `fallback_polling_start`: the id and the equivalent `skills-video wait` command.
+fn fallback_start_line(id: &str, reason: &str, info: &ScriptInfo) -> Value {
+    json!({
+        "event": "fallback_polling_start",
+        "generation_id": id,
+        "command": format!("skills-video wait {}{}", shell_quote(id), info.wait_flags),
+        "reason": reason,
+    })
+}
+
+fn on_event(
+    out: &Output,
+    st: &mut State,
+    event: Event,
+    options: &RunOptions<'_>,
+    info: &ScriptInfo,
+) {
     match event {
         Event::Started {
             model,
@@ -91,16 +200,12 @@ fn on_event(out: &Output, st: &mut State, event: Event, options: &RunOptions<'_>
             mode,
         } => {
             st.mode = Some(mode);
+            st.started = true;
             let mode_name = match mode {
                 Mode::Sse => "sse",
                 Mode::Polling => "polling",
             };
-            out.line(&json!({
-                "event": "start",
-                "model": model,
-                "mode": mode_name,
-                "idempotency_key": idempotency_key,
-            }));
+            out.line(&start_line(info, model, mode_name, Some(&idempotency_key)));
             out.note(&format!(
                 "{} {model} over {} (idempotency key {idempotency_key})",
                 out.paint("creating", "1"),
@@ -114,11 +219,15 @@ fn on_event(out: &Output, st: &mut State, event: Event, options: &RunOptions<'_>
         }
         Event::SseOpen { status } => {
             st.sse_open = true;
-            out.line(&json!({"event": "sse_open", "http_status": status}));
+            out.line(&json!({"event": "sse_open", "http_status": status, "url": info.sse_url}));
             out.spinner("stream open, waiting for events");
         }
         Event::Created { generation_id } => {
             out.note(&format!("generation id {generation_id}"));
+            if let Some(reason) = st.pending_fallback.take() {
+                out.line(&fallback_start_line(&generation_id, reason, info));
+                st.polling_started = true;
+            }
             st.generation_id = Some(generation_id);
         }
         Event::Message(m) => {
@@ -132,6 +241,7 @@ fn on_event(out: &Output, st: &mut State, event: Event, options: &RunOptions<'_>
                 "terminal": m.terminal,
                 "payload": m.payload,
             }));
+            st.last_sse_payload = Some(m.payload);
             if let Some(s) = &status {
                 if st.last_status.as_deref() != Some(s) {
                     out.note(&format!("  sse: {s} ({})", m.name));
@@ -149,14 +259,17 @@ fn on_event(out: &Output, st: &mut State, event: Event, options: &RunOptions<'_>
         } => {
             let retry_in = delay.as_secs_f64();
             if phase == Phase::SseCreate {
+                // A retried answer's body is not read: `payload` is null.
                 match status {
                     Some(code) => out.line(&json!({
                         "event": "sse_http_error", "http_status": code, "message": reason,
-                        "retrying": true, "attempt": attempt, "retry_in_secs": retry_in,
+                        "payload": null, "retrying": true, "attempt": attempt,
+                        "retry_in_secs": retry_in,
                     })),
                     None => out.line(&json!({
                         "event": "sse_connect_error", "message": reason,
-                        "retrying": true, "attempt": attempt, "retry_in_secs": retry_in,
+                        "generation_id": null, "retrying": true, "attempt": attempt,
+                        "retry_in_secs": retry_in,
                     })),
                 }
             } else {
@@ -182,32 +295,47 @@ fn on_event(out: &Output, st: &mut State, event: Event, options: &RunOptions<'_>
             }
             let line = match &reason {
                 FallbackReason::StreamEnded => json!({
-                    "event": "sse_stream_ended", "reason": reason.as_str(),
-                    "generation_id": generation_id,
+                    "event": "sse_stream_ended", "generation_id": generation_id,
+                    "message": "the SSE stream ended before a terminal event",
+                    "reason": reason.as_str(),
                 }),
-                FallbackReason::StreamError(e) | FallbackReason::EventTooLarge(e) => json!({
-                    "event": "sse_stream_ended", "reason": reason.as_str(),
-                    "error": e, "generation_id": generation_id,
+                FallbackReason::StreamError(e) => json!({
+                    "event": "sse_stream_ended", "generation_id": generation_id,
+                    "message": format!("the SSE stream failed before a terminal event: {e}"),
+                    "reason": reason.as_str(), "error": e,
+                }),
+                FallbackReason::EventTooLarge(e) => json!({
+                    "event": "sse_stream_ended", "generation_id": generation_id,
+                    "message": cli_wording(&format!("an SSE event broke the size cap: {e}")),
+                    "reason": reason.as_str(), "error": cli_wording(e),
                 }),
                 FallbackReason::SseTimeout => json!({
-                    "event": "sse_timeout", "generation_id": generation_id,
+                    "event": "sse_timeout",
+                    "message": sse_timeout_message(options.sse_timeout_secs),
+                    "generation_id": generation_id,
                     "timeout_secs": options.sse_timeout_secs,
                 }),
+                // The 404's body is not kept by the SDK: `payload` is null.
                 FallbackReason::NoSseRoute => json!({
-                    "event": "sse_http_error", "http_status": 404, "retrying": false,
+                    "event": "sse_http_error", "http_status": 404,
                     "message": "the SSE create route was not found; creating on the polling route",
+                    "payload": null, "retrying": false,
                 }),
             };
             out.line(&line);
             st.fallback = true;
-            out.line(&json!({
-                "event": "fallback_polling_start",
-                "generation_id": generation_id,
-                "reason": reason.as_str(),
-            }));
+            match &generation_id {
+                Some(id) => {
+                    out.line(&fallback_start_line(id, reason.as_str(), info));
+                    st.polling_started = true;
+                }
+                // Printed when the polling create names the id.
+                None => st.pending_fallback = Some(reason.as_str()),
+            }
             out.note(&format!(
-                "  {} {reason}; polling {}",
+                "  {} {}; polling {}",
                 out.paint("stream ended early:", "33"),
+                cli_wording(&reason.to_string()),
                 generation_id.as_deref().unwrap_or("after a polling create")
             ));
             out.spinner("polling");
@@ -218,9 +346,10 @@ fn on_event(out: &Output, st: &mut State, event: Event, options: &RunOptions<'_>
             attempt,
         } => {
             let status = status.map(|s| s.as_str().to_string());
+            // The SDK yields a poll only for a success answer: the platform's 200.
             out.line(&json!({
                 "event": "poll", "ok": true, "generation_id": generation_id,
-                "status": status, "attempt": attempt,
+                "status": status, "attempt": attempt, "http_status": 200,
             }));
             let shown = status.as_deref().unwrap_or("unknown");
             if st.last_status.as_deref() != Some(shown) {
@@ -248,10 +377,10 @@ async fn finish_success(
         .map(str::to_string)
         .or_else(|| st.generation_id.clone());
     let status = generation.status().as_str().to_string();
-    if st.fallback {
+    if st.polling_started {
         out.line(&json!({
-            "event": "fallback_polling_end", "ok": true,
-            "generation_id": id, "status": status,
+            "event": "fallback_polling_end", "generation_id": id, "exit_code": exit::OK,
+            "ok": true, "status": status,
         }));
     }
     let urls = generation.output_urls();
@@ -278,8 +407,9 @@ async fn finish_success(
         "source": generation.source().as_str(),
         "ok": true,
         "generation_id": id,
+        "response": response_of(st, &generation),
         "status": status,
-        "response": generation.raw(),
+        "generation": generation.raw(),
         "outputs": urls,
         "skipped_outputs": skipped,
         "usage": generation.usage(),
@@ -342,23 +472,64 @@ fn credits_line(generation: &Generation) -> String {
     }
 }
 
-fn finish_error(out: &Output, st: &State, e: &Error) -> RunOutcome {
-    if st.fallback {
+/// `terminal.response`: over SSE the last event's payload exactly as
+/// received (as the script gives it), else the body the poll read.
+fn response_of(st: &State, generation: &Generation) -> Value {
+    match (generation.source(), &st.last_sse_payload) {
+        (Source::Sse, Some(payload)) => payload.clone(),
+        _ => generation.raw().clone(),
+    }
+}
+
+fn sse_timeout_message(secs: Option<f64>) -> String {
+    match secs {
+        Some(s) => format!("no terminal event within the SSE budget of {s} s"),
+        None => "no terminal event within the SSE budget".to_string(),
+    }
+}
+
+fn finish_error(out: &Output, st: &State, e: &Error, info: &ScriptInfo) -> RunOutcome {
+    if !st.started {
+        // Refused before the SDK's `Started` (e.g. a local file that cannot be read).
+        out.line(&start_line(info, &info.model, info.cli_mode, None));
+    }
+    if st.polling_started {
+        let code = match e {
+            Error::Failed { .. } => exit::FAILED,
+            other => CliError::from(other).code,
+        };
         out.line(&json!({
-            "event": "fallback_polling_end", "ok": false,
-            "generation_id": st.generation_id, "error": e.category().as_str(),
+            "event": "fallback_polling_end", "generation_id": st.generation_id,
+            "exit_code": code, "ok": false, "error": e.category().as_str(),
         }));
     }
     if st.creating_over_sse() && !matches!(e, Error::Ambiguous { .. }) {
+        let payload = match e {
+            Error::Api { body, .. } => payload_of(body),
+            _ => Value::Null,
+        };
         match e.status() {
             Some(code) => out.line(&json!({
                 "event": "sse_http_error", "http_status": code, "message": e.message(),
-                "retrying": false,
+                "payload": payload, "retrying": false,
             })),
             None if matches!(e, Error::Transient { .. }) => out.line(&json!({
-                "event": "sse_connect_error", "message": e.message(), "retrying": false,
+                "event": "sse_connect_error", "message": e.message(),
+                "generation_id": null, "retrying": false,
             })),
             None => {}
+        }
+    }
+    // The stream ended (or timed out) before naming any id: the script's
+    // `sse_stream_ended` / `sse_timeout`, then the error (nothing to poll).
+    if let Error::Ambiguous { reason, .. } = e {
+        if st.sse_open && !st.fallback && st.generation_id.is_none() {
+            let line = if reason.contains("(sse_timeout)") {
+                json!({"event": "sse_timeout", "message": reason, "generation_id": null})
+            } else {
+                json!({"event": "sse_stream_ended", "generation_id": null, "message": reason})
+            };
+            out.line(&line);
         }
     }
     if let Error::Failed {
@@ -376,9 +547,10 @@ fn finish_error(out: &Output, st: &State, e: &Error) -> RunOutcome {
             "source": generation.source().as_str(),
             "ok": false,
             "generation_id": id,
+            "response": response_of(st, generation),
             "status": status,
             "message": message,
-            "response": generation.raw(),
+            "generation": generation.raw(),
             "usage": generation.usage(),
         }));
         out.summary(&format!(
@@ -396,11 +568,8 @@ fn finish_error(out: &Output, st: &State, e: &Error) -> RunOutcome {
             error: None,
         };
     }
+    // The SDK's API names become the CLI's flags when printed (Output::error).
     let mut err = CliError::from(e);
-    // The SDK names its builder method; here the cap is a flag.
-    err.message = err
-        .message
-        .replace("ClientBuilder::max_body_bytes", "--max-body-bytes");
     if err.generation_id.is_none() {
         err.generation_id = st.generation_id.clone();
     }

@@ -320,7 +320,8 @@ fn no_sse_route_is_reported_then_polled() {
     let sim = Sim::new();
     let r = generate(&sim, &["--no-sse"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
-    assert_eq!(r.lines()[0]["mode"], "polling");
+    assert_eq!(r.lines()[0]["mode"], "sse_then_poll_fallback");
+    assert_eq!(r.lines()[0]["cli_mode"], "polling");
     assert!(!r.events().contains(&"sse_open".to_string()));
     assert_eq!(r.last()["source"], "poll");
 }
@@ -371,7 +372,12 @@ fn set_errors_are_caught_before_any_request() {
             "{args:?}: {}",
             last["message"]
         );
-        assert_eq!(r.lines().len(), 1, "nothing but the error: {}", r.stdout);
+        assert_eq!(
+            r.events(),
+            ["start", "error"],
+            "nothing but start and the error: {}",
+            r.stdout
+        );
     }
     // Human mode names the field too.
     let r = run(sim
@@ -495,7 +501,7 @@ fn wrong_key_exits_21() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!all.contains(wrong), "{all}");
-    assert!(all.contains("\"error\":\"auth\""));
+    assert!(all.contains("\"error\": \"auth\""), "{all}");
 
     let out = bin()
         .args(["generate", MODEL, "--prompt", "x", "--base-url"])

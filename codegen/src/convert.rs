@@ -346,6 +346,19 @@ impl<'a> Converter<'a> {
             module,
             summary: op.summary.clone().unwrap_or_default(),
             description: op.description.clone().unwrap_or_default(),
+            error_statuses: {
+                let mut codes: Vec<u16> = op
+                    .responses
+                    .responses
+                    .keys()
+                    .filter_map(|k| match k {
+                        openapiv3::StatusCode::Code(c) if *c >= 400 => Some(*c),
+                        _ => None,
+                    })
+                    .collect();
+                codes.sort_unstable();
+                codes
+            },
             create_route: endpoint.create_route.clone(),
             sse_route: endpoint.sse_route.clone(),
             schema_name: name.unwrap_or(&request.name).to_string(),

@@ -35,6 +35,8 @@ pub struct ModelIr {
     pub summary: String,
     /// The operation's description.
     pub description: String,
+    /// The error statuses (400 and up) the operation documents, ascending.
+    pub error_statuses: Vec<u16>,
     /// Polling create route, if any.
     pub create_route: Option<String>,
     /// SSE create route, if any.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{generate_fixture, workspace_root, FIXTURES};
+use common::{fixtures, generate_fixture, workspace_root};
 
 /// `key = value` lines of one `[section]` of a manifest (single-line values only).
 fn section(manifest: &str, name: &str) -> BTreeMap<String, String> {
@@ -79,7 +79,7 @@ fn merge(workspace_value: &str, extra: &str) -> String {
 }
 
 /// The SDK manifest with every `workspace = true` replaced by the workspace's
-/// concrete value, and without benches and dev-dependencies.
+/// concrete value, and without benches, tests, examples and dev-dependencies.
 fn standalone_manifest(sdk_manifest: &str, workspace_manifest: &str, root: &Path) -> String {
     let package = section(workspace_manifest, "workspace.package");
     let deps = section(workspace_manifest, "workspace.dependencies");
@@ -89,14 +89,20 @@ fn standalone_manifest(sdk_manifest: &str, workspace_manifest: &str, root: &Path
         let trimmed = line.trim();
         if trimmed.starts_with('[') {
             current = trimmed.to_string();
-            if current == "[dev-dependencies]" || current == "[[bench]]" || current == "[lints]" {
+            if matches!(
+                current.as_str(),
+                "[dev-dependencies]" | "[[bench]]" | "[[test]]" | "[[example]]" | "[lints]"
+            ) {
                 continue;
             }
             out.push_str(line);
             out.push('\n');
             continue;
         }
-        if current == "[dev-dependencies]" || current == "[[bench]]" || current == "[lints]" {
+        if matches!(
+            current.as_str(),
+            "[dev-dependencies]" | "[[bench]]" | "[[test]]" | "[[example]]" | "[lints]"
+        ) {
             continue;
         }
         let Some((key, value)) = trimmed.split_once('=') else {
@@ -201,7 +207,7 @@ fn fixture_modules_compile_in_place_of_sdk_generated() {
     let sdk = prepare_sdk(&root, &base);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut failures = Vec::new();
-    for name in FIXTURES {
+    for name in &fixtures() {
         write_generated(&sdk, &generate_fixture(name));
         let output = Command::new(&cargo)
             .args(["check", "--offline", "--quiet", "--message-format=short"])

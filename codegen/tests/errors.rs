@@ -489,7 +489,7 @@ fn mutated_fixtures_never_panic() {
     }
     let replacements = [json!(null), json!(-1), json!("x"), json!([]), json!({})];
     let mut runs = 0;
-    for name in common::FIXTURES {
+    for name in &common::fixtures() {
         let dir = common::fixture_dir(name);
         let read = |f: &str| -> Value {
             serde_json::from_str(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap()

@@ -102,6 +102,9 @@ pub(crate) struct Inner {
     pub(crate) base: Url,
     pub(crate) key: ApiKey,
     pub(crate) config: Config,
+    /// The job ledger, when one was given (feature `ledger`).
+    #[cfg(feature = "ledger")]
+    pub(crate) ledger: Option<Arc<dyn crate::ledger::Ledger>>,
 }
 
 /// A client for the platform. Cheap to clone; clones share one connection pool.
@@ -134,6 +137,12 @@ impl Client {
     /// The API base every route is joined to.
     pub fn base_url(&self) -> &str {
         self.inner.base.as_str()
+    }
+
+    /// The job ledger, if the client has one (feature `ledger`).
+    #[cfg(feature = "ledger")]
+    pub fn ledger(&self) -> Option<&Arc<dyn crate::ledger::Ledger>> {
+        self.inner.ledger.as_ref()
     }
 
     /// The client's configuration.
@@ -212,6 +221,8 @@ pub struct ClientBuilder {
     user_agent: Option<String>,
     http: Option<reqwest::Client>,
     allow_insecure_http: bool,
+    #[cfg(feature = "ledger")]
+    ledger: Option<Arc<dyn crate::ledger::Ledger>>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -317,6 +328,23 @@ impl ClientBuilder {
         self
     }
 
+    /// Journal every generation to this ledger (feature `ledger`): the
+    /// intent before the create (a failed intent write stops the create with
+    /// [`Error::Ledger`]), the id, status changes, the result. Enables
+    /// [`Client::resume`]. Without one, nothing is journaled.
+    #[cfg(feature = "ledger")]
+    pub fn ledger(mut self, ledger: impl crate::ledger::Ledger) -> Self {
+        self.ledger = Some(Arc::new(ledger));
+        self
+    }
+
+    /// [`ledger`](Self::ledger) with a ledger already shared.
+    #[cfg(feature = "ledger")]
+    pub fn ledger_shared(mut self, ledger: Arc<dyn crate::ledger::Ledger>) -> Self {
+        self.ledger = Some(ledger);
+        self
+    }
+
     /// Builds the client, checking the key and the base URL.
     pub fn build(self) -> Result<Client, Error> {
         let key = match self.api_key {
@@ -372,6 +400,8 @@ impl ClientBuilder {
                 base,
                 key,
                 config: self.config,
+                #[cfg(feature = "ledger")]
+                ledger: self.ledger,
             }),
         })
     }

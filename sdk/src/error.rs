@@ -181,6 +181,13 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// The job ledger failed where a record is required (the intent, before
+    /// a create: no paid job without a record), or `resume` without a ledger.
+    #[error("ledger: {message}")]
+    Ledger {
+        /// What failed, and what to do.
+        message: String,
+    },
     /// A response body could not be read.
     #[error("could not read the platform's response: {message}")]
     Decode {
@@ -205,6 +212,7 @@ impl Error {
             Error::Timeout { .. } => ErrorCategory::Timeout,
             Error::Decode { .. } => ErrorCategory::Decode,
             Error::InvalidId { .. } => ErrorCategory::Validation,
+            Error::Ledger { .. } => ErrorCategory::Config,
         }
     }
 

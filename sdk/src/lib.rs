@@ -44,6 +44,8 @@ pub mod error;
 mod generated;
 pub mod generation;
 mod id;
+#[cfg(feature = "ledger")]
+pub mod ledger;
 pub mod lenient;
 pub mod lifecycle;
 pub mod media;

@@ -109,6 +109,8 @@ pub struct ModelDescriptor {
     /// The request fields in spec order. For a request with workflows: the
     /// tag first, then every workflow's fields once, none marked required.
     pub fields: &'static [FieldInfo],
+    /// The error statuses (400 and up) the spec documents for the model's routes.
+    pub error_statuses: &'static [u16],
     /// The property that selects a workflow (e.g. `feature`), when the
     /// request is a `oneOf` of workflows.
     pub discriminator: Option<&'static str>,
@@ -165,7 +167,9 @@ pub trait GenerationRequest: Serialize + Send + 'static {
     fn validate(&self) -> Result<(), ValidationErrors>;
 }
 
-/// Deserialises `value` as `T` (unknown fields and wrong types rejected) and validates it.
+/// Deserialises `value` as `T` (unknown fields and wrong types rejected) and
+/// validates it, reporting every violation at once, each under its field
+/// path (`aspect_ratio`, `elements[2].image_url`): see [`collect_violations`].
 pub fn check_json<T>(value: &serde_json::Value) -> Result<(), ValidationErrors>
 where
     T: GenerationRequest + serde::de::DeserializeOwned,
@@ -189,15 +193,239 @@ where
             }],
         });
     }
-    match serde_json::from_value::<T>(value.clone()) {
-        Ok(request) => request.validate(),
-        Err(e) => Err(ValidationErrors {
-            violations: vec![Violation {
-                field: String::from("body"),
-                rule: "schema",
-                message: e.to_string(),
-            }],
-        }),
+    let violations = collect_violations::<T>(value);
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationErrors { violations })
+    }
+}
+
+/// At most this many deserialisation passes per check (one per bad value).
+const MAX_PASSES: usize = 64;
+
+/// Every violation of `value` as `T`. Serde stops at the first error, so the
+/// value is read again after each: the bad value is taken out (an unknown
+/// field, a wrong type, a value not allowed) and its error kept with the
+/// path `serde_path_to_error` tracked; a missing top-level field gets a
+/// stand-in built from the model's field info, so the rest can still be
+/// read. Once the value reads, the generated `validate()` adds the range,
+/// length, pattern and URI rules (not for the stand-ins). Rules: `unknown_field`,
+/// `allowed_values`, `type`, `required`, `schema`, then `validate()`'s own.
+pub fn collect_violations<T>(value: &serde_json::Value) -> Vec<Violation>
+where
+    T: GenerationRequest + serde::de::DeserializeOwned,
+{
+    use serde_path_to_error::Segment;
+
+    let mut working = value.clone();
+    let mut out: Vec<Violation> = Vec::new();
+    // Original indices taken out of each array (by the array's original path).
+    let mut removed: std::collections::HashMap<String, Vec<usize>> = Default::default();
+    // Top-level fields filled with a stand-in: their later findings are not real.
+    let mut stand_ins: Vec<String> = Vec::new();
+    for _ in 0..MAX_PASSES {
+        let error = match serde_path_to_error::deserialize::<_, T>(&working) {
+            Ok(request) => {
+                if let Err(e) = request.validate() {
+                    out.extend(e.violations.into_iter().filter_map(|mut v| {
+                        v.field = restore_indices(&v.field, &removed);
+                        (!stand_ins.iter().any(|s| under(&v.field, s))).then_some(v)
+                    }));
+                }
+                return out;
+            }
+            Err(e) => e,
+        };
+        let segments: Vec<Segment> = error.path().iter().cloned().collect();
+        let message = error.into_inner().to_string();
+        // The original path of the value (indices as given, before removals).
+        let mut path = String::new();
+        for segment in &segments {
+            match segment {
+                Segment::Map { key } => path = crate::validation::join(&path, key),
+                Segment::Seq { index } => {
+                    path = crate::validation::index(&path, original_index(*index, &path, &removed));
+                }
+                Segment::Enum { .. } | Segment::Unknown => {}
+            }
+        }
+        let named = |prefix: &str| {
+            message
+                .strip_prefix(prefix)
+                .and_then(|rest| rest.split('`').next())
+                .map(str::to_string)
+        };
+        if stand_ins.iter().any(|s| under(&path, s)) {
+            // A stand-in did not read: nothing more can be learned.
+            return out;
+        }
+        if let Some(name) = named("missing field `") {
+            let field = crate::validation::join(&path, &name);
+            // Not again for a value this check took out.
+            if !out.iter().any(|v| v.field == field) {
+                out.push(Violation {
+                    field: field.clone(),
+                    rule: "required",
+                    message: format!("missing required field `{name}`"),
+                });
+            }
+            if !path.is_empty() {
+                // The object that lacks it is taken out; the rest is read on.
+                if !take_out(&mut working, &segments, &mut removed) {
+                    return out;
+                }
+                continue;
+            }
+            match (
+                T::model().field(&name).map(stand_in),
+                working.as_object_mut(),
+            ) {
+                (Some(v), Some(root)) => {
+                    root.insert(name, v);
+                    stand_ins.push(field);
+                }
+                _ => return out,
+            }
+            continue;
+        }
+        let (rule, target) = match named("unknown field `") {
+            Some(name) => {
+                let mut target = segments.clone();
+                if !matches!(target.last(), Some(Segment::Map { key }) if *key == name) {
+                    target.push(Segment::Map { key: name.clone() });
+                    path = crate::validation::join(&path, &name);
+                }
+                ("unknown_field", target)
+            }
+            None if message.starts_with("unknown variant") => ("allowed_values", segments),
+            None if message.starts_with("invalid type") || message.starts_with("invalid value") => {
+                ("type", segments)
+            }
+            None => ("schema", segments),
+        };
+        out.push(Violation {
+            field: if path.is_empty() { "body".into() } else { path },
+            rule,
+            message,
+        });
+        if !take_out(&mut working, &target, &mut removed) {
+            return out;
+        }
+    }
+    out
+}
+
+/// The index of an array item before `removed` items were taken out of its array.
+fn original_index(
+    index: usize,
+    array: &str,
+    removed: &std::collections::HashMap<String, Vec<usize>>,
+) -> usize {
+    let mut original = index;
+    for r in removed.get(array).into_iter().flatten() {
+        if *r <= original {
+            original += 1;
+        }
+    }
+    original
+}
+
+/// A path of the value read (`elements[2].url`) with the indices as given.
+fn restore_indices(path: &str, removed: &std::collections::HashMap<String, Vec<usize>>) -> String {
+    if removed.is_empty() {
+        return path.to_string();
+    }
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while !rest.is_empty() {
+        if let Some(inner) = rest.strip_prefix('[') {
+            let end = inner.find(']').unwrap_or(inner.len());
+            match inner[..end].parse::<usize>() {
+                Ok(i) => {
+                    let o = original_index(i, &out, removed);
+                    out.push_str(&format!("[{o}]"));
+                }
+                Err(_) => out.push_str(&format!("[{}]", &inner[..end])),
+            }
+            rest = inner.get(end + 1..).unwrap_or("");
+        } else {
+            let end = rest[1..].find(['[', '.']).map_or(rest.len(), |e| e + 1);
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+        }
+    }
+    out
+}
+
+/// `field` is `base` or inside it.
+fn under(field: &str, base: &str) -> bool {
+    field
+        .strip_prefix(base)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+}
+
+/// A value of a field's kind that reads, to stand in for a missing one.
+fn stand_in(field: &FieldInfo) -> serde_json::Value {
+    let parsed = |text: Option<&str>| text.and_then(|t| serde_json::from_str(t).ok());
+    parsed(field.default_json)
+        .or_else(|| parsed(field.allowed_values_json.first().copied()))
+        .or_else(|| parsed(field.example_json))
+        .unwrap_or_else(|| match field.kind {
+            FieldKind::String if field.format == Some("uri") => "https://example.com/x".into(),
+            FieldKind::String => "x".into(),
+            FieldKind::Integer | FieldKind::Number => 1.into(),
+            FieldKind::Boolean => false.into(),
+            FieldKind::Array => serde_json::Value::Array(Vec::new()),
+            FieldKind::Object | FieldKind::Json => serde_json::Value::Object(Default::default()),
+        })
+}
+
+/// Removes the value at `path` from `root`; false when there is none (or
+/// the path is the root). A removed array item is recorded by its original
+/// index so later paths keep the indices as given.
+fn take_out(
+    root: &mut serde_json::Value,
+    path: &[serde_path_to_error::Segment],
+    removed: &mut std::collections::HashMap<String, Vec<usize>>,
+) -> bool {
+    use serde_path_to_error::Segment;
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut node = root;
+    let mut original = String::new();
+    for segment in parents {
+        node = match (segment, node) {
+            (Segment::Map { key }, serde_json::Value::Object(map)) => {
+                original = crate::validation::join(&original, key);
+                match map.get_mut(key) {
+                    Some(v) => v,
+                    None => return false,
+                }
+            }
+            (Segment::Seq { index }, serde_json::Value::Array(items)) => {
+                original =
+                    crate::validation::index(&original, original_index(*index, &original, removed));
+                match items.get_mut(*index) {
+                    Some(v) => v,
+                    None => return false,
+                }
+            }
+            _ => return false,
+        };
+    }
+    match (last, node) {
+        (Segment::Map { key }, serde_json::Value::Object(map)) => map.shift_remove(key).is_some(),
+        (Segment::Seq { index }, serde_json::Value::Array(items)) if *index < items.len() => {
+            let o = original_index(*index, &original, removed);
+            let gone = removed.entry(original).or_default();
+            items.remove(*index);
+            gone.push(o);
+            gone.sort_unstable();
+            true
+        }
+        _ => false,
     }
 }
 
@@ -228,4 +456,75 @@ pub fn model_id_of(name: &str) -> &str {
 /// Every model in the catalog.
 pub fn models() -> &'static [&'static ModelDescriptor] {
     crate::generated::catalog::MODELS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(v: &[Violation]) -> Vec<(&str, &str)> {
+        v.iter().map(|v| (v.field.as_str(), v.rule)).collect()
+    }
+
+    #[test]
+    fn every_violation_is_reported_with_its_path() {
+        use crate::models::BytedanceSeedream4_5Request as Seedream;
+        let v =
+            collect_violations::<Seedream>(&json!({"aspect_ratio": "7:5", "n": 99, "promt": "x"}));
+        assert_eq!(
+            fields(&v),
+            [
+                ("aspect_ratio", "allowed_values"),
+                ("promt", "unknown_field"),
+                ("prompt", "required"),
+                ("n", "maximum"),
+            ],
+            "{v:?}"
+        );
+        assert!(
+            v[0].message.contains("7:5") && v[0].message.contains("16:9"),
+            "{}",
+            v[0].message
+        );
+        // A wrong type on a required field is reported once.
+        let v = collect_violations::<Seedream>(&json!({"prompt": 5, "n": "two"}));
+        assert_eq!(fields(&v), [("prompt", "type"), ("n", "type")], "{v:?}");
+        assert!(collect_violations::<Seedream>(&json!({"prompt": "x", "n": 2})).is_empty());
+    }
+
+    #[test]
+    fn nested_and_indexed_paths_keep_the_indices_as_given() {
+        use crate::models::KlingAiO1EditRequest as Edit;
+        let v = collect_violations::<Edit>(&json!({
+            "prompt": "x",
+            "video_url": "https://example.com/v.mp4",
+            "elements": [
+                {"frontal_image_url": "https://example.com/0.png"},
+                {"frontal_image_url": 5},
+                {"frontal_image_url": "https://example.com/2.png", "extra": 1},
+                {},
+                {"frontal_image_url": "not a url"}
+            ]
+        }));
+        assert_eq!(
+            fields(&v),
+            [
+                ("elements[1].frontal_image_url", "type"),
+                ("elements[2].extra", "unknown_field"),
+                ("elements[3].frontal_image_url", "required"),
+                ("elements[4].frontal_image_url", "uri"),
+            ],
+            "{v:?}"
+        );
+        let removed = [
+            ("a".to_string(), vec![0, 2]),
+            ("a[1].b".to_string(), vec![1]),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(restore_indices("a[0].b[1].c", &removed), "a[1].b[2].c");
+        assert_eq!(restore_indices("a[1]", &removed), "a[3]");
+        assert_eq!(restore_indices("x.y[0]", &removed), "x.y[0]");
+    }
 }

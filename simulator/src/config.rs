@@ -45,6 +45,11 @@ pub struct SimulatorConfig {
     /// Cap on a `multipart/form-data` create body, files included (default
     /// 512 MiB); past it the create is answered `413`.
     pub max_upload_bytes: u64,
+    /// Models served besides those of [`spec`](Self::spec), by id
+    /// (`acme/brand-new-model`): each gets the SSE and the polling create
+    /// route and a permissive request schema (any JSON object), like a
+    /// model the platform added after the SDK's catalog was generated.
+    pub extra_models: Vec<String>,
 }
 
 impl Default for SimulatorConfig {
@@ -61,6 +66,7 @@ impl Default for SimulatorConfig {
             heartbeat_interval: Duration::from_secs(15),
             http2: false,
             max_upload_bytes: 512 * 1024 * 1024,
+            extra_models: Vec::new(),
         }
     }
 }
@@ -70,4 +76,34 @@ pub fn embedded_spec() -> serde_json::Value {
     // The embedded document is checked by the test suite; an unparsable one
     // yields an empty spec (no models) rather than a panic.
     serde_json::from_str(EMBEDDED_SPEC).unwrap_or(serde_json::Value::Null)
+}
+
+/// `spec` with the routes of every id of `extra` added: `POST
+/// /generation/{id}` and `POST /generation/sse/{id}`, tagged `Images`, whose
+/// request schema accepts any JSON object. `spec` itself is returned
+/// (borrowed) when there is none.
+pub(crate) fn with_extra_models<'a>(
+    spec: &'a serde_json::Value,
+    extra: &[String],
+) -> std::borrow::Cow<'a, serde_json::Value> {
+    if extra.is_empty() {
+        return std::borrow::Cow::Borrowed(spec);
+    }
+    let mut spec = spec.clone();
+    if !spec.get("paths").is_some_and(serde_json::Value::is_object) {
+        spec["paths"] = serde_json::json!({});
+    }
+    for id in extra {
+        let id = id.trim_matches('/');
+        let op = serde_json::json!({"post": {
+            "tags": ["Images"],
+            "summary": format!("{id} (an extra model of the simulator)"),
+            "requestBody": {"required": true, "content": {"application/json": {
+                "schema": {"type": "object"}
+            }}},
+        }});
+        spec["paths"][format!("/generation/{id}")] = op.clone();
+        spec["paths"][format!("/generation/sse/{id}")] = op;
+    }
+    std::borrow::Cow::Owned(spec)
 }

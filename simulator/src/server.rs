@@ -105,7 +105,11 @@ pub(crate) async fn start(config: SimulatorConfig, addr: SocketAddr) -> anyhow::
     use axum::serve::ListenerExt;
 
     raise_fd_limit();
-    let spec = SpecIndex::load(&config.spec).context("loading the OpenAPI document")?;
+    let spec = SpecIndex::load(&crate::config::with_extra_models(
+        &config.spec,
+        &config.extra_models,
+    ))
+    .context("loading the OpenAPI document")?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;

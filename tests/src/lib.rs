@@ -3,5 +3,6 @@
 //! reliability report (`cargo xtask reliability`) run the same cases.
 
 pub mod binaries;
+pub mod chaos;
 pub mod docs;
 pub mod matrix;

@@ -7,6 +7,7 @@
 //! - `cargo xtask specs-from-reference` rewrites the model schemas of `specs/`
 //!   from the reference fixtures in `specs/reference/pages/`.
 //! - `cargo xtask reliability` runs the fault matrix and prints the report.
+//! - `cargo xtask chaos [--seed N]` runs the crash test (SIGKILL, then resume).
 //! - `cargo xtask bench [--in-flight N] [--quick] [--no-throughput]` builds the
 //!   simulator and runs the end-to-end benchmark (`bench-e2e`) in release
 //!   mode: throughput/latency, then N generations in flight (default 10,000;
@@ -55,6 +56,19 @@ enum Command {
     SpecsFromReference,
     /// Run the fault matrix against the SDK and print one line per fault.
     Reliability,
+    /// The crash test: the CLI killed with SIGKILL at random moments, then
+    /// `resume`; prints duplicate creates, lost generations, bad outputs.
+    Chaos {
+        /// The seed (random when unset; printed either way).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Generations to run.
+        #[arg(long, default_value_t = 50)]
+        generations: u32,
+        /// Generation processes to kill.
+        #[arg(long, default_value_t = 12)]
+        kills: u32,
+    },
     /// Run the end-to-end benchmark (bench-e2e) in release mode.
     Bench {
         /// Generations held in flight for the memory figure (0 skips it).
@@ -139,6 +153,49 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Err(e) => Err(e),
         },
+        Command::Chaos {
+            seed,
+            generations,
+            kills,
+        } => {
+            if !cargo(&[
+                "build",
+                "--quiet",
+                "-p",
+                "skills-video-cli",
+                "-p",
+                "skills-video-tests",
+                "--bin",
+                "skills-video",
+                "--bin",
+                "chaos",
+            ])? {
+                return Ok(ExitCode::FAILURE);
+            }
+            let (g, k) = (generations.to_string(), kills.to_string());
+            let mut args = vec![
+                "run",
+                "--quiet",
+                "-p",
+                "skills-video-tests",
+                "--bin",
+                "chaos",
+                "--",
+                "--generations",
+                &g,
+                "--kills",
+                &k,
+            ];
+            let seed = seed.map(|s| s.to_string());
+            if let Some(s) = &seed {
+                args.extend(["--seed", s.as_str()]);
+            }
+            Ok(if cargo(&args)? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Reliability => Ok(
             if cargo(&[
                 "run",

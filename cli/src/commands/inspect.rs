@@ -1,8 +1,6 @@
 //! `inspect`: what the seed's `inspect_openapi --endpoint E --include-template`
 //! prints, from the generated catalog (plus status vocabularies and error
-//! statuses from the same specs the catalog was generated from).
-
-use std::sync::OnceLock;
+//! statuses from the generated descriptors: no spec is parsed at run time).
 
 use serde_json::{json, Map, Value};
 use skills_video::{FieldInfo, FieldKind, ModelDescriptor};
@@ -13,37 +11,9 @@ use crate::output::Output;
 use crate::payload::allowed_values;
 use crate::resolve::resolve_model;
 
-fn spec() -> &'static Value {
-    static SPEC: OnceLock<Value> = OnceLock::new();
-    SPEC.get_or_init(|| {
-        serde_json::from_str(skills_video_simulator::EMBEDDED_SPEC).unwrap_or(Value::Null)
-    })
-}
-
-fn enum_of(schema: &str) -> Value {
-    spec()
-        .pointer(&format!("/components/schemas/{schema}/enum"))
-        .cloned()
-        .unwrap_or(Value::Null)
-}
-
-fn error_status_codes(route: Option<&str>) -> Vec<u16> {
-    let Some(route) = route else {
-        return Vec::new();
-    };
-    let key = route.replace('~', "~0").replace('/', "~1");
-    let mut codes: Vec<u16> = spec()
-        .pointer(&format!("/paths/{key}/post/responses"))
-        .and_then(Value::as_object)
-        .map(|r| {
-            r.keys()
-                .filter_map(|k| k.parse::<u16>().ok())
-                .filter(|c| *c >= 400)
-                .collect()
-        })
-        .unwrap_or_default();
-    codes.sort_unstable();
-    codes
+/// The values of a status vocabulary, as the spec lists them.
+fn status_values<T: std::fmt::Display>(all: &[T]) -> Value {
+    Value::from(all.iter().map(ToString::to_string).collect::<Vec<_>>())
 }
 
 fn json_or_null(text: Option<&str>) -> Value {
@@ -133,10 +103,7 @@ pub fn describe(model: &ModelDescriptor, endpoint: &str, with_template: bool) ->
         .collect();
     let sse = model.sse_route.map(|r| format!("POST {r}"));
     let polling = model.create_route.map(|r| format!("POST {r}"));
-    let server_url = spec()
-        .pointer("/servers/0/url")
-        .cloned()
-        .unwrap_or_else(|| json!(skills_video::client::DEFAULT_BASE_URL));
+    let server_url = json!(skills_video::client::DEFAULT_BASE_URL);
     let mut doc = json!({
         "endpoint": endpoint,
         "model": model.id,
@@ -153,11 +120,11 @@ pub fn describe(model: &ModelDescriptor, endpoint: &str, with_template: bool) ->
         "fields": fields,
         "discriminator": model.discriminator,
         "workflows": workflows,
-        "prediction_status_values": enum_of("PredictionStatus"),
-        "queue_status_values": enum_of("QueueState"),
+        "prediction_status_values": status_values(skills_video::schemas::PredictionStatus::ALL),
+        "queue_status_values": status_values(skills_video::schemas::QueueState::ALL),
         "sse_subscribe_endpoint": Value::Null,
         "poll_endpoint": format!("GET {}", model.poll_route),
-        "error_status_codes": error_status_codes(model.sse_route.or(model.create_route)),
+        "error_status_codes": model.error_statuses,
     });
     if with_template {
         doc["request_template"] = template(model);

@@ -2,11 +2,17 @@
 
 pub mod check_key;
 pub mod credits;
+#[cfg(feature = "demo")]
+pub mod demo;
+#[cfg(not(feature = "demo"))]
+#[path = "no_demo.rs"]
 pub mod demo;
 pub mod explain_error;
 pub mod generate;
 pub mod inspect;
+pub mod jobs;
 pub mod models;
+pub mod resume;
 pub mod wait;
 
 use std::time::Duration;
@@ -30,6 +36,28 @@ pub struct Timeouts {
 
 /// A client from the global options (key and base URL from flags or the environment).
 pub fn client(cli: &Cli, timeouts: Timeouts) -> Result<Client, CliError> {
+    builder(cli, timeouts)?
+        .build()
+        .map_err(|e| CliError::from(&e))
+}
+
+/// [`client`] journaling to the ledger (unless `--no-ledger`): the ledger is
+/// opened first, and a ledger that cannot be opened stops the command
+/// before any request.
+pub fn client_with_ledger(
+    cli: &Cli,
+    timeouts: Timeouts,
+) -> Result<(Client, Option<jobs::SharedLedger>), CliError> {
+    let ledger = jobs::open_ledger(cli)?;
+    let mut b = builder(cli, timeouts)?;
+    if let Some(l) = &ledger {
+        b = b.ledger_shared(l.clone());
+    }
+    let client = b.build().map_err(|e| CliError::from(&e))?;
+    Ok((client, ledger))
+}
+
+fn builder(cli: &Cli, timeouts: Timeouts) -> Result<skills_video::ClientBuilder, CliError> {
     let key = cli
         .api_key
         .as_deref()
@@ -51,6 +79,12 @@ pub fn client(cli: &Cli, timeouts: Timeouts) -> Result<Client, CliError> {
     if let Some(bytes) = cli.max_body_bytes {
         builder = builder.max_body_bytes(bytes);
     }
+    if let Some(bytes) = cli.max_event_bytes {
+        builder = builder.max_event_bytes(bytes);
+    }
+    if let Some(bytes) = cli.max_upload_bytes {
+        builder = builder.max_upload_bytes(bytes);
+    }
     if let Some(d) = timeouts.sse {
         builder = builder.sse_timeout(d);
     }
@@ -60,7 +94,7 @@ pub fn client(cli: &Cli, timeouts: Timeouts) -> Result<Client, CliError> {
     if let Some(d) = timeouts.interval {
         builder = builder.poll_interval(d);
     }
-    builder.build().map_err(|e| CliError::from(&e))
+    Ok(builder)
 }
 
 /// How `--out` downloads of a command run against `client` are bounded.

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::args::{Cli, WaitArgs};
-use crate::commands::{client, download_policy, Timeouts};
+use crate::commands::{download_policy, Timeouts};
 use crate::exit::CliError;
 use crate::output::Output;
 use crate::run::{drive, RunOptions};
@@ -16,7 +16,8 @@ pub async fn run(cli: &Cli, args: &WaitArgs, out: &Output) -> u8 {
         out.error(&e);
         return e.code;
     }
-    let client = match client(
+    // ledger hook (issue 15): the wait is journaled (unless --no-ledger).
+    let (client, ledger) = match crate::commands::client_with_ledger(
         cli,
         Timeouts {
             sse: None,
@@ -30,6 +31,14 @@ pub async fn run(cli: &Cli, args: &WaitArgs, out: &Output) -> u8 {
             return e.code;
         }
     };
+    if let Some(ledger) = &ledger {
+        use skills_video::ledger::Ledger;
+        // The job's row (made for an id the ledger never saw): downloads are recorded under it.
+        if let Ok(key) = ledger.attach(id, client.base_url()) {
+            let current = std::sync::Arc::new(std::sync::Mutex::new(Some(key)));
+            crate::commands::jobs::record_downloads(ledger, current);
+        }
+    }
     out.line(&json!({"event": "start", "mode": "poll", "generation_id": id}));
     out.note(&format!("waiting for generation {id}"));
     let outcome = drive(

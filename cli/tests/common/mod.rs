@@ -70,12 +70,22 @@ impl Drop for Sim {
     }
 }
 
+/// A state directory (for the job ledger) private to this test binary.
+pub fn test_state_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("skills-video-cli-tests-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
 /// The binary with no key or base URL from the environment.
 pub fn bin() -> Command {
     let mut c = Command::cargo_bin("skills-video").unwrap();
     c.env_remove("SKILLS_VIDEO_API_KEY")
         .env_remove("SKILLS_VIDEO_BASE_URL")
         .env_remove("RUST_LOG")
+        .env_remove("SKILLS_VIDEO_LEDGER")
+        // The job ledger goes to a per-test-binary temp state dir, never the real home.
+        .env("XDG_STATE_HOME", test_state_dir())
         .env("NO_COLOR", "1")
         .timeout(Duration::from_secs(120));
     c

@@ -6,8 +6,18 @@ use std::path::{Path, PathBuf};
 
 use skills_video_codegen::{catalog, convert, ir::Ir, load, Files};
 
-/// The fixture specs, one directory per fixture.
-pub const FIXTURES: &[&str] = &["constructs", "awkward_names", "model_scoped", "workflows"];
+/// The fixture specs: every directory under `tests/fixtures`, sorted.
+pub fn fixtures() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
 
 /// `codegen/tests/fixtures/<name>`.
 pub fn fixture_dir(name: &str) -> PathBuf {

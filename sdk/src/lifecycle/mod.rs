@@ -32,8 +32,12 @@ use crate::sse::{SseItem, SseStreamError};
 use crate::status::{self, Status};
 
 mod poll;
+mod raw;
 pub(crate) mod send;
 mod sse_phase;
+
+use raw::Target;
+pub use raw::UNLISTED_MODEL;
 
 use send::{
     bounded, create_attempt, earliest, next_retry, read_body, time_for_create, truncate, Attempt,
@@ -393,6 +397,21 @@ impl Client {
         &self,
         generation_id: &str,
     ) -> impl Stream<Item = Result<Event, Error>> + Send + 'static {
+        // ledger hook (issue 15): with a ledger, the wait is journaled.
+        #[cfg(feature = "ledger")]
+        if let Some(ledger) = self.inner.ledger.clone() {
+            let inner = self.wait_events_unjournaled(generation_id);
+            return crate::ledger::journal_wait(
+                ledger,
+                generation_id.to_string(),
+                self.base_url().to_string(),
+                inner,
+            );
+        }
+        self.wait_events_unjournaled(generation_id)
+    }
+
+    fn wait_events_unjournaled(&self, generation_id: &str) -> EventStream {
         let client = self.clone();
         let id = generation_id.to_string();
         let deadline = client.inner.config.deadline.map(|d| Instant::now() + d);
@@ -412,7 +431,31 @@ impl Client {
 impl Client {
     fn lifecycle(
         &self,
-        model: &'static ModelDescriptor,
+        model: impl Into<Target>,
+        prepared: Result<RequestBody, Error>,
+        options: GenerateOptions,
+    ) -> EventStream {
+        // A catalog model, or a raw model path's routes (raw.rs).
+        let model: Target = model.into();
+        // ledger hook (issue 15): with a ledger, the intent is journaled
+        // before the create and every later step after it (crate::ledger::journal).
+        #[cfg(feature = "ledger")]
+        if let (Some(ledger), Ok(body)) = (self.inner.ledger.clone(), prepared.as_ref()) {
+            let parts = crate::ledger::IntentParts {
+                model: model.id,
+                request: body.validation_json(),
+                multipart: body.is_multipart(),
+                base_url: self.base_url().to_string(),
+            };
+            let inner = self.lifecycle_unjournaled(model, prepared, options);
+            return crate::ledger::journal_generation(ledger, parts, inner);
+        }
+        self.lifecycle_unjournaled(model, prepared, options)
+    }
+
+    fn lifecycle_unjournaled(
+        &self,
+        model: Target,
         prepared: Result<RequestBody, Error>,
         options: GenerateOptions,
     ) -> EventStream {
@@ -434,7 +477,7 @@ impl Client {
                 }
                 let started = Instant::now();
                 let deadline = config.deadline.map(|d| started + d);
-                let sse_route = if options.no_sse { None } else { model.sse_route };
+                let sse_route = if options.no_sse { None } else { model.sse_route.clone() };
                 let mode = if sse_route.is_some() { Mode::Sse } else { Mode::Polling };
                 tracing::info!(model = model.id, idempotency_key = %key, mode = ?mode, "generation started");
                 yield Event::Started { model: model.id, idempotency_key: key.clone(), mode };
@@ -444,7 +487,7 @@ impl Client {
 
                 if let Some(route) = sse_route {
                     let sse_deadline = earliest(started + config.sse_timeout, deadline);
-                    let url = client.route_url(route, None);
+                    let url = client.route_url(&route, None);
                     let mut retries = 0u32;
                     let response = loop {
                         time_for_create(Some(sse_deadline), retries, "the SSE create")?;
@@ -533,8 +576,8 @@ impl Client {
                 }
 
                 if need_polling_create {
-                    let route = model.create_route.ok_or_else(|| Error::Config(format!("model {} has no create route", model.id)))?;
-                    let url = client.route_url(route, None);
+                    let route = model.create_route.clone().ok_or_else(|| Error::Config(format!("model {} has no create route", model.id)))?;
+                    let url = client.route_url(&route, None);
                     let mut retries = 0u32;
                     let created: Value = loop {
                         time_for_create(deadline, retries, "the create")?;

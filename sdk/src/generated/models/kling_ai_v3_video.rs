@@ -499,6 +499,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
             format: ::std::option::Option::None,
         },
     ],
+    error_statuses: &[400, 401, 402, 404, 422, 429, 500],
     discriminator: ::std::option::Option::None,
     workflows: &[],
     check_json: crate::model::check_json::<KlingAiV3VideoRequest>,
