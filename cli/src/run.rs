@@ -256,14 +256,20 @@ fn on_event(
             delay,
             reason,
             status,
+            body,
+            ..
         } => {
             let retry_in = delay.as_secs_f64();
             if phase == Phase::SseCreate {
-                // A retried answer's body is not read: `payload` is null.
+                // The body of the retried answer, as JSON or else as text.
+                let payload = body
+                    .as_deref()
+                    .map(|b| serde_json::from_str::<Value>(b).unwrap_or_else(|_| Value::from(b)))
+                    .unwrap_or(Value::Null);
                 match status {
                     Some(code) => out.line(&json!({
                         "event": "sse_http_error", "http_status": code, "message": reason,
-                        "payload": null, "retrying": true, "attempt": attempt,
+                        "payload": payload, "retrying": true, "attempt": attempt,
                         "retry_in_secs": retry_in,
                     })),
                     None => out.line(&json!({

@@ -308,6 +308,30 @@ fn wrong_key_is_an_sse_http_error_with_the_body_as_payload() {
     assert!(lines[1]["payload"]["message"].is_string(), "{}", lines[1]);
 }
 
+/// A retried 503 on the SSE create is an `sse_http_error` line whose
+/// `payload` is the server's body, as the script prints it.
+#[test]
+fn a_retried_503_carries_its_body_as_payload() {
+    let sim = Sim::new();
+    sim.faults(vec![FaultRule::times(
+        Fault::CreateStatus {
+            status: 503,
+            retry_after_secs: Some(0),
+        },
+        1,
+    )]);
+    let r = generate(&sim, MODEL, &["--prompt", "x"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let retried = r
+        .lines()
+        .into_iter()
+        .find(|l| l["event"] == "sse_http_error")
+        .expect("an sse_http_error line for the 503");
+    assert_eq!(retried["http_status"], 503);
+    assert_eq!(retried["retrying"], true);
+    assert!(retried["payload"]["message"].is_string(), "{retried}");
+}
+
 #[test]
 fn no_credits_is_an_sse_http_error_then_the_error() {
     let sim = Sim::with(|c| c.credits = 0.0);

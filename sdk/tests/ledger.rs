@@ -518,3 +518,32 @@ async fn wait_journals_by_id_and_an_unknown_id_is_not_left_pending() {
     assert!(ledger.jobs(JobFilter::Unfinished).unwrap().is_empty());
     assert_eq!(sim.creates(), 1);
 }
+
+/// Many processes (here threads with their own connections) opening one new
+/// ledger at once all succeed: the file is identified in one snapshot and a
+/// busy answer while another creates the schema is waited out, never
+/// reported as "not a ledger" or "database is locked".
+#[test]
+fn concurrent_opens_of_a_new_ledger_all_succeed() {
+    for round in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("ledger-{round}.sqlite3"));
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(12));
+        let handles: Vec<_> = (0..12)
+            .map(|_| {
+                let path = path.clone();
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    skills_video::ledger::SqliteLedger::open(&path)
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        for h in handles {
+            let result = h.join().unwrap();
+            assert!(result.is_ok(), "round {round}: {result:?}");
+        }
+    }
+}

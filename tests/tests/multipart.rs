@@ -287,6 +287,11 @@ async fn run_cli(sim: &RunningSimulator, args: Vec<String>) -> (i32, String, Str
         let out = Command::new(bin)
             .env_remove("SKILLS_VIDEO_API_KEY")
             .env_remove("SKILLS_VIDEO_BASE_URL")
+            // The job ledger in a temp state dir, never the real home.
+            .env(
+                "XDG_STATE_HOME",
+                std::env::temp_dir().join("skills-video-tests-state"),
+            )
             .env_remove("RUST_LOG")
             .env("NO_COLOR", "1")
             .args([

@@ -157,6 +157,11 @@ fn run_measured(args: &[String]) -> Measured {
     let mut child = Command::new(cli_binary())
         .env_remove("SKILLS_VIDEO_API_KEY")
         .env_remove("SKILLS_VIDEO_BASE_URL")
+        // The job ledger in a temp state dir, never the real home.
+        .env(
+            "XDG_STATE_HOME",
+            std::env::temp_dir().join("skills-video-tests-state"),
+        )
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .args(args)

@@ -233,7 +233,7 @@ impl SqliteLedger {
             }
         };
         // Identify before writing anything.
-        let (app_id, version, objects) = identify(&conn).map_err(classify)?;
+        let (app_id, version, objects) = retry_busy(|| identify(&conn)).map_err(classify)?;
         if app_id != APPLICATION_ID && !(app_id == 0 && version == 0 && objects == 0) {
             return Err(LedgerError::NotALedger {
                 path: path_buf,
@@ -266,9 +266,12 @@ impl SqliteLedger {
                     detail: "the file is read-only".into(),
                 });
             }
-            let mode: String = conn
-                .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-                .map_err(classify)?;
+            // Switching a fresh file to WAL while another process creates the
+            // same ledger can answer SQLITE_BUSY without waiting on the busy
+            // handler: retry it (and the migration) until the busy timeout.
+            let mode: String =
+                retry_busy(|| conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)))
+                    .map_err(classify)?;
             if !mode.eq_ignore_ascii_case("wal") {
                 tracing::warn!(path = %path.display(), mode, "the ledger could not switch to WAL mode");
             }
@@ -277,7 +280,7 @@ impl SqliteLedger {
             #[cfg(target_os = "macos")]
             conn.execute_batch("PRAGMA fullfsync=ON;")
                 .map_err(classify)?;
-            migrate(&conn, &path_buf).map_err(|e| match e {
+            retry_busy_migrate(|| migrate(&conn, &path_buf)).map_err(|e| match e {
                 MigrateError::Sql(e) => classify(e),
                 MigrateError::Ledger(e) => e,
             })?;
@@ -346,11 +349,17 @@ impl SqliteLedger {
     }
 }
 
+/// The file's application id, schema version and object count, read in one
+/// statement (one snapshot): read separately, another process's migration
+/// could commit in between and show tables without their version.
 fn identify(conn: &Connection) -> rusqlite::Result<(i32, i64, i64)> {
-    let app_id: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let objects: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
-    Ok((app_id, version, objects))
+    conn.query_row(
+        "SELECT (SELECT application_id FROM pragma_application_id()), \
+                (SELECT user_version FROM pragma_user_version()), \
+                (SELECT count(*) FROM sqlite_master)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
 }
 
 enum MigrateError {
@@ -361,6 +370,39 @@ enum MigrateError {
 impl From<rusqlite::Error> for MigrateError {
     fn from(e: rusqlite::Error) -> Self {
         MigrateError::Sql(e)
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Runs `f` again while SQLite answers busy/locked, for up to the busy timeout.
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let started = std::time::Instant::now();
+    loop {
+        match f() {
+            Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// [`retry_busy`] for the migration, whose errors may also be the ledger's own.
+fn retry_busy_migrate(mut f: impl FnMut() -> Result<(), MigrateError>) -> Result<(), MigrateError> {
+    let started = std::time::Instant::now();
+    loop {
+        match f() {
+            Err(MigrateError::Sql(e)) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
     }
 }
 

@@ -198,6 +198,8 @@ pub enum Event {
         reason: String,
         /// HTTP status, if any.
         status: Option<u16>,
+        /// The answer's body, when it was read (a create's 429/5xx, capped at 64 KiB).
+        body: Option<String>,
     },
     /// The lifecycle moved from the stream to polling.
     FallbackToPolling {
@@ -509,7 +511,7 @@ impl Client {
                             Attempt::Retry(failure) => {
                                 let delay = next_retry(&config, &mut retries, &failure, None, Some(sse_deadline))?;
                                 tracing::warn!(model = model.id, attempt = retries, delay_ms = delay.as_millis() as u64, reason = %failure.reason, "retrying create");
-                                yield Event::Retrying { phase: Phase::SseCreate, attempt: retries, delay, reason: failure.reason, status: failure.status };
+                                yield Event::Retrying { phase: Phase::SseCreate, attempt: retries, delay, reason: failure.reason, status: failure.status, body: failure.body };
                                 sleep(delay).await;
                             }
                         }
@@ -598,7 +600,7 @@ impl Client {
                             Attempt::NotFound(text) => Err(Error::from_response(404, &text, None))?,
                             Attempt::Retry(failure) => {
                                 let delay = next_retry(&config, &mut retries, &failure, None, deadline)?;
-                                yield Event::Retrying { phase: Phase::Create, attempt: retries, delay, reason: failure.reason, status: failure.status };
+                                yield Event::Retrying { phase: Phase::Create, attempt: retries, delay, reason: failure.reason, status: failure.status, body: failure.body };
                                 sleep(delay).await;
                             }
                         }

@@ -72,7 +72,7 @@ impl Client {
                 let mut pause = config.poll_interval;
                 if let Some(failure) = failure {
                     pause = next_retry(&config, &mut failures, &failure, Some(&id), None)?;
-                    yield Event::Retrying { phase: Phase::Poll, attempt: failures, delay: pause, reason: failure.reason, status: failure.status };
+                    yield Event::Retrying { phase: Phase::Poll, attempt: failures, delay: pause, reason: failure.reason, status: failure.status, body: failure.body };
                 }
                 let remaining = poll_deadline.saturating_duration_since(Instant::now());
                 // A wait (a Retry-After included) that would reach the end of the

@@ -19,6 +19,8 @@ pub(crate) struct Transient {
     pub(crate) status: Option<u16>,
     pub(crate) retry_after: Option<Duration>,
     pub(crate) reason: String,
+    /// The answer's body, when one was read (a create's 429/5xx).
+    pub(crate) body: Option<String>,
 }
 
 impl Transient {
@@ -27,6 +29,7 @@ impl Transient {
             status: None,
             retry_after: None,
             reason,
+            body: None,
         }
     }
 
@@ -35,6 +38,7 @@ impl Transient {
             status: Some(resp.status().as_u16()),
             retry_after: retry_after(resp),
             reason: format!("HTTP {}", resp.status()),
+            body: None,
         }
     }
 }
@@ -81,7 +85,14 @@ pub(crate) async fn create_attempt(
         ))),
         Ok(Ok(resp)) if resp.status().is_success() => Ok(Attempt::Accepted(resp)),
         Ok(Ok(resp)) if is_transient_status(resp.status()) => {
-            Ok(Attempt::Retry(Transient::from_response(&resp)))
+            // The body says why (a rate-limit message, an outage notice):
+            // read a little of it, briefly, for the caller's record.
+            let mut failure = Transient::from_response(&resp);
+            let limit = config.request_timeout.min(RETRY_BODY_WAIT);
+            failure.body = read_body(resp, limit, config.max_body_bytes.min(RETRY_BODY_BYTES))
+                .await
+                .ok();
+            Ok(Attempt::Retry(failure))
         }
         Ok(Ok(resp)) if resp.status() == StatusCode::NOT_FOUND => Ok(Attempt::NotFound(
             read_body(resp, config.request_timeout, config.max_body_bytes)
@@ -93,6 +104,10 @@ pub(crate) async fn create_attempt(
         }
     }
 }
+
+/// How long, and how much, of a retried create's 429/5xx body is read.
+const RETRY_BODY_WAIT: Duration = Duration::from_secs(2);
+const RETRY_BODY_BYTES: usize = 64 * 1024;
 
 /// The least time a create needs to be worth sending: enough to get the
 /// answer that says whether the job exists. With less left, sending would
@@ -268,6 +283,7 @@ mod tests {
             status: Some(429),
             retry_after,
             reason: "HTTP 429 Too Many Requests".into(),
+            body: None,
         }
     }
 
