@@ -59,7 +59,7 @@ impl FieldKind {
 }
 
 /// One request field as the spec describes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FieldInfo {
     /// The wire name.
     pub name: &'static str,
@@ -79,6 +79,14 @@ pub struct FieldInfo {
     pub allowed_values_json: &'static [&'static str],
     /// The `format`, e.g. `uri`.
     pub format: Option<&'static str>,
+    /// The lower bound of a number, if the spec gives one (`exclusiveMinimum` noted in the description).
+    pub minimum: Option<f64>,
+    /// The upper bound of a number, if the spec gives one.
+    pub maximum: Option<f64>,
+    /// The fewest items (arrays) or characters (strings), if the spec gives it.
+    pub min_length: Option<u64>,
+    /// The most items (arrays) or characters (strings), if the spec gives it.
+    pub max_length: Option<u64>,
 }
 
 /// One model's routes and request metadata (generated per model).
@@ -121,7 +129,7 @@ pub struct ModelDescriptor {
 }
 
 /// One workflow of a request whose `discriminator` selects it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WorkflowInfo {
     /// The discriminator's value, e.g. `text-to-video`.
     pub value: &'static str,

@@ -81,6 +81,10 @@ fn field_docs(fields: &[FieldInfo]) -> Vec<Value> {
                 "default": json_or_null(f.default_json),
                 "example": json_or_null(f.example_json),
                 "allowed_values": allowed_values(f),
+                "minimum": f.minimum,
+                "maximum": f.maximum,
+                "min_length": f.min_length,
+                "max_length": f.max_length,
             })
         })
         .collect()
@@ -149,6 +153,40 @@ pub fn run(args: &InspectArgs, out: &Output) -> u8 {
 mod tests {
     use super::*;
     use skills_video::model::{find_model, models};
+
+    #[test]
+    fn fields_show_ranges_and_limits() {
+        let m = find_model("bytedance/seedream-4.5").unwrap();
+        let doc = describe(m, "bytedance/seedream-4.5", false);
+        let field = |name: &str| {
+            doc["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["name"] == name)
+                .cloned()
+                .unwrap()
+        };
+        let n = field("n");
+        assert_eq!(
+            (n["minimum"].as_f64(), n["maximum"].as_f64()),
+            (Some(1.0), Some(4.0))
+        );
+        assert!(field("prompt")["minimum"].is_null());
+        let kling = find_model("kling-ai/o1-image").unwrap();
+        let doc = describe(kling, "kling-ai/o1-image", false);
+        let limited = doc["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["max_length"].is_u64())
+            .count();
+        assert!(
+            limited > 0,
+            "no length or item limits shown: {}",
+            doc["fields"]
+        );
+    }
 
     #[test]
     fn template_follows_the_seed_rule() {

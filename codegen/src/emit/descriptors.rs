@@ -157,6 +157,40 @@ pub(super) fn field_info(f: &Field) -> TokenStream {
     let example = json_text(&f.example);
     let allowed = f.allowed.iter().map(|v| v.to_string());
     let format = opt_str(f.format.as_deref());
+    let some_f64 = |v: Option<f64>| match v {
+        Some(v) => {
+            let lit = Literal::f64_suffixed(v.abs());
+            if v < 0.0 {
+                quote!(::std::option::Option::Some(-#lit))
+            } else {
+                quote!(::std::option::Option::Some(#lit))
+            }
+        }
+        None => quote!(::std::option::Option::None),
+    };
+    let some_u64 = |v: Option<u64>| match v {
+        Some(v) => {
+            let v = Literal::u64_unsuffixed(v);
+            quote!(::std::option::Option::Some(#v))
+        }
+        None => quote!(::std::option::Option::None),
+    };
+    let find_f64 = |min: bool| {
+        f.constraints.iter().find_map(|c| match (c, min) {
+            (Constraint::Minimum { value, .. }, true)
+            | (Constraint::Maximum { value, .. }, false) => Some(*value),
+            _ => None,
+        })
+    };
+    let find_u64 = |min: bool| {
+        f.constraints.iter().find_map(|c| match (c, min) {
+            (Constraint::MinItems(n) | Constraint::MinLength(n), true)
+            | (Constraint::MaxItems(n) | Constraint::MaxLength(n), false) => Some(*n),
+            _ => None,
+        })
+    };
+    let (minimum, maximum) = (some_f64(find_f64(true)), some_f64(find_f64(false)));
+    let (min_length, max_length) = (some_u64(find_u64(true)), some_u64(find_u64(false)));
     quote! {
         crate::model::FieldInfo {
             name: #name,
@@ -168,6 +202,10 @@ pub(super) fn field_info(f: &Field) -> TokenStream {
             example_json: #example,
             allowed_values_json: &[#(#allowed),*],
             format: #format,
+            minimum: #minimum,
+            maximum: #maximum,
+            min_length: #min_length,
+            max_length: #max_length,
         }
     }
 }
