@@ -3,6 +3,7 @@
 //! reliability report (`cargo xtask reliability`) run the same cases.
 
 pub mod binaries;
+pub mod canned;
 pub mod chaos;
 pub mod docs;
 pub mod matrix;

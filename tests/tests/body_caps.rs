@@ -7,33 +7,26 @@
 use std::time::Duration;
 
 use skills_video::{Client, Error};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use skills_video_tests::canned;
+use tokio::io::AsyncWriteExt;
 
 /// A server that answers every request with `head` and then writes spaces in
 /// 64 KiB blocks until the client goes away (at most `limit` bytes).
 async fn endless_server(head: &'static str, limit: usize) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0; 8192];
-                let _ = socket.read(&mut buf).await;
-                if socket.write_all(head.as_bytes()).await.is_err() {
-                    return;
-                }
-                let chunk = vec![b' '; 64 * 1024];
-                let mut sent = 0;
-                while sent < limit {
-                    if socket.write_all(&chunk).await.is_err() {
-                        return;
-                    }
-                    sent += chunk.len();
-                }
-            });
+    canned::serve(move |mut socket, _| async move {
+        if socket.write_all(head.as_bytes()).await.is_err() {
+            return;
         }
-    });
-    addr
+        let chunk = vec![b' '; 64 * 1024];
+        let mut sent = 0;
+        while sent < limit {
+            if socket.write_all(&chunk).await.is_err() {
+                return;
+            }
+            sent += chunk.len();
+        }
+    })
+    .await
 }
 
 fn client(addr: std::net::SocketAddr) -> Client {
@@ -68,32 +61,20 @@ async fn a_declared_gigabyte_poll_body_is_refused_before_reading() {
 #[tokio::test]
 async fn an_endless_poll_body_is_dropped_at_the_cap() {
     // An endless body needs chunked framing: each 64 KiB of spaces is one chunk.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let chunked = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0; 8192];
-                let _ = socket.read(&mut buf).await;
-                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
-                if socket.write_all(head.as_bytes()).await.is_err() {
-                    return;
-                }
-                let payload = vec![b' '; 64 * 1024];
-                let frame = [
-                    format!("{:x}\r\n", payload.len()).into_bytes(),
-                    payload,
-                    b"\r\n".to_vec(),
-                ]
-                .concat();
-                // Bounded: 64 MiB at most, far past the 1 MiB cap.
-                for _ in 0..1024 {
-                    if socket.write_all(&frame).await.is_err() {
-                        return;
-                    }
-                }
-            });
+    let chunked = canned::serve(|mut socket, _| async move {
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+        if socket.write_all(head.as_bytes()).await.is_err() {
+            return;
         }
-    });
+        let payload = vec![b' '; 64 * 1024];
+        let frame = [format!("{:x}\r\n", payload.len()).into_bytes(), payload, b"\r\n".to_vec()].concat();
+        // Bounded: 64 MiB at most, far past the 1 MiB cap.
+        for _ in 0..1024 {
+            if socket.write_all(&frame).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
     assert_over_cap(client(chunked).wait("gen_1").await);
 }

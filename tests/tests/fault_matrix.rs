@@ -153,20 +153,13 @@ async fn a_thousand_concurrent_generations_through_one_client() {
 /// the raw body (an in-test server, since the simulator always answers JSON).
 #[tokio::test]
 async fn unreadable_poll_body_is_a_decode_error_with_the_raw_body() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0; 8192];
-                let _ = socket.read(&mut buf).await;
-                let body = "<html>bad gateway page</html>";
-                let response = format!("HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
-                let _ = socket.write_all(response.as_bytes()).await;
-            });
-        }
-    });
+    use tokio::io::AsyncWriteExt;
+    let addr = skills_video_tests::canned::serve(|mut socket, _| async move {
+        let body = "<html>bad gateway page</html>";
+        let response = format!("HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+        let _ = socket.write_all(response.as_bytes()).await;
+    })
+    .await;
     let client = Client::builder()
         .api_key("k")
         .base_url(format!("http://{addr}/api/v1"))
@@ -265,27 +258,22 @@ async fn heartbeats_are_events_and_do_not_extend_the_sse_budget() {
 #[tokio::test]
 async fn credits_retry_a_503_then_read_the_balance() {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    use tokio::io::AsyncWriteExt;
     let hits = std::sync::Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let n = counter.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
-                let mut buf = vec![0; 8192];
-                let _ = socket.read(&mut buf).await;
-                let (status, body) = if n == 0 {
-                    ("503 Service Unavailable", r#"{"message":"busy"}"#)
-                } else {
-                    ("200 OK", r#"{"credits": 42.5}"#)
-                };
-                let response = format!("HTTP/1.1 {status}\r\ncontent-type: application/json\r\nretry-after: 0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
-                let _ = socket.write_all(response.as_bytes()).await;
-            });
+    let addr = skills_video_tests::canned::serve(move |mut socket, n| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let (status, body) = if n == 0 {
+                ("503 Service Unavailable", r#"{"message":"busy"}"#)
+            } else {
+                ("200 OK", r#"{"credits": 42.5}"#)
+            };
+            let response = format!("HTTP/1.1 {status}\r\ncontent-type: application/json\r\nretry-after: 0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+            let _ = socket.write_all(response.as_bytes()).await;
         }
-    });
+    })
+    .await;
     let client = Client::builder()
         .api_key("k")
         .base_url(format!("http://{addr}/api/v1"))

@@ -7,38 +7,30 @@
 use futures::StreamExt;
 use serde_json::json;
 use skills_video::{Client, Event, GenerateOptions};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// An SSE create answered with three events: the first names `gen_A`, the
 /// next two `gen_B` (the last one terminal).
 async fn switching_server() -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0; 16384];
-                let _ = socket.read(&mut buf).await;
-                let events = [
-                    json!({"generation_id": "gen_A", "status": "IN_QUEUE"}),
-                    json!({"generation_id": "gen_B", "status": "IN_PROGRESS", "progress": 0.5}),
-                    json!({"generation_id": "gen_B", "status": "COMPLETED",
-                           "generation": {"id": "gen_B", "status": "COMPLETED",
-                                          "output": {"images": [{"url": "https://example.com/a.png"}]}}}),
-                ];
-                let mut body = String::new();
-                for e in events {
-                    body.push_str(&format!("data: {e}\n\n"));
-                }
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = socket.write_all(response.as_bytes()).await;
-            });
+    skills_video_tests::canned::serve(|mut socket, _| async move {
+        let events = [
+            json!({"generation_id": "gen_A", "status": "IN_QUEUE"}),
+            json!({"generation_id": "gen_B", "status": "IN_PROGRESS", "progress": 0.5}),
+            json!({"generation_id": "gen_B", "status": "COMPLETED",
+                   "generation": {"id": "gen_B", "status": "COMPLETED",
+                                  "output": {"images": [{"url": "https://example.com/a.png"}]}}}),
+        ];
+        let mut body = String::new();
+        for e in events {
+            body.push_str(&format!("data: {e}\n\n"));
         }
-    });
-    addr
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = socket.write_all(response.as_bytes()).await;
+    })
+    .await
 }
 
 #[tokio::test]
