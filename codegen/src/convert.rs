@@ -345,7 +345,15 @@ impl<'a> Converter<'a> {
             function: module.clone(),
             module,
             summary: op.summary.clone().unwrap_or_default(),
-            description: op.description.clone().unwrap_or_default(),
+            // What the model is: the request schema's prose, not the route's
+            // ("Creates the job and returns its id…" belongs to the route).
+            description: schema
+                .schema_data
+                .description
+                .clone()
+                .filter(|d| !d.trim().is_empty())
+                .or_else(|| op.summary.clone())
+                .unwrap_or_default(),
             error_statuses: {
                 let mut codes: Vec<u16> = op
                     .responses

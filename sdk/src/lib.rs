@@ -25,6 +25,38 @@
 //! [`validation`], [`media`] and [`multipart`] (local files as inputs),
 //! [`model`] and the generated [`models`] and [`catalog`].
 
+//! # Stability across spec changes
+//!
+//! Generated request structs and value enums are `#[non_exhaustive]`: a
+//! model that gains an optional field or an allowed value is a minor
+//! release, not a break. Build requests with `new(...)` and the setters,
+//! and give `match`es on value enums a wildcard arm. Server-sent statuses
+//! (`schemas::QueueState`, `schemas::PredictionStatus`) keep values this
+//! version does not know as `Unknown(text)`.
+//!
+//! ```compile_fail
+//! // A struct literal would break when the spec adds a field, so it does not compile:
+//! let _ = skills_video::models::BlackForestLabsKontextRequest {
+//!     prompt: "a cat".into(),
+//!     n: None,
+//!     aspect_ratio: None,
+//!     resolution: None,
+//!     image_urls: None,
+//! };
+//! ```
+//!
+//! ```compile_fail
+//! // Neither does a match without a wildcard arm.
+//! use skills_video::models::black_forest_labs_kontext::Resolution;
+//! fn pixels(r: Resolution) -> u32 {
+//!     match r {
+//!         Resolution::V1k => 1024,
+//!         Resolution::V2k => 2048,
+//!         Resolution::V4k => 4096,
+//!     }
+//! }
+//! ```
+
 #![warn(missing_docs)]
 
 /// What most programs need in one `use skills_video::prelude::*;`: the
@@ -55,6 +87,7 @@ pub mod retry;
 pub mod sse;
 pub mod status;
 pub mod validation;
+mod wire_enum;
 
 pub use client::{ApiKey, Client, ClientBuilder, Config, Images, Videos};
 pub use credits::Credits;

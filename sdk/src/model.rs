@@ -167,12 +167,12 @@ impl ModelDescriptor {
     }
 }
 
-/// A typed request for one model (implemented by every generated request struct).
-pub trait GenerationRequest: Serialize + Send + 'static {
+/// A typed request for one model (implemented by every generated request
+/// struct). Its checks are [`Validate`](crate::validation::Validate); each
+/// request also has an inherent `validate()` for callers.
+pub trait GenerationRequest: Serialize + crate::validation::Validate + Send + 'static {
     /// The model this request is for.
     fn model() -> &'static ModelDescriptor;
-    /// Checks the spec's constraints before any network traffic.
-    fn validate(&self) -> Result<(), ValidationErrors>;
 }
 
 /// Deserialises `value` as `T` (unknown fields and wrong types rejected) and
@@ -235,7 +235,7 @@ where
     for _ in 0..MAX_PASSES {
         let error = match serde_path_to_error::deserialize::<_, T>(&working) {
             Ok(request) => {
-                if let Err(e) = request.validate() {
+                if let Err(e) = crate::validation::validate_root(&request) {
                     out.extend(e.violations.into_iter().filter_map(|mut v| {
                         v.field = restore_indices(&v.field, &removed);
                         (!stand_ins.iter().any(|s| under(&v.field, s))).then_some(v)
@@ -306,7 +306,12 @@ where
                 }
                 ("unknown_field", target)
             }
-            None if message.starts_with("unknown variant") => ("allowed_values", segments),
+            // `unknown value` is `UnknownValue` (the generated enums); `unknown variant` serde's own.
+            None if message.starts_with("unknown value")
+                || message.starts_with("unknown variant") =>
+            {
+                ("allowed_values", segments)
+            }
             None if message.starts_with("invalid type") || message.starts_with("invalid value") => {
                 ("type", segments)
             }

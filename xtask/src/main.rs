@@ -6,6 +6,8 @@
 //! - `cargo xtask bench-codegen` times a full generation per stage.
 //! - `cargo xtask specs-from-reference` rewrites the model schemas of `specs/`
 //!   from the reference fixtures in `specs/reference/pages/`.
+//! - `cargo xtask update-specs [--from URL|DIR]` takes new specs, checks
+//!   them, writes `specs/`, regenerates and prints the change report.
 //! - `cargo xtask reliability` runs the fault matrix and prints the report.
 //! - `cargo xtask chaos [--seed N]` runs the crash test (SIGKILL, then resume).
 //! - `cargo xtask bench [--in-flight N] [--quick] [--no-throughput]` builds the
@@ -14,6 +16,7 @@
 //!   0 skips it) over HTTP/1.1 and over HTTP/2, each in its own process.
 
 mod reference;
+mod update_specs;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -54,6 +57,17 @@ enum Command {
     /// Rewrite the model schemas of specs/ from specs/reference/pages/ (the
     /// platform's published API reference, one fixture per page).
     SpecsFromReference,
+    /// Take `openapi.json` and `docs.json` from a base URL or a directory,
+    /// check that they generate, write them into specs/, regenerate and print
+    /// the change report. Nothing changes when the new specs fail a check.
+    UpdateSpecs {
+        /// A base URL (`{URL}/openapi.json`, `{URL}/docs.json`) or a directory holding both.
+        #[arg(long, default_value = update_specs::DEFAULT_SOURCE)]
+        from: String,
+        /// Also write the change report as Markdown here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
     /// Run the fault matrix against the SDK and print one line per fault.
     Reliability,
     /// The crash test: the CLI killed with SIGKILL at random moments, then
@@ -143,6 +157,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             quick,
             no_throughput,
         } => bench(in_flight, quick, no_throughput),
+        Command::UpdateSpecs { from, report } => update_specs::run(&root(), &from).and_then(|r| {
+            print!("{}", r.to_text());
+            if let Some(path) = report {
+                std::fs::write(&path, r.to_markdown())?;
+                println!("change report written to {}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
         Command::SpecsFromReference => match reference::run(&root()) {
             Ok(report) => {
                 for line in &report {

@@ -6,7 +6,7 @@
 //! `descriptors` and `methods`; this file lays out the files and holds
 //! the helpers they share.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -53,12 +53,70 @@ pub fn emit(ir: &Ir) -> Result<Files> {
         "models/mod.rs".into(),
         render("models/mod.rs", models_mod_rs(ir))?,
     );
+    let shared = Unchecked::of(&ir.shared, None);
     for model in &ir.models {
         let path = format!("models/{}.rs", model.module);
-        let tokens = model_rs(model);
+        let tokens = model_rs(model, &shared);
         files.insert(path.clone(), render(&path, tokens)?);
     }
     Ok(files)
+}
+
+/// The named types that hold nothing to validate (value enums, and aliases
+/// of them): no `Validate` impl exists for them, so no call is emitted.
+#[derive(Debug, Default)]
+pub(super) struct Unchecked {
+    shared: BTreeSet<String>,
+    local: BTreeSet<String>,
+}
+
+impl Unchecked {
+    fn of(defs: &[TypeDef], shared: Option<&Unchecked>) -> Unchecked {
+        let mut names = BTreeSet::new();
+        for d in defs {
+            if matches!(d.kind, TypeKind::Enum { .. }) {
+                names.insert(d.name.clone());
+            }
+        }
+        let mut out = Unchecked {
+            shared: shared.map(|s| s.shared.clone()).unwrap_or_default(),
+            local: BTreeSet::new(),
+        };
+        let is_local = shared.is_some();
+        if is_local {
+            out.local = names;
+        } else {
+            out.shared = names;
+        }
+        // Aliases of unchecked types are unchecked (a fixed point; aliases are rare).
+        loop {
+            let before = out.shared.len() + out.local.len();
+            for d in defs {
+                if let TypeKind::Alias(ty) = &d.kind {
+                    if !out.needs_validation(ty) {
+                        if is_local {
+                            out.local.insert(d.name.clone());
+                        } else {
+                            out.shared.insert(d.name.clone());
+                        }
+                    }
+                }
+            }
+            if out.shared.len() + out.local.len() == before {
+                return out;
+            }
+        }
+    }
+
+    /// Whether a value of `ty` has a `Validate` impl worth calling.
+    pub(super) fn needs_validation(&self, ty: &TypeRef) -> bool {
+        match ty {
+            TypeRef::Shared(n) => !self.shared.contains(n),
+            TypeRef::Local(n) => !self.local.contains(n),
+            TypeRef::Vec(inner) | TypeRef::Map(inner) => self.needs_validation(inner),
+            _ => false,
+        }
+    }
 }
 
 fn render(file: &str, tokens: TokenStream) -> Result<String> {
@@ -141,7 +199,8 @@ fn prose(line: &str) -> String {
 }
 
 fn schemas_rs(ir: &Ir) -> TokenStream {
-    let defs = ir.shared.iter().map(type_def);
+    let unchecked = Unchecked::of(&ir.shared, None);
+    let defs = ir.shared.iter().map(|d| type_def(d, &unchecked));
     let has_response = ir
         .shared
         .iter()
@@ -163,7 +222,8 @@ fn schemas_rs(ir: &Ir) -> TokenStream {
     }
 }
 
-fn model_rs(m: &ModelIr) -> TokenStream {
+fn model_rs(m: &ModelIr, shared: &Unchecked) -> TokenStream {
+    let unchecked = Unchecked::of(&m.local_types, Some(shared));
     let mut request_def = m.request.clone();
     let group = match m.category {
         Category::Images => "Images",
@@ -175,8 +235,8 @@ fn model_rs(m: &ModelIr) -> TokenStream {
         "Send it with [`client.{accessor}().{f}(request)`](crate::client::{group}::{f}).",
         f = m.function
     ));
-    let request = type_def(&request_def);
-    let locals = m.local_types.iter().map(type_def);
+    let request = type_def(&request_def, &unchecked);
+    let locals = m.local_types.iter().map(|d| type_def(d, &unchecked));
     let name = ident(&m.request.name);
     let descriptor = descriptor(m);
     let module_doc = format!(" `{}`: {}", m.id, one_line(&m.summary));
@@ -192,9 +252,6 @@ fn model_rs(m: &ModelIr) -> TokenStream {
         impl crate::model::GenerationRequest for #name {
             fn model() -> &'static crate::model::ModelDescriptor {
                 &MODEL
-            }
-            fn validate(&self) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-                #name::validate(self)
             }
         }
         #(#locals)*

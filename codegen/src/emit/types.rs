@@ -3,7 +3,7 @@
 
 use super::*;
 
-pub(super) fn type_def(def: &TypeDef) -> TokenStream {
+pub(super) fn type_def(def: &TypeDef, unchecked: &Unchecked) -> TokenStream {
     let mut docs: Vec<String> = def.docs.iter().map(|l| prose(l)).collect();
     if let Some(wire) = &def.wire_name {
         if !docs.is_empty() {
@@ -16,9 +16,9 @@ pub(super) fn type_def(def: &TypeDef) -> TokenStream {
     }
     let docs = doc_attrs(&docs);
     match &def.kind {
-        TypeKind::Struct { fields, open } => struct_def(def, fields, *open, docs),
+        TypeKind::Struct { fields, open } => struct_def(def, fields, *open, docs, unchecked),
         TypeKind::Enum { variants } => enum_def(def, variants, docs),
-        TypeKind::Untagged { variants } => untagged_def(def, variants, docs),
+        TypeKind::Untagged { variants } => untagged_def(def, variants, docs, unchecked),
         TypeKind::Tagged { tag, variants } => tagged_def(def, tag, variants, docs),
         TypeKind::Alias(ty) => {
             let name = ident(&def.name);
@@ -89,6 +89,7 @@ pub(super) fn struct_def(
     fields: &[Field],
     open: bool,
     docs: TokenStream,
+    unchecked: &Unchecked,
 ) -> TokenStream {
     let open = open && def.role == Role::Request;
     let name = ident(&def.name);
@@ -110,6 +111,9 @@ pub(super) fn struct_def(
     let derive_default = role == Role::Response || !fields.iter().any(is_constructor_arg);
     let default = derive_default.then(|| quote!(Default,));
     let deny = (role == Role::Request && !open).then(|| quote!(#[serde(deny_unknown_fields)]));
+    // A request that gains an optional field stays source-compatible: callers
+    // build it with `new` and setters, never a struct literal.
+    let non_exhaustive = (role == Role::Request).then(|| quote!(#[non_exhaustive]));
     let extra = open.then(|| {
         quote! {
             #[doc = " Fields beyond those listed, sent as given: the spec allows more (`additionalProperties`) than it names."]
@@ -118,11 +122,12 @@ pub(super) fn struct_def(
         }
     });
     let builder = (role == Role::Request).then(|| builder(def, fields, open));
-    let validate = validate_impl(def, fields);
+    let validate = validate_impl(def, fields, unchecked);
     quote! {
         #docs
         #[derive(Debug, Clone, PartialEq, #default ::serde::Serialize, ::serde::Deserialize)]
         #deny
+        #non_exhaustive
         pub struct #name {
             #(#field_tokens)*
             #extra
@@ -138,64 +143,63 @@ pub(super) fn enum_def(
     docs: TokenStream,
 ) -> TokenStream {
     let name = ident(&def.name);
-    let all_strings = variants.iter().all(|v| v.wire.is_string());
     let idents: Vec<Ident> = variants.iter().map(|v| ident(&v.rust)).collect();
-    let wire_docs: Vec<String> = variants.iter().map(|v| format!(" `{}`", v.wire)).collect();
-    let noop_validate = quote! {
-        impl crate::validation::Validate for #name {
-            fn validate_into(&self, _path: &str, _out: &mut ::std::vec::Vec<crate::validation::Violation>) {}
-        }
-    };
-    if all_strings {
-        let wires: Vec<String> = variants
+    let items = variants.iter().zip(&idents).map(|(v, i)| {
+        let d = format!(" `{}`", v.wire);
+        quote!(#[doc = #d] #i,)
+    });
+    // The declaration carries the docs; the shared code comes from one
+    // macro of `sdk/src/wire_enum.rs` fed the variant ↔ wire table.
+    if variants.iter().all(|v| v.wire.is_string()) {
+        let wires: Vec<&str> = variants
             .iter()
-            .map(|v| v.wire.as_str().unwrap_or_default().to_string())
+            .map(|v| v.wire.as_str().unwrap_or_default())
             .collect();
-        let items = idents
-            .iter()
-            .zip(&wires)
-            .zip(&wire_docs)
-            .map(|((i, w), d)| quote!(#[doc = #d] #[serde(rename = #w)] #i,));
+        if def.role == Role::Response {
+            return quote! {
+                #docs
+                #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+                #[non_exhaustive]
+                pub enum #name {
+                    #(#items)*
+                    #[doc = " A value this SDK version does not know yet, kept as sent."]
+                    Unknown(::std::string::String),
+                }
+                crate::wire_enum::open_string_enum!(#name { #(#idents = #wires),* });
+            };
+        }
         return quote! {
             #docs
-            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+            #[non_exhaustive]
             pub enum #name {
                 #(#items)*
             }
-            impl #name {
-                #[doc = " Every value, in spec order."]
-                pub const ALL: &'static [Self] = &[#(Self::#idents),*];
-                #[doc = " The value as sent on the wire."]
-                pub fn as_str(&self) -> &'static str {
-                    match self { #(Self::#idents => #wires,)* }
-                }
-            }
-            impl ::std::fmt::Display for #name {
-                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                    f.write_str(self.as_str())
-                }
-            }
-            impl ::std::str::FromStr for #name {
-                type Err = crate::validation::UnknownValue;
-                fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-                    match s {
-                        #(#wires => ::std::result::Result::Ok(Self::#idents),)*
-                        other => ::std::result::Result::Err(crate::validation::UnknownValue::new(other, Self::ALL.iter().map(|v| v.as_str()))),
-                    }
-                }
-            }
-            #noop_validate
+            crate::wire_enum::string_enum!(#name { #(#idents = #wires),* });
         };
     }
+    let ints: Option<Vec<TokenStream>> = variants
+        .iter()
+        .map(|v| v.wire.as_i64().map(int_literal))
+        .collect();
+    if let Some(ints) = ints {
+        return quote! {
+            #docs
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+            #[non_exhaustive]
+            pub enum #name {
+                #(#items)*
+            }
+            crate::wire_enum::int_enum!(#name { #(#idents = #ints),* });
+        };
+    }
+    // Mixed or non-integer literals (none in today's specs): compared as JSON.
     let values: Vec<TokenStream> = variants.iter().map(|v| json_literal(&v.wire)).collect();
     let texts: Vec<String> = variants.iter().map(|v| v.wire.to_string()).collect();
-    let items = idents
-        .iter()
-        .zip(&wire_docs)
-        .map(|(i, d)| quote!(#[doc = #d] #i,));
     quote! {
         #docs
         #[derive(Debug, Clone, Copy, PartialEq)]
+        #[non_exhaustive]
         pub enum #name {
             #(#items)*
         }
@@ -227,7 +231,16 @@ pub(super) fn enum_def(
                     .ok_or_else(|| ::serde::de::Error::custom(crate::validation::UnknownValue::new(&value.to_string(), Self::ALL.iter().map(|v| v.to_string()))))
             }
         }
-        #noop_validate
+    }
+}
+
+/// An integer literal token, negative ones as `-n`.
+fn int_literal(i: i64) -> TokenStream {
+    let lit = Literal::u64_unsuffixed(i.unsigned_abs());
+    if i < 0 {
+        quote!(-#lit)
+    } else {
+        quote!(#lit)
     }
 }
 
@@ -250,6 +263,7 @@ pub(super) fn untagged_def(
     def: &TypeDef,
     variants: &[crate::ir::UntaggedVariant],
     docs: TokenStream,
+    unchecked: &Unchecked,
 ) -> TokenStream {
     let name = ident(&def.name);
     let items = variants.iter().map(|v| {
@@ -260,7 +274,7 @@ pub(super) fn untagged_def(
     });
     let arms = variants.iter().map(|v| {
         let rust = ident(&v.rust);
-        if v.ty.has_named() {
+        if unchecked.needs_validation(&v.ty) {
             quote!(Self::#rust(value) => crate::validation::Validate::validate_into(value, path, out),)
         } else {
             quote!(Self::#rust(_) => {})
@@ -343,6 +357,7 @@ pub(super) fn tagged_def(
         #docs
         #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(tag = #tag)]
+        #[non_exhaustive]
         pub enum #name {
             #(#items)*
         }

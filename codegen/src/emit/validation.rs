@@ -50,7 +50,7 @@ pub(super) fn checks(
         .collect()
 }
 
-pub(super) fn validate_impl(def: &TypeDef, fields: &[Field]) -> TokenStream {
+pub(super) fn validate_impl(def: &TypeDef, fields: &[Field], unchecked: &Unchecked) -> TokenStream {
     let name = ident(&def.name);
     let body = fields.iter().filter_map(|f| {
         let rust = ident(&f.rust);
@@ -66,7 +66,7 @@ pub(super) fn validate_impl(def: &TypeDef, fields: &[Field]) -> TokenStream {
                 });
             }
         }
-        if f.ty.has_named() {
+        if unchecked.needs_validation(&f.ty) {
             stmts.push(quote!(crate::validation::Validate::validate_into(value, &crate::validation::join(path, #wire), out);));
         }
         if stmts.is_empty() {

@@ -71,13 +71,6 @@ impl crate::validation::Validate for CreateGenerationResponse {
         path: &str,
         out: &mut ::std::vec::Vec<crate::validation::Violation>,
     ) {
-        if let ::std::option::Option::Some(value) = &self.status {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "status"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.usage {
             crate::validation::Validate::validate_into(
                 value,
@@ -212,13 +205,6 @@ impl crate::validation::Validate for GenerationEvent {
         path: &str,
         out: &mut ::std::vec::Vec<crate::validation::Violation>,
     ) {
-        if let ::std::option::Option::Some(value) = &self.status {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "status"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.progress {
             crate::validation::check_minimum(out, path, "progress", *value, 0.0, false);
             crate::validation::check_maximum(out, path, "progress", *value, 1.0, false);
@@ -378,13 +364,6 @@ impl crate::validation::Validate for GenerationResponse {
         path: &str,
         out: &mut ::std::vec::Vec<crate::validation::Violation>,
     ) {
-        if let ::std::option::Option::Some(value) = &self.status {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "status"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.progress {
             crate::validation::check_minimum(out, path, "progress", *value, 0.0, false);
             crate::validation::check_maximum(out, path, "progress", *value, 1.0, false);
@@ -444,13 +423,6 @@ impl crate::validation::Validate for IdeogramColorPalette {
         path: &str,
         out: &mut ::std::vec::Vec<crate::validation::Violation>,
     ) {
-        if let ::std::option::Option::Some(value) = &self.name {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "name"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.members {
             crate::validation::check_min_items(out, path, "members", value.len(), 1);
             crate::validation::check_max_items(out, path, "members", value.len(), 5);
@@ -522,105 +494,33 @@ impl crate::validation::Validate for IdeogramColorPaletteMember {
     }
 }
 /// Preset palette name.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum IdeogramColorPaletteName {
     /// `"EMBER"`
-    #[serde(rename = "EMBER")]
     Ember,
     /// `"FRESH"`
-    #[serde(rename = "FRESH")]
     Fresh,
     /// `"JUNGLE"`
-    #[serde(rename = "JUNGLE")]
     Jungle,
     /// `"MAGIC"`
-    #[serde(rename = "MAGIC")]
     Magic,
     /// `"MELON"`
-    #[serde(rename = "MELON")]
     Melon,
     /// `"MOSAIC"`
-    #[serde(rename = "MOSAIC")]
     Mosaic,
     /// `"PASTEL"`
-    #[serde(rename = "PASTEL")]
     Pastel,
     /// `"ULTRAMARINE"`
-    #[serde(rename = "ULTRAMARINE")]
     Ultramarine,
+    /// A value this SDK version does not know yet, kept as sent.
+    Unknown(::std::string::String),
 }
-impl IdeogramColorPaletteName {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::Ember,
-        Self::Fresh,
-        Self::Jungle,
-        Self::Magic,
-        Self::Melon,
-        Self::Mosaic,
-        Self::Pastel,
-        Self::Ultramarine,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Ember => "EMBER",
-            Self::Fresh => "FRESH",
-            Self::Jungle => "JUNGLE",
-            Self::Magic => "MAGIC",
-            Self::Melon => "MELON",
-            Self::Mosaic => "MOSAIC",
-            Self::Pastel => "PASTEL",
-            Self::Ultramarine => "ULTRAMARINE",
-        }
-    }
-}
-impl ::std::fmt::Display for IdeogramColorPaletteName {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for IdeogramColorPaletteName {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "EMBER" => ::std::result::Result::Ok(Self::Ember),
-            "FRESH" => ::std::result::Result::Ok(Self::Fresh),
-            "JUNGLE" => ::std::result::Result::Ok(Self::Jungle),
-            "MAGIC" => ::std::result::Result::Ok(Self::Magic),
-            "MELON" => ::std::result::Result::Ok(Self::Melon),
-            "MOSAIC" => ::std::result::Result::Ok(Self::Mosaic),
-            "PASTEL" => ::std::result::Result::Ok(Self::Pastel),
-            "ULTRAMARINE" => ::std::result::Result::Ok(Self::Ultramarine),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for IdeogramColorPaletteName {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::open_string_enum!(
+    IdeogramColorPaletteName { Ember = "EMBER", Fresh = "FRESH", Jungle = "JUNGLE", Magic
+    = "MAGIC", Melon = "MELON", Mosaic = "MOSAIC", Pastel = "PASTEL", Ultramarine =
+    "ULTRAMARINE" }
+);
 /// An image size: a preset name or explicit width and height.
 ///
 /// Schema `ImageSize`.
@@ -650,9 +550,7 @@ impl crate::validation::Validate for ImageSize {
         out: &mut ::std::vec::Vec<crate::validation::Violation>,
     ) {
         match self {
-            Self::Preset(value) => {
-                crate::validation::Validate::validate_into(value, path, out)
-            }
+            Self::Preset(_) => {}
             Self::Custom(value) => {
                 crate::validation::Validate::validate_into(value, path, out)
             }
@@ -664,6 +562,7 @@ impl crate::validation::Validate for ImageSize {
 /// Schema `ImageSizeCustom`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ImageSizeCustom {
     /// Width in pixels.
     ///
@@ -730,98 +629,33 @@ impl crate::validation::Validate for ImageSizeCustom {
 /// Named image size preset.
 ///
 /// Schema `ImageSizePreset`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum ImageSizePreset {
     /// `"square_hd"`
-    #[serde(rename = "square_hd")]
     SquareHd,
     /// `"square"`
-    #[serde(rename = "square")]
     Square,
     /// `"portrait_4_3"`
-    #[serde(rename = "portrait_4_3")]
     Portrait4_3,
     /// `"portrait_16_9"`
-    #[serde(rename = "portrait_16_9")]
     Portrait16_9,
     /// `"landscape_4_3"`
-    #[serde(rename = "landscape_4_3")]
     Landscape4_3,
     /// `"landscape_16_9"`
-    #[serde(rename = "landscape_16_9")]
     Landscape16_9,
 }
-impl ImageSizePreset {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::SquareHd,
-        Self::Square,
-        Self::Portrait4_3,
-        Self::Portrait16_9,
-        Self::Landscape4_3,
-        Self::Landscape16_9,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::SquareHd => "square_hd",
-            Self::Square => "square",
-            Self::Portrait4_3 => "portrait_4_3",
-            Self::Portrait16_9 => "portrait_16_9",
-            Self::Landscape4_3 => "landscape_4_3",
-            Self::Landscape16_9 => "landscape_16_9",
-        }
-    }
-}
-impl ::std::fmt::Display for ImageSizePreset {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for ImageSizePreset {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "square_hd" => ::std::result::Result::Ok(Self::SquareHd),
-            "square" => ::std::result::Result::Ok(Self::Square),
-            "portrait_4_3" => ::std::result::Result::Ok(Self::Portrait4_3),
-            "portrait_16_9" => ::std::result::Result::Ok(Self::Portrait16_9),
-            "landscape_4_3" => ::std::result::Result::Ok(Self::Landscape4_3),
-            "landscape_16_9" => ::std::result::Result::Ok(Self::Landscape16_9),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for ImageSizePreset {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    ImageSizePreset { SquareHd = "square_hd", Square = "square", Portrait4_3 =
+    "portrait_4_3", Portrait16_9 = "portrait_16_9", Landscape4_3 = "landscape_4_3",
+    Landscape16_9 = "landscape_16_9" }
+);
 /// A Kling element: a character or object given by a frontal image and extra views.
 ///
 /// Schema `KlingElement`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct KlingElement {
     /// Frontal image of the element.
     ///
@@ -918,157 +752,50 @@ impl crate::validation::Validate for KlingShotPrompt {
             crate::validation::check_min_length(out, path, "prompt", value, 1);
             crate::validation::check_max_length(out, path, "prompt", value, 2500);
         }
-        if let ::std::option::Option::Some(value) = &self.duration {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "duration"),
-                out,
-            );
-        }
     }
 }
 /// Shot length in seconds.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum KlingShotPromptDuration {
     /// `"1"`
-    #[serde(rename = "1")]
     V1,
     /// `"2"`
-    #[serde(rename = "2")]
     V2,
     /// `"3"`
-    #[serde(rename = "3")]
     V3,
     /// `"4"`
-    #[serde(rename = "4")]
     V4,
     /// `"5"`
-    #[serde(rename = "5")]
     V5,
     /// `"6"`
-    #[serde(rename = "6")]
     V6,
     /// `"7"`
-    #[serde(rename = "7")]
     V7,
     /// `"8"`
-    #[serde(rename = "8")]
     V8,
     /// `"9"`
-    #[serde(rename = "9")]
     V9,
     /// `"10"`
-    #[serde(rename = "10")]
     V10,
     /// `"11"`
-    #[serde(rename = "11")]
     V11,
     /// `"12"`
-    #[serde(rename = "12")]
     V12,
     /// `"13"`
-    #[serde(rename = "13")]
     V13,
     /// `"14"`
-    #[serde(rename = "14")]
     V14,
     /// `"15"`
-    #[serde(rename = "15")]
     V15,
+    /// A value this SDK version does not know yet, kept as sent.
+    Unknown(::std::string::String),
 }
-impl KlingShotPromptDuration {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V1,
-        Self::V2,
-        Self::V3,
-        Self::V4,
-        Self::V5,
-        Self::V6,
-        Self::V7,
-        Self::V8,
-        Self::V9,
-        Self::V10,
-        Self::V11,
-        Self::V12,
-        Self::V13,
-        Self::V14,
-        Self::V15,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V1 => "1",
-            Self::V2 => "2",
-            Self::V3 => "3",
-            Self::V4 => "4",
-            Self::V5 => "5",
-            Self::V6 => "6",
-            Self::V7 => "7",
-            Self::V8 => "8",
-            Self::V9 => "9",
-            Self::V10 => "10",
-            Self::V11 => "11",
-            Self::V12 => "12",
-            Self::V13 => "13",
-            Self::V14 => "14",
-            Self::V15 => "15",
-        }
-    }
-}
-impl ::std::fmt::Display for KlingShotPromptDuration {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for KlingShotPromptDuration {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "1" => ::std::result::Result::Ok(Self::V1),
-            "2" => ::std::result::Result::Ok(Self::V2),
-            "3" => ::std::result::Result::Ok(Self::V3),
-            "4" => ::std::result::Result::Ok(Self::V4),
-            "5" => ::std::result::Result::Ok(Self::V5),
-            "6" => ::std::result::Result::Ok(Self::V6),
-            "7" => ::std::result::Result::Ok(Self::V7),
-            "8" => ::std::result::Result::Ok(Self::V8),
-            "9" => ::std::result::Result::Ok(Self::V9),
-            "10" => ::std::result::Result::Ok(Self::V10),
-            "11" => ::std::result::Result::Ok(Self::V11),
-            "12" => ::std::result::Result::Ok(Self::V12),
-            "13" => ::std::result::Result::Ok(Self::V13),
-            "14" => ::std::result::Result::Ok(Self::V14),
-            "15" => ::std::result::Result::Ok(Self::V15),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for KlingShotPromptDuration {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::open_string_enum!(
+    KlingShotPromptDuration { V1 = "1", V2 = "2", V3 = "3", V4 = "4", V5 = "5", V6 = "6",
+    V7 = "7", V8 = "8", V9 = "9", V10 = "10", V11 = "11", V12 = "12", V13 = "13", V14 =
+    "14", V15 = "15" }
+);
 /// One generated file.
 ///
 /// Schema `OutputFile`.
@@ -1133,176 +860,55 @@ impl crate::validation::Validate for OutputFile {
 /// Prediction status vocabulary used by some model-scoped specs.
 ///
 /// Schema `PredictionStatus`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum PredictionStatus {
     /// `"starting"`
-    #[serde(rename = "starting")]
     Starting,
     /// `"processing"`
-    #[serde(rename = "processing")]
     Processing,
     /// `"succeeded"`
-    #[serde(rename = "succeeded")]
     Succeeded,
     /// `"failed"`
-    #[serde(rename = "failed")]
     Failed,
     /// `"canceled"`
-    #[serde(rename = "canceled")]
     Canceled,
+    /// A value this SDK version does not know yet, kept as sent.
+    Unknown(::std::string::String),
 }
-impl PredictionStatus {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::Starting,
-        Self::Processing,
-        Self::Succeeded,
-        Self::Failed,
-        Self::Canceled,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Starting => "starting",
-            Self::Processing => "processing",
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-            Self::Canceled => "canceled",
-        }
-    }
-}
-impl ::std::fmt::Display for PredictionStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for PredictionStatus {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "starting" => ::std::result::Result::Ok(Self::Starting),
-            "processing" => ::std::result::Result::Ok(Self::Processing),
-            "succeeded" => ::std::result::Result::Ok(Self::Succeeded),
-            "failed" => ::std::result::Result::Ok(Self::Failed),
-            "canceled" => ::std::result::Result::Ok(Self::Canceled),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for PredictionStatus {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::open_string_enum!(
+    PredictionStatus { Starting = "starting", Processing = "processing", Succeeded =
+    "succeeded", Failed = "failed", Canceled = "canceled" }
+);
 /// Queue state of a generation job.
 ///
 /// Schema `QueueState`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum QueueState {
     /// `"IN_QUEUE"`
-    #[serde(rename = "IN_QUEUE")]
     InQueue,
     /// `"IN_PROGRESS"`
-    #[serde(rename = "IN_PROGRESS")]
     InProgress,
     /// `"COMPLETED"`
-    #[serde(rename = "COMPLETED")]
     Completed,
     /// `"FAILED"`
-    #[serde(rename = "FAILED")]
     Failed,
     /// `"CANCELED"`
-    #[serde(rename = "CANCELED")]
     Canceled,
+    /// A value this SDK version does not know yet, kept as sent.
+    Unknown(::std::string::String),
 }
-impl QueueState {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::InQueue,
-        Self::InProgress,
-        Self::Completed,
-        Self::Failed,
-        Self::Canceled,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::InQueue => "IN_QUEUE",
-            Self::InProgress => "IN_PROGRESS",
-            Self::Completed => "COMPLETED",
-            Self::Failed => "FAILED",
-            Self::Canceled => "CANCELED",
-        }
-    }
-}
-impl ::std::fmt::Display for QueueState {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for QueueState {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "IN_QUEUE" => ::std::result::Result::Ok(Self::InQueue),
-            "IN_PROGRESS" => ::std::result::Result::Ok(Self::InProgress),
-            "COMPLETED" => ::std::result::Result::Ok(Self::Completed),
-            "FAILED" => ::std::result::Result::Ok(Self::Failed),
-            "CANCELED" => ::std::result::Result::Ok(Self::Canceled),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for QueueState {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::open_string_enum!(
+    QueueState { InQueue = "IN_QUEUE", InProgress = "IN_PROGRESS", Completed =
+    "COMPLETED", Failed = "FAILED", Canceled = "CANCELED" }
+);
 /// A reference passed to Runway Gen-4 Aleph.
 ///
 /// Schema `RunwayAlephReference`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RunwayAlephReference {
     /// Kind of reference.
     ///
@@ -1331,80 +937,25 @@ impl crate::validation::Validate for RunwayAlephReference {
         out: &mut ::std::vec::Vec<crate::validation::Violation>,
     ) {
         {
-            let value = &self.type_;
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "type"),
-                out,
-            );
-        }
-        {
             let value = &self.uri;
             crate::validation::check_media(out, path, "uri", value);
         }
     }
 }
 /// Kind of reference.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum RunwayAlephReferenceType {
     /// `"image"`
-    #[serde(rename = "image")]
     Image,
 }
-impl RunwayAlephReferenceType {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Image];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Image => "image",
-        }
-    }
-}
-impl ::std::fmt::Display for RunwayAlephReferenceType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for RunwayAlephReferenceType {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "image" => ::std::result::Result::Ok(Self::Image),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for RunwayAlephReferenceType {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(RunwayAlephReferenceType { Image = "image" });
 /// Runway content moderation settings.
 ///
 /// Schema `RunwayContentModeration`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RunwayContentModeration {
     /// How strictly recognisable public figures are blocked.
     ///
@@ -1439,79 +990,22 @@ impl RunwayContentModeration {
 impl crate::validation::Validate for RunwayContentModeration {
     fn validate_into(
         &self,
-        path: &str,
-        out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {
-        if let ::std::option::Option::Some(value) = &self.public_figure_threshold {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "public_figure_threshold"),
-                out,
-            );
-        }
-    }
-}
-/// How strictly recognisable public figures are blocked.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
-pub enum RunwayContentModerationPublicFigureThreshold {
-    /// `"auto"`
-    #[serde(rename = "auto")]
-    Auto,
-    /// `"low"`
-    #[serde(rename = "low")]
-    Low,
-}
-impl RunwayContentModerationPublicFigureThreshold {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Auto, Self::Low];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::Low => "low",
-        }
-    }
-}
-impl ::std::fmt::Display for RunwayContentModerationPublicFigureThreshold {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for RunwayContentModerationPublicFigureThreshold {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "auto" => ::std::result::Result::Ok(Self::Auto),
-            "low" => ::std::result::Result::Ok(Self::Low),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for RunwayContentModerationPublicFigureThreshold {
-    fn validate_into(
-        &self,
         _path: &str,
         _out: &mut ::std::vec::Vec<crate::validation::Violation>,
     ) {}
 }
+/// How strictly recognisable public figures are blocked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum RunwayContentModerationPublicFigureThreshold {
+    /// `"auto"`
+    Auto,
+    /// `"low"`
+    Low,
+}
+crate::wire_enum::string_enum!(
+    RunwayContentModerationPublicFigureThreshold { Auto = "auto", Low = "low" }
+);
 /// A tagged reference image for Runway Gen-4 Image.
 ///
 /// Schema `RunwayReferenceImage`.

@@ -330,8 +330,7 @@ impl Client {
         options: GenerateOptions,
     ) -> impl Stream<Item = Result<Event, Error>> + Send + 'static {
         let model = R::model();
-        let prepared = request
-            .validate()
+        let prepared = crate::validation::validate_root(&request)
             .map_err(|errors| Error::InvalidRequest {
                 model: model.id.to_string(),
                 errors,

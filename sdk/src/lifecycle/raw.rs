@@ -56,7 +56,7 @@ const MAX_MODEL_ID: usize = 200;
 /// request still goes to the right routes.
 const MAX_IDS: usize = 1024;
 
-/// The `Started` model of a raw call once [`MAX_IDS`] distinct ids were seen.
+/// The `Started` model of a raw call once 1,024 distinct raw model ids were seen.
 pub const UNLISTED_MODEL: &str = "(raw model)";
 
 fn intern(id: &str) -> &'static str {

@@ -8,6 +8,7 @@
 /// Schema `BlackForestLabsFlux2ProRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct BlackForestLabsFlux2ProRequest {
     /// Text prompt describing what to generate.
     ///
@@ -147,13 +148,6 @@ impl crate::validation::Validate for BlackForestLabsFlux2ProRequest {
                 out,
             );
         }
-        if let ::std::option::Option::Some(value) = &self.safety_tolerance {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "safety_tolerance"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.seed {
             crate::validation::check_minimum(
                 out,
@@ -162,13 +156,6 @@ impl crate::validation::Validate for BlackForestLabsFlux2ProRequest {
                 *value as f64,
                 0.0,
                 false,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.output_format {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "output_format"),
-                out,
             );
         }
     }
@@ -185,149 +172,35 @@ impl crate::model::GenerationRequest for BlackForestLabsFlux2ProRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        BlackForestLabsFlux2ProRequest::validate(self)
-    }
 }
 /// Moderation tolerance, 1 (strict) to 5 (permissive).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum SafetyTolerance {
     /// `"1"`
-    #[serde(rename = "1")]
     V1,
     /// `"2"`
-    #[serde(rename = "2")]
     V2,
     /// `"3"`
-    #[serde(rename = "3")]
     V3,
     /// `"4"`
-    #[serde(rename = "4")]
     V4,
     /// `"5"`
-    #[serde(rename = "5")]
     V5,
 }
-impl SafetyTolerance {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V1, Self::V2, Self::V3, Self::V4, Self::V5];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V1 => "1",
-            Self::V2 => "2",
-            Self::V3 => "3",
-            Self::V4 => "4",
-            Self::V5 => "5",
-        }
-    }
-}
-impl ::std::fmt::Display for SafetyTolerance {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for SafetyTolerance {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "1" => ::std::result::Result::Ok(Self::V1),
-            "2" => ::std::result::Result::Ok(Self::V2),
-            "3" => ::std::result::Result::Ok(Self::V3),
-            "4" => ::std::result::Result::Ok(Self::V4),
-            "5" => ::std::result::Result::Ok(Self::V5),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for SafetyTolerance {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    SafetyTolerance { V1 = "1", V2 = "2", V3 = "3", V4 = "4", V5 = "5" }
+);
 /// File format of the generated image.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum OutputFormat {
     /// `"jpeg"`
-    #[serde(rename = "jpeg")]
     Jpeg,
     /// `"png"`
-    #[serde(rename = "png")]
     Png,
 }
-impl OutputFormat {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Jpeg, Self::Png];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Jpeg => "jpeg",
-            Self::Png => "png",
-        }
-    }
-}
-impl ::std::fmt::Display for OutputFormat {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for OutputFormat {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "jpeg" => ::std::result::Result::Ok(Self::Jpeg),
-            "png" => ::std::result::Result::Ok(Self::Png),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for OutputFormat {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(OutputFormat { Jpeg = "jpeg", Png = "png" });
 /// Routes and field metadata of `black-forest-labs/flux-2-pro`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "black-forest-labs/flux-2-pro",
@@ -335,7 +208,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "flux-2-pro",
     category: crate::model::Category::Images,
     summary: "FLUX.2 [pro] (Black Forest Labs): text-to-image",
-    description: "Black Forest Labs FLUX.2 [pro]. Takes a prompt, an image size, optional reference images for editing, a safety tolerance and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Black Forest Labs FLUX.2 [pro]. Takes a prompt, an image size, optional reference images for editing, a safety tolerance and a seed.",
     create_route: ::std::option::Option::Some(
         "/generation/black-forest-labs/flux-2-pro",
     ),

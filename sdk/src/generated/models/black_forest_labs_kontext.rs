@@ -8,6 +8,7 @@
 /// Schema `BlackForestLabsKontextRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct BlackForestLabsKontextRequest {
     /// Text description of the image to generate.
     pub prompt: ::std::string::String,
@@ -95,20 +96,6 @@ impl crate::validation::Validate for BlackForestLabsKontextRequest {
             crate::validation::check_minimum(out, path, "n", *value as f64, 1.0, false);
             crate::validation::check_maximum(out, path, "n", *value as f64, 4.0, false);
         }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.resolution {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "resolution"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.image_urls {
             for (i, item) in value.iter().enumerate() {
                 crate::validation::check_media(
@@ -133,184 +120,46 @@ impl crate::model::GenerationRequest for BlackForestLabsKontextRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        BlackForestLabsKontextRequest::validate(self)
-    }
 }
 /// Aspect ratio for the generated image. Use 'match_input_image' to match the first input image's aspect ratio.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"3:2"`
-    #[serde(rename = "3:2")]
     V3_2,
     /// `"2:3"`
-    #[serde(rename = "2:3")]
     V2_3,
     /// `"4:5"`
-    #[serde(rename = "4:5")]
     V4_5,
     /// `"5:4"`
-    #[serde(rename = "5:4")]
     V5_4,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
     /// `"3:4"`
-    #[serde(rename = "3:4")]
     V3_4,
     /// `"4:3"`
-    #[serde(rename = "4:3")]
     V4_3,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V1_1,
-        Self::V16_9,
-        Self::V3_2,
-        Self::V2_3,
-        Self::V4_5,
-        Self::V5_4,
-        Self::V9_16,
-        Self::V3_4,
-        Self::V4_3,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V1_1 => "1:1",
-            Self::V16_9 => "16:9",
-            Self::V3_2 => "3:2",
-            Self::V2_3 => "2:3",
-            Self::V4_5 => "4:5",
-            Self::V5_4 => "5:4",
-            Self::V9_16 => "9:16",
-            Self::V3_4 => "3:4",
-            Self::V4_3 => "4:3",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "3:2" => ::std::result::Result::Ok(Self::V3_2),
-            "2:3" => ::std::result::Result::Ok(Self::V2_3),
-            "4:5" => ::std::result::Result::Ok(Self::V4_5),
-            "5:4" => ::std::result::Result::Ok(Self::V5_4),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            "3:4" => ::std::result::Result::Ok(Self::V3_4),
-            "4:3" => ::std::result::Result::Ok(Self::V4_3),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { V1_1 = "1:1", V16_9 = "16:9", V3_2 = "3:2", V2_3 = "2:3", V4_5 = "4:5",
+    V5_4 = "5:4", V9_16 = "9:16", V3_4 = "3:4", V4_3 = "4:3" }
+);
 /// Resolution of the generated image
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Resolution {
     /// `"1K"`
-    #[serde(rename = "1K")]
     V1k,
     /// `"2K"`
-    #[serde(rename = "2K")]
     V2k,
     /// `"4K"`
-    #[serde(rename = "4K")]
     V4k,
 }
-impl Resolution {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V1k, Self::V2k, Self::V4k];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V1k => "1K",
-            Self::V2k => "2K",
-            Self::V4k => "4K",
-        }
-    }
-}
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Resolution {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "1K" => ::std::result::Result::Ok(Self::V1k),
-            "2K" => ::std::result::Result::Ok(Self::V2k),
-            "4K" => ::std::result::Result::Ok(Self::V4k),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Resolution {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(Resolution { V1k = "1K", V2k = "2K", V4k = "4K" });
 /// Routes and field metadata of `black-forest-labs/kontext`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "black-forest-labs/kontext",
@@ -318,7 +167,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "kontext",
     category: crate::model::Category::Images,
     summary: "Flux Kontext",
-    description: "Flux Kontext image generation model Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Flux Kontext image generation model",
     create_route: ::std::option::Option::Some("/generation/black-forest-labs/kontext"),
     sse_route: ::std::option::Option::Some("/generation/sse/black-forest-labs/kontext"),
     poll_route: super::super::catalog::POLL_ROUTE,

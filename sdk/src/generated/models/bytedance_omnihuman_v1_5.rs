@@ -8,6 +8,7 @@
 /// Schema `BytedanceOmnihumanV15Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct BytedanceOmnihumanV1_5Request {
     /// Image of the person to animate.
     ///
@@ -96,13 +97,6 @@ impl crate::validation::Validate for BytedanceOmnihumanV1_5Request {
             let value = &self.audio_url;
             crate::validation::check_media(out, path, "audio_url", value);
         }
-        if let ::std::option::Option::Some(value) = &self.resolution {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "resolution"),
-                out,
-            );
-        }
     }
 }
 impl BytedanceOmnihumanV1_5Request {
@@ -117,73 +111,17 @@ impl crate::model::GenerationRequest for BytedanceOmnihumanV1_5Request {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        BytedanceOmnihumanV1_5Request::validate(self)
-    }
 }
 /// Output resolution.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Resolution {
     /// `"720p"`
-    #[serde(rename = "720p")]
     V720p,
     /// `"1080p"`
-    #[serde(rename = "1080p")]
     V1080p,
 }
-impl Resolution {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V720p, Self::V1080p];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V720p => "720p",
-            Self::V1080p => "1080p",
-        }
-    }
-}
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Resolution {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "720p" => ::std::result::Result::Ok(Self::V720p),
-            "1080p" => ::std::result::Result::Ok(Self::V1080p),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Resolution {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(Resolution { V720p = "720p", V1080p = "1080p" });
 /// Routes and field metadata of `bytedance/omnihuman-v1.5`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "bytedance/omnihuman-v1.5",
@@ -191,7 +129,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "omnihuman-v1.5",
     category: crate::model::Category::Videos,
     summary: "OmniHuman 1.5 (ByteDance): talking avatar",
-    description: "ByteDance OmniHuman 1.5 animates a person in an image from an audio track. Takes an image, an audio URL, an optional prompt and resolution. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "ByteDance OmniHuman 1.5 animates a person in an image from an audio track. Takes an image, an audio URL, an optional prompt and resolution.",
     create_route: ::std::option::Option::Some("/generation/bytedance/omnihuman-v1.5"),
     sse_route: ::std::option::Option::Some("/generation/sse/bytedance/omnihuman-v1.5"),
     poll_route: super::super::catalog::POLL_ROUTE,

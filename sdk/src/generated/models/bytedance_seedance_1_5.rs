@@ -8,6 +8,7 @@
 /// Schema `BytedanceSeedance15Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct BytedanceSeedance1_5Request {
     /// The text prompt used to generate the video
     pub prompt: ::std::string::String,
@@ -213,20 +214,6 @@ impl crate::validation::Validate for BytedanceSeedance1_5Request {
             crate::validation::check_minimum(out, path, "n", *value as f64, 1.0, false);
             crate::validation::check_maximum(out, path, "n", *value as f64, 4.0, false);
         }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.resolution {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "resolution"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.duration {
             crate::validation::check_minimum(
                 out,
@@ -286,166 +273,42 @@ impl crate::model::GenerationRequest for BytedanceSeedance1_5Request {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        BytedanceSeedance1_5Request::validate(self)
-    }
 }
 /// The aspect ratio of the generated video
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"21:9"`
-    #[serde(rename = "21:9")]
     V21_9,
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"4:3"`
-    #[serde(rename = "4:3")]
     V4_3,
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
     /// `"3:4"`
-    #[serde(rename = "3:4")]
     V3_4,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V21_9,
-        Self::V16_9,
-        Self::V4_3,
-        Self::V1_1,
-        Self::V3_4,
-        Self::V9_16,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V21_9 => "21:9",
-            Self::V16_9 => "16:9",
-            Self::V4_3 => "4:3",
-            Self::V1_1 => "1:1",
-            Self::V3_4 => "3:4",
-            Self::V9_16 => "9:16",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "21:9" => ::std::result::Result::Ok(Self::V21_9),
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "4:3" => ::std::result::Result::Ok(Self::V4_3),
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            "3:4" => ::std::result::Result::Ok(Self::V3_4),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { V21_9 = "21:9", V16_9 = "16:9", V4_3 = "4:3", V1_1 = "1:1", V3_4 =
+    "3:4", V9_16 = "9:16" }
+);
 /// Video resolution
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Resolution {
     /// `"480p"`
-    #[serde(rename = "480p")]
     V480p,
     /// `"720p"`
-    #[serde(rename = "720p")]
     V720p,
     /// `"1080p"`
-    #[serde(rename = "1080p")]
     V1080p,
 }
-impl Resolution {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V480p, Self::V720p, Self::V1080p];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V480p => "480p",
-            Self::V720p => "720p",
-            Self::V1080p => "1080p",
-        }
-    }
-}
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Resolution {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "480p" => ::std::result::Result::Ok(Self::V480p),
-            "720p" => ::std::result::Result::Ok(Self::V720p),
-            "1080p" => ::std::result::Result::Ok(Self::V1080p),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Resolution {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    Resolution { V480p = "480p", V720p = "720p", V1080p = "1080p" }
+);
 /// Routes and field metadata of `bytedance/seedance-1.5`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "bytedance/seedance-1.5",
@@ -453,7 +316,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "seedance-1.5",
     category: crate::model::Category::Videos,
     summary: "Seedance 1.5",
-    description: "Seedance 1.5 video generation with audio Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Seedance 1.5 video generation with audio",
     create_route: ::std::option::Option::Some("/generation/bytedance/seedance-1.5"),
     sse_route: ::std::option::Option::Some("/generation/sse/bytedance/seedance-1.5"),
     poll_route: super::super::catalog::POLL_ROUTE,

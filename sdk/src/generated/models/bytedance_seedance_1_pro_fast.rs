@@ -8,6 +8,7 @@
 /// Schema `BytedanceSeedance1ProFastRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct BytedanceSeedance1ProFastRequest {
     /// Text prompt describing the video.
     ///
@@ -148,27 +149,6 @@ impl crate::validation::Validate for BytedanceSeedance1ProFastRequest {
         if let ::std::option::Option::Some(value) = &self.image_url {
             crate::validation::check_media(out, path, "image_url", value);
         }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.resolution {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "resolution"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.duration {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "duration"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.seed {
             crate::validation::check_minimum(
                 out,
@@ -201,284 +181,73 @@ impl crate::model::GenerationRequest for BytedanceSeedance1ProFastRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        BytedanceSeedance1ProFastRequest::validate(self)
-    }
 }
 /// Aspect ratio of the video.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"21:9"`
-    #[serde(rename = "21:9")]
     V21_9,
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"4:3"`
-    #[serde(rename = "4:3")]
     V4_3,
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
     /// `"3:4"`
-    #[serde(rename = "3:4")]
     V3_4,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V21_9,
-        Self::V16_9,
-        Self::V4_3,
-        Self::V1_1,
-        Self::V3_4,
-        Self::V9_16,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V21_9 => "21:9",
-            Self::V16_9 => "16:9",
-            Self::V4_3 => "4:3",
-            Self::V1_1 => "1:1",
-            Self::V3_4 => "3:4",
-            Self::V9_16 => "9:16",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "21:9" => ::std::result::Result::Ok(Self::V21_9),
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "4:3" => ::std::result::Result::Ok(Self::V4_3),
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            "3:4" => ::std::result::Result::Ok(Self::V3_4),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { V21_9 = "21:9", V16_9 = "16:9", V4_3 = "4:3", V1_1 = "1:1", V3_4 =
+    "3:4", V9_16 = "9:16" }
+);
 /// Output resolution.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Resolution {
     /// `"480p"`
-    #[serde(rename = "480p")]
     V480p,
     /// `"720p"`
-    #[serde(rename = "720p")]
     V720p,
     /// `"1080p"`
-    #[serde(rename = "1080p")]
     V1080p,
 }
-impl Resolution {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V480p, Self::V720p, Self::V1080p];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V480p => "480p",
-            Self::V720p => "720p",
-            Self::V1080p => "1080p",
-        }
-    }
-}
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Resolution {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "480p" => ::std::result::Result::Ok(Self::V480p),
-            "720p" => ::std::result::Result::Ok(Self::V720p),
-            "1080p" => ::std::result::Result::Ok(Self::V1080p),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Resolution {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    Resolution { V480p = "480p", V720p = "720p", V1080p = "1080p" }
+);
 /// Video length in seconds.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum DurationValue {
     /// `"2"`
-    #[serde(rename = "2")]
     V2,
     /// `"3"`
-    #[serde(rename = "3")]
     V3,
     /// `"4"`
-    #[serde(rename = "4")]
     V4,
     /// `"5"`
-    #[serde(rename = "5")]
     V5,
     /// `"6"`
-    #[serde(rename = "6")]
     V6,
     /// `"7"`
-    #[serde(rename = "7")]
     V7,
     /// `"8"`
-    #[serde(rename = "8")]
     V8,
     /// `"9"`
-    #[serde(rename = "9")]
     V9,
     /// `"10"`
-    #[serde(rename = "10")]
     V10,
     /// `"11"`
-    #[serde(rename = "11")]
     V11,
     /// `"12"`
-    #[serde(rename = "12")]
     V12,
 }
-impl DurationValue {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V2,
-        Self::V3,
-        Self::V4,
-        Self::V5,
-        Self::V6,
-        Self::V7,
-        Self::V8,
-        Self::V9,
-        Self::V10,
-        Self::V11,
-        Self::V12,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V2 => "2",
-            Self::V3 => "3",
-            Self::V4 => "4",
-            Self::V5 => "5",
-            Self::V6 => "6",
-            Self::V7 => "7",
-            Self::V8 => "8",
-            Self::V9 => "9",
-            Self::V10 => "10",
-            Self::V11 => "11",
-            Self::V12 => "12",
-        }
-    }
-}
-impl ::std::fmt::Display for DurationValue {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for DurationValue {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "2" => ::std::result::Result::Ok(Self::V2),
-            "3" => ::std::result::Result::Ok(Self::V3),
-            "4" => ::std::result::Result::Ok(Self::V4),
-            "5" => ::std::result::Result::Ok(Self::V5),
-            "6" => ::std::result::Result::Ok(Self::V6),
-            "7" => ::std::result::Result::Ok(Self::V7),
-            "8" => ::std::result::Result::Ok(Self::V8),
-            "9" => ::std::result::Result::Ok(Self::V9),
-            "10" => ::std::result::Result::Ok(Self::V10),
-            "11" => ::std::result::Result::Ok(Self::V11),
-            "12" => ::std::result::Result::Ok(Self::V12),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for DurationValue {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    DurationValue { V2 = "2", V3 = "3", V4 = "4", V5 = "5", V6 = "6", V7 = "7", V8 = "8",
+    V9 = "9", V10 = "10", V11 = "11", V12 = "12" }
+);
 /// Routes and field metadata of `bytedance/seedance-1-pro-fast`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "bytedance/seedance-1-pro-fast",
@@ -486,7 +255,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "seedance-1-pro-fast",
     category: crate::model::Category::Videos,
     summary: "Seedance 1.0 Pro Fast (ByteDance): text-to-video",
-    description: "ByteDance Seedance 1.0 Pro Fast, a faster Seedance 1.0 Pro. Takes a prompt, an optional first frame, aspect ratio, resolution, duration and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "ByteDance Seedance 1.0 Pro Fast, a faster Seedance 1.0 Pro. Takes a prompt, an optional first frame, aspect ratio, resolution, duration and a seed.",
     create_route: ::std::option::Option::Some(
         "/generation/bytedance/seedance-1-pro-fast",
     ),

@@ -8,6 +8,7 @@
 /// Schema `BytedanceSeedream40Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct BytedanceSeedream4_0Request {
     /// Text prompt describing what to generate.
     ///
@@ -195,13 +196,6 @@ impl crate::validation::Validate for BytedanceSeedream4_0Request {
                 false,
             );
         }
-        if let ::std::option::Option::Some(value) = &self.enhance_prompt_mode {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "enhance_prompt_mode"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.seed {
             crate::validation::check_minimum(
                 out,
@@ -226,73 +220,19 @@ impl crate::model::GenerationRequest for BytedanceSeedream4_0Request {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        BytedanceSeedream4_0Request::validate(self)
-    }
 }
 /// Prompt enhancement mode: standard (higher quality) or fast.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum EnhancePromptMode {
     /// `"standard"`
-    #[serde(rename = "standard")]
     Standard,
     /// `"fast"`
-    #[serde(rename = "fast")]
     Fast,
 }
-impl EnhancePromptMode {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Standard, Self::Fast];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Standard => "standard",
-            Self::Fast => "fast",
-        }
-    }
-}
-impl ::std::fmt::Display for EnhancePromptMode {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for EnhancePromptMode {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "standard" => ::std::result::Result::Ok(Self::Standard),
-            "fast" => ::std::result::Result::Ok(Self::Fast),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for EnhancePromptMode {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    EnhancePromptMode { Standard = "standard", Fast = "fast" }
+);
 /// Routes and field metadata of `bytedance/seedream-4.0`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "bytedance/seedream-4.0",
@@ -300,7 +240,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "seedream-4.0",
     category: crate::model::Category::Images,
     summary: "Seedream 4.0 (ByteDance): text-to-image",
-    description: "ByteDance Seedream 4.0. Takes a prompt, an image size, optional reference images, image counts and a prompt-enhancement mode. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "ByteDance Seedream 4.0. Takes a prompt, an image size, optional reference images, image counts and a prompt-enhancement mode.",
     create_route: ::std::option::Option::Some("/generation/bytedance/seedream-4.0"),
     sse_route: ::std::option::Option::Some("/generation/sse/bytedance/seedream-4.0"),
     poll_route: super::super::catalog::POLL_ROUTE,

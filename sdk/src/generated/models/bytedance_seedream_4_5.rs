@@ -8,6 +8,7 @@
 /// Schema `BytedanceSeedream45Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct BytedanceSeedream4_5Request {
     /// Text prompt for image generation
     pub prompt: ::std::string::String,
@@ -101,20 +102,6 @@ impl crate::validation::Validate for BytedanceSeedream4_5Request {
                 );
             }
         }
-        if let ::std::option::Option::Some(value) = &self.resolution {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "resolution"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.n {
             crate::validation::check_minimum(out, path, "n", *value as f64, 1.0, false);
             crate::validation::check_maximum(out, path, "n", *value as f64, 4.0, false);
@@ -133,178 +120,44 @@ impl crate::model::GenerationRequest for BytedanceSeedream4_5Request {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        BytedanceSeedream4_5Request::validate(self)
-    }
 }
 /// Resolution of the generated image
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Resolution {
     /// `"1K"`
-    #[serde(rename = "1K")]
     V1k,
     /// `"2K"`
-    #[serde(rename = "2K")]
     V2k,
     /// `"4K"`
-    #[serde(rename = "4K")]
     V4k,
 }
-impl Resolution {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V1k, Self::V2k, Self::V4k];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V1k => "1K",
-            Self::V2k => "2K",
-            Self::V4k => "4K",
-        }
-    }
-}
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Resolution {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "1K" => ::std::result::Result::Ok(Self::V1k),
-            "2K" => ::std::result::Result::Ok(Self::V2k),
-            "4K" => ::std::result::Result::Ok(Self::V4k),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Resolution {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(Resolution { V1k = "1K", V2k = "2K", V4k = "4K" });
 /// Image aspect ratio
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
     /// `"4:3"`
-    #[serde(rename = "4:3")]
     V4_3,
     /// `"3:4"`
-    #[serde(rename = "3:4")]
     V3_4,
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
     /// `"3:2"`
-    #[serde(rename = "3:2")]
     V3_2,
     /// `"2:3"`
-    #[serde(rename = "2:3")]
     V2_3,
     /// `"21:9"`
-    #[serde(rename = "21:9")]
     V21_9,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V1_1,
-        Self::V4_3,
-        Self::V3_4,
-        Self::V16_9,
-        Self::V9_16,
-        Self::V3_2,
-        Self::V2_3,
-        Self::V21_9,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V1_1 => "1:1",
-            Self::V4_3 => "4:3",
-            Self::V3_4 => "3:4",
-            Self::V16_9 => "16:9",
-            Self::V9_16 => "9:16",
-            Self::V3_2 => "3:2",
-            Self::V2_3 => "2:3",
-            Self::V21_9 => "21:9",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            "4:3" => ::std::result::Result::Ok(Self::V4_3),
-            "3:4" => ::std::result::Result::Ok(Self::V3_4),
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            "3:2" => ::std::result::Result::Ok(Self::V3_2),
-            "2:3" => ::std::result::Result::Ok(Self::V2_3),
-            "21:9" => ::std::result::Result::Ok(Self::V21_9),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { V1_1 = "1:1", V4_3 = "4:3", V3_4 = "3:4", V16_9 = "16:9", V9_16 =
+    "9:16", V3_2 = "3:2", V2_3 = "2:3", V21_9 = "21:9" }
+);
 /// Routes and field metadata of `bytedance/seedream-4.5`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "bytedance/seedream-4.5",
@@ -312,7 +165,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "seedream-4.5",
     category: crate::model::Category::Images,
     summary: "Seedream 4.5",
-    description: "Upto 4K, multi-image edits, preserves details, dense text. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Upto 4K, multi-image edits, preserves details, dense text.",
     create_route: ::std::option::Option::Some("/generation/bytedance/seedream-4.5"),
     sse_route: ::std::option::Option::Some("/generation/sse/bytedance/seedream-4.5"),
     poll_route: super::super::catalog::POLL_ROUTE,

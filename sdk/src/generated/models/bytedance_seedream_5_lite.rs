@@ -8,6 +8,7 @@
 /// Schema `BytedanceSeedream5LiteRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct BytedanceSeedream5LiteRequest {
     /// Text prompt describing what to generate.
     ///
@@ -203,11 +204,6 @@ impl crate::model::GenerationRequest for BytedanceSeedream5LiteRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        BytedanceSeedream5LiteRequest::validate(self)
-    }
 }
 /// Routes and field metadata of `bytedance/seedream-5-lite`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
@@ -216,7 +212,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "seedream-5-lite",
     category: crate::model::Category::Images,
     summary: "Seedream 5.0 Lite (ByteDance): text-to-image",
-    description: "ByteDance's fast Seedream 5.0 Lite. Takes a prompt, an image size, optional reference images (up to 10) and image counts. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "ByteDance's fast Seedream 5.0 Lite. Takes a prompt, an image size, optional reference images (up to 10) and image counts.",
     create_route: ::std::option::Option::Some("/generation/bytedance/seedream-5-lite"),
     sse_route: ::std::option::Option::Some("/generation/sse/bytedance/seedream-5-lite"),
     poll_route: super::super::catalog::POLL_ROUTE,

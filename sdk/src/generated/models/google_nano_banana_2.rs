@@ -8,6 +8,7 @@
 /// Schema `GoogleNanoBanana2Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct GoogleNanoBanana2Request {
     /// Text prompt describing what to generate.
     ///
@@ -175,27 +176,6 @@ impl crate::validation::Validate for GoogleNanoBanana2Request {
                 false,
             );
         }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.resolution {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "resolution"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.output_format {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "output_format"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.seed {
             crate::validation::check_minimum(
                 out,
@@ -220,262 +200,65 @@ impl crate::model::GenerationRequest for GoogleNanoBanana2Request {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        GoogleNanoBanana2Request::validate(self)
-    }
 }
 /// Aspect ratio of the output image.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"auto"`
-    #[serde(rename = "auto")]
     Auto,
     /// `"21:9"`
-    #[serde(rename = "21:9")]
     V21_9,
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"3:2"`
-    #[serde(rename = "3:2")]
     V3_2,
     /// `"4:3"`
-    #[serde(rename = "4:3")]
     V4_3,
     /// `"5:4"`
-    #[serde(rename = "5:4")]
     V5_4,
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
     /// `"4:5"`
-    #[serde(rename = "4:5")]
     V4_5,
     /// `"3:4"`
-    #[serde(rename = "3:4")]
     V3_4,
     /// `"2:3"`
-    #[serde(rename = "2:3")]
     V2_3,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::Auto,
-        Self::V21_9,
-        Self::V16_9,
-        Self::V3_2,
-        Self::V4_3,
-        Self::V5_4,
-        Self::V1_1,
-        Self::V4_5,
-        Self::V3_4,
-        Self::V2_3,
-        Self::V9_16,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::V21_9 => "21:9",
-            Self::V16_9 => "16:9",
-            Self::V3_2 => "3:2",
-            Self::V4_3 => "4:3",
-            Self::V5_4 => "5:4",
-            Self::V1_1 => "1:1",
-            Self::V4_5 => "4:5",
-            Self::V3_4 => "3:4",
-            Self::V2_3 => "2:3",
-            Self::V9_16 => "9:16",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "auto" => ::std::result::Result::Ok(Self::Auto),
-            "21:9" => ::std::result::Result::Ok(Self::V21_9),
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "3:2" => ::std::result::Result::Ok(Self::V3_2),
-            "4:3" => ::std::result::Result::Ok(Self::V4_3),
-            "5:4" => ::std::result::Result::Ok(Self::V5_4),
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            "4:5" => ::std::result::Result::Ok(Self::V4_5),
-            "3:4" => ::std::result::Result::Ok(Self::V3_4),
-            "2:3" => ::std::result::Result::Ok(Self::V2_3),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { Auto = "auto", V21_9 = "21:9", V16_9 = "16:9", V3_2 = "3:2", V4_3 =
+    "4:3", V5_4 = "5:4", V1_1 = "1:1", V4_5 = "4:5", V3_4 = "3:4", V2_3 = "2:3", V9_16 =
+    "9:16" }
+);
 /// Output resolution tier.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Resolution {
     /// `"1K"`
-    #[serde(rename = "1K")]
     V1k,
     /// `"2K"`
-    #[serde(rename = "2K")]
     V2k,
     /// `"4K"`
-    #[serde(rename = "4K")]
     V4k,
 }
-impl Resolution {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V1k, Self::V2k, Self::V4k];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V1k => "1K",
-            Self::V2k => "2K",
-            Self::V4k => "4K",
-        }
-    }
-}
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Resolution {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "1K" => ::std::result::Result::Ok(Self::V1k),
-            "2K" => ::std::result::Result::Ok(Self::V2k),
-            "4K" => ::std::result::Result::Ok(Self::V4k),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Resolution {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(Resolution { V1k = "1K", V2k = "2K", V4k = "4K" });
 /// File format of the generated image.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum OutputFormat {
     /// `"jpeg"`
-    #[serde(rename = "jpeg")]
     Jpeg,
     /// `"png"`
-    #[serde(rename = "png")]
     Png,
     /// `"webp"`
-    #[serde(rename = "webp")]
     Webp,
 }
-impl OutputFormat {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Jpeg, Self::Png, Self::Webp];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Jpeg => "jpeg",
-            Self::Png => "png",
-            Self::Webp => "webp",
-        }
-    }
-}
-impl ::std::fmt::Display for OutputFormat {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for OutputFormat {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "jpeg" => ::std::result::Result::Ok(Self::Jpeg),
-            "png" => ::std::result::Result::Ok(Self::Png),
-            "webp" => ::std::result::Result::Ok(Self::Webp),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for OutputFormat {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    OutputFormat { Jpeg = "jpeg", Png = "png", Webp = "webp" }
+);
 /// Routes and field metadata of `google/nano-banana-2`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "google/nano-banana-2",
@@ -483,7 +266,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "nano-banana-2",
     category: crate::model::Category::Images,
     summary: "Nano Banana 2 (Google): text-to-image and image editing",
-    description: "Google's Gemini 3.1 Flash Image model. Takes a prompt and, optionally, up to 14 reference images to edit or compose. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Google's Gemini 3.1 Flash Image model. Takes a prompt and, optionally, up to 14 reference images to edit or compose.",
     create_route: ::std::option::Option::Some("/generation/google/nano-banana-2"),
     sse_route: ::std::option::Option::Some("/generation/sse/google/nano-banana-2"),
     poll_route: super::super::catalog::POLL_ROUTE,

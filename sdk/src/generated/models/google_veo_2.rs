@@ -8,6 +8,7 @@
 /// Schema `GoogleVeo2Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct GoogleVeo2Request {
     /// Text prompt describing the video.
     ///
@@ -116,20 +117,6 @@ impl crate::validation::Validate for GoogleVeo2Request {
         if let ::std::option::Option::Some(value) = &self.image_url {
             crate::validation::check_media(out, path, "image_url", value);
         }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.duration {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "duration"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.seed {
             crate::validation::check_minimum(
                 out,
@@ -154,144 +141,33 @@ impl crate::model::GenerationRequest for GoogleVeo2Request {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        GoogleVeo2Request::validate(self)
-    }
 }
 /// Aspect ratio of the video.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V16_9, Self::V9_16];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V16_9 => "16:9",
-            Self::V9_16 => "9:16",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(AspectRatio { V16_9 = "16:9", V9_16 = "9:16" });
 /// Video length.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum DurationValue {
     /// `"5s"`
-    #[serde(rename = "5s")]
     V5s,
     /// `"6s"`
-    #[serde(rename = "6s")]
     V6s,
     /// `"7s"`
-    #[serde(rename = "7s")]
     V7s,
     /// `"8s"`
-    #[serde(rename = "8s")]
     V8s,
 }
-impl DurationValue {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V5s, Self::V6s, Self::V7s, Self::V8s];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V5s => "5s",
-            Self::V6s => "6s",
-            Self::V7s => "7s",
-            Self::V8s => "8s",
-        }
-    }
-}
-impl ::std::fmt::Display for DurationValue {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for DurationValue {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "5s" => ::std::result::Result::Ok(Self::V5s),
-            "6s" => ::std::result::Result::Ok(Self::V6s),
-            "7s" => ::std::result::Result::Ok(Self::V7s),
-            "8s" => ::std::result::Result::Ok(Self::V8s),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for DurationValue {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    DurationValue { V5s = "5s", V6s = "6s", V7s = "7s", V8s = "8s" }
+);
 /// Routes and field metadata of `google/veo-2`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "google/veo-2",
@@ -299,7 +175,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "veo-2",
     category: crate::model::Category::Videos,
     summary: "Veo 2 (Google): text-to-video",
-    description: "Google Veo 2. Takes a prompt, an optional first-frame image, aspect ratio, duration and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Google Veo 2. Takes a prompt, an optional first-frame image, aspect ratio, duration and a seed.",
     create_route: ::std::option::Option::Some("/generation/google/veo-2"),
     sse_route: ::std::option::Option::Some("/generation/sse/google/veo-2"),
     poll_route: super::super::catalog::POLL_ROUTE,

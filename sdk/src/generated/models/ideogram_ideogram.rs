@@ -8,6 +8,7 @@
 /// Schema `IdeogramIdeogramRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct IdeogramIdeogramRequest {
     /// Text prompt for image generation
     pub prompt: ::std::string::String,
@@ -142,20 +143,6 @@ impl crate::validation::Validate for IdeogramIdeogramRequest {
         if let ::std::option::Option::Some(value) = &self.image_url {
             crate::validation::check_media(out, path, "image_url", value);
         }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.resolution {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "resolution"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.seed {
             crate::validation::check_minimum(
                 out,
@@ -172,13 +159,6 @@ impl crate::validation::Validate for IdeogramIdeogramRequest {
                 *value as f64,
                 9007199254740991.0,
                 false,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.style {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "style"),
-                out,
             );
         }
         if let ::std::option::Option::Some(value) = &self.n {
@@ -199,284 +179,72 @@ impl crate::model::GenerationRequest for IdeogramIdeogramRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        IdeogramIdeogramRequest::validate(self)
-    }
 }
 /// The aspect ratio of the generated image
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"10:16"`
-    #[serde(rename = "10:16")]
     V10_16,
     /// `"16:10"`
-    #[serde(rename = "16:10")]
     V16_10,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"4:3"`
-    #[serde(rename = "4:3")]
     V4_3,
     /// `"3:4"`
-    #[serde(rename = "3:4")]
     V3_4,
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
     /// `"1:3"`
-    #[serde(rename = "1:3")]
     V1_3,
     /// `"3:1"`
-    #[serde(rename = "3:1")]
     V3_1,
     /// `"3:2"`
-    #[serde(rename = "3:2")]
     V3_2,
     /// `"2:3"`
-    #[serde(rename = "2:3")]
     V2_3,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V10_16,
-        Self::V16_10,
-        Self::V9_16,
-        Self::V16_9,
-        Self::V4_3,
-        Self::V3_4,
-        Self::V1_1,
-        Self::V1_3,
-        Self::V3_1,
-        Self::V3_2,
-        Self::V2_3,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V10_16 => "10:16",
-            Self::V16_10 => "16:10",
-            Self::V9_16 => "9:16",
-            Self::V16_9 => "16:9",
-            Self::V4_3 => "4:3",
-            Self::V3_4 => "3:4",
-            Self::V1_1 => "1:1",
-            Self::V1_3 => "1:3",
-            Self::V3_1 => "3:1",
-            Self::V3_2 => "3:2",
-            Self::V2_3 => "2:3",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "10:16" => ::std::result::Result::Ok(Self::V10_16),
-            "16:10" => ::std::result::Result::Ok(Self::V16_10),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "4:3" => ::std::result::Result::Ok(Self::V4_3),
-            "3:4" => ::std::result::Result::Ok(Self::V3_4),
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            "1:3" => ::std::result::Result::Ok(Self::V1_3),
-            "3:1" => ::std::result::Result::Ok(Self::V3_1),
-            "3:2" => ::std::result::Result::Ok(Self::V3_2),
-            "2:3" => ::std::result::Result::Ok(Self::V2_3),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { V10_16 = "10:16", V16_10 = "16:10", V9_16 = "9:16", V16_9 = "16:9",
+    V4_3 = "4:3", V3_4 = "3:4", V1_1 = "1:1", V1_3 = "1:3", V3_1 = "3:1", V3_2 = "3:2",
+    V2_3 = "2:3" }
+);
 /// Target resolution used together with aspect ratio to build image_size
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Resolution {
     /// `"1K"`
-    #[serde(rename = "1K")]
     V1k,
     /// `"2K"`
-    #[serde(rename = "2K")]
     V2k,
     /// `"4K"`
-    #[serde(rename = "4K")]
     V4k,
 }
-impl Resolution {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V1k, Self::V2k, Self::V4k];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V1k => "1K",
-            Self::V2k => "2K",
-            Self::V4k => "4K",
-        }
-    }
-}
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Resolution {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "1K" => ::std::result::Result::Ok(Self::V1k),
-            "2K" => ::std::result::Result::Ok(Self::V2k),
-            "4K" => ::std::result::Result::Ok(Self::V4k),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Resolution {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(Resolution { V1k = "1K", V2k = "2K", V4k = "4K" });
 /// The style of the generated image
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Style {
     /// `"auto"`
-    #[serde(rename = "auto")]
     Auto,
     /// `"general"`
-    #[serde(rename = "general")]
     General,
     /// `"realistic"`
-    #[serde(rename = "realistic")]
     Realistic,
     /// `"design"`
-    #[serde(rename = "design")]
     Design,
     /// `"render_3D"`
-    #[serde(rename = "render_3D")]
     Render3d,
     /// `"anime"`
-    #[serde(rename = "anime")]
     Anime,
 }
-impl Style {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::Auto,
-        Self::General,
-        Self::Realistic,
-        Self::Design,
-        Self::Render3d,
-        Self::Anime,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::General => "general",
-            Self::Realistic => "realistic",
-            Self::Design => "design",
-            Self::Render3d => "render_3D",
-            Self::Anime => "anime",
-        }
-    }
-}
-impl ::std::fmt::Display for Style {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Style {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "auto" => ::std::result::Result::Ok(Self::Auto),
-            "general" => ::std::result::Result::Ok(Self::General),
-            "realistic" => ::std::result::Result::Ok(Self::Realistic),
-            "design" => ::std::result::Result::Ok(Self::Design),
-            "render_3D" => ::std::result::Result::Ok(Self::Render3d),
-            "anime" => ::std::result::Result::Ok(Self::Anime),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Style {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    Style { Auto = "auto", General = "general", Realistic = "realistic", Design =
+    "design", Render3d = "render_3D", Anime = "anime" }
+);
 /// Routes and field metadata of `ideogram/ideogram`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "ideogram/ideogram",
@@ -484,7 +252,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "ideogram",
     category: crate::model::Category::Images,
     summary: "Ideogram V3",
-    description: "Ideogram image generation model Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Ideogram image generation model",
     create_route: ::std::option::Option::Some("/generation/ideogram/ideogram"),
     sse_route: ::std::option::Option::Some("/generation/sse/ideogram/ideogram"),
     poll_route: super::super::catalog::POLL_ROUTE,

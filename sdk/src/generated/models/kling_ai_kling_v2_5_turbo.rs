@@ -8,6 +8,7 @@
 /// Schema `KlingAiKlingV25TurboRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(tag = "feature")]
+#[non_exhaustive]
 pub enum KlingAiKlingV2_5TurboRequest {
     /// `feature: "text-to-video"`: see [`KlingAiKlingV2_5TurboTextToVideo`].
     #[serde(rename = "text-to-video")]
@@ -52,82 +53,27 @@ impl crate::model::GenerationRequest for KlingAiKlingV2_5TurboRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        KlingAiKlingV2_5TurboRequest::validate(self)
-    }
 }
 /// Aspect ratio of the output video.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum KlingAiKlingV2_5turboTextToVideoAspectRatio {
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
 }
-impl KlingAiKlingV2_5turboTextToVideoAspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V9_16, Self::V16_9, Self::V1_1];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V9_16 => "9:16",
-            Self::V16_9 => "16:9",
-            Self::V1_1 => "1:1",
-        }
-    }
-}
-impl ::std::fmt::Display for KlingAiKlingV2_5turboTextToVideoAspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for KlingAiKlingV2_5turboTextToVideoAspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for KlingAiKlingV2_5turboTextToVideoAspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    KlingAiKlingV2_5turboTextToVideoAspectRatio { V9_16 = "9:16", V16_9 = "16:9", V1_1 =
+    "1:1" }
+);
 /// The `feature: "text-to-video"` workflow (Text To Video).
 ///
 /// Schema `KlingAiKlingV25TurboTextToVideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct KlingAiKlingV2_5TurboTextToVideo {
     /// Text prompt for video generation.
     pub prompt: ::std::string::String,
@@ -208,17 +154,9 @@ impl KlingAiKlingV2_5TurboTextToVideo {
 impl crate::validation::Validate for KlingAiKlingV2_5TurboTextToVideo {
     fn validate_into(
         &self,
-        path: &str,
-        out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
-    }
+        _path: &str,
+        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
+    ) {}
 }
 /// Routes and field metadata of `kling-ai/kling-v2.5-turbo`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
@@ -227,7 +165,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "kling-v2.5-turbo",
     category: crate::model::Category::Videos,
     summary: "Kling V2.5 Turbo",
-    description: "Dynamic motion, physics-aware, prompt adherence. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Dynamic motion, physics-aware, prompt adherence. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: Image To Video.",
     create_route: ::std::option::Option::Some("/generation/kling-ai/kling-v2.5-turbo"),
     sse_route: ::std::option::Option::Some("/generation/sse/kling-ai/kling-v2.5-turbo"),
     poll_route: super::super::catalog::POLL_ROUTE,

@@ -8,6 +8,7 @@
 /// Schema `KlingAiKlingV26Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(tag = "feature")]
+#[non_exhaustive]
 pub enum KlingAiKlingV2_6Request {
     /// `feature: "text-image-to-video"`: see [`KlingAiKlingV2_6TextImageToVideo`].
     #[serde(rename = "text-image-to-video")]
@@ -51,205 +52,52 @@ impl crate::model::GenerationRequest for KlingAiKlingV2_6Request {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        KlingAiKlingV2_6Request::validate(self)
-    }
 }
 /// Aspect ratio of the video. Portrait is 720x1280, landscape is 1280x720
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum KlingAiKlingV2_6textImageToVideoAspectRatio {
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
 }
-impl KlingAiKlingV2_6textImageToVideoAspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V9_16, Self::V16_9, Self::V1_1];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V9_16 => "9:16",
-            Self::V16_9 => "16:9",
-            Self::V1_1 => "1:1",
-        }
-    }
-}
-impl ::std::fmt::Display for KlingAiKlingV2_6textImageToVideoAspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for KlingAiKlingV2_6textImageToVideoAspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for KlingAiKlingV2_6textImageToVideoAspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    KlingAiKlingV2_6textImageToVideoAspectRatio { V9_16 = "9:16", V16_9 = "16:9", V1_1 =
+    "1:1" }
+);
 /// Keep orientation aligned with the image or video source.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum KlingAiKlingV2_6textImageToVideoCharacterOrientation {
     /// `"image"`
-    #[serde(rename = "image")]
     Image,
     /// `"video"`
-    #[serde(rename = "video")]
     Video,
 }
-impl KlingAiKlingV2_6textImageToVideoCharacterOrientation {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Image, Self::Video];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Image => "image",
-            Self::Video => "video",
-        }
-    }
-}
-impl ::std::fmt::Display for KlingAiKlingV2_6textImageToVideoCharacterOrientation {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for KlingAiKlingV2_6textImageToVideoCharacterOrientation {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "image" => ::std::result::Result::Ok(Self::Image),
-            "video" => ::std::result::Result::Ok(Self::Video),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate
-for KlingAiKlingV2_6textImageToVideoCharacterOrientation {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    KlingAiKlingV2_6textImageToVideoCharacterOrientation { Image = "image", Video =
+    "video" }
+);
 /// Motion control quality tier.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum KlingAiKlingV2_6textImageToVideoQuality {
     /// `"standard"`
-    #[serde(rename = "standard")]
     Standard,
     /// `"pro"`
-    #[serde(rename = "pro")]
     Pro,
 }
-impl KlingAiKlingV2_6textImageToVideoQuality {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Standard, Self::Pro];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Standard => "standard",
-            Self::Pro => "pro",
-        }
-    }
-}
-impl ::std::fmt::Display for KlingAiKlingV2_6textImageToVideoQuality {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for KlingAiKlingV2_6textImageToVideoQuality {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "standard" => ::std::result::Result::Ok(Self::Standard),
-            "pro" => ::std::result::Result::Ok(Self::Pro),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for KlingAiKlingV2_6textImageToVideoQuality {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    KlingAiKlingV2_6textImageToVideoQuality { Standard = "standard", Pro = "pro" }
+);
 /// The `feature: "text-image-to-video"` workflow (Text Image To Video).
 ///
 /// Schema `KlingAiKlingV26TextImageToVideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct KlingAiKlingV2_6TextImageToVideo {
     /// Text prompt for video generation. Optional for motion control.
     pub prompt: ::std::string::String,
@@ -459,29 +307,8 @@ impl crate::validation::Validate for KlingAiKlingV2_6TextImageToVideo {
         if let ::std::option::Option::Some(value) = &self.end_image_url {
             crate::validation::check_media(out, path, "end_image_url", value);
         }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.video_url {
             crate::validation::check_media(out, path, "video_url", value);
-        }
-        if let ::std::option::Option::Some(value) = &self.character_orientation {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "character_orientation"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.quality {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "quality"),
-                out,
-            );
         }
     }
 }
@@ -492,7 +319,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "kling-v2.6",
     category: crate::model::Category::Videos,
     summary: "Kling V2.6 Video",
-    description: "Cinematic, fluid motion, audio-backed. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Cinematic, fluid motion, audio-backed. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: Motion Control.",
     create_route: ::std::option::Option::Some("/generation/kling-ai/kling-v2.6"),
     sse_route: ::std::option::Option::Some("/generation/sse/kling-ai/kling-v2.6"),
     poll_route: super::super::catalog::POLL_ROUTE,

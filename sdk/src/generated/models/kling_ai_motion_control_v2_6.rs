@@ -8,6 +8,7 @@
 /// Schema `KlingAiMotionControlV26Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct KlingAiMotionControlV2_6Request {
     /// Image of the character to animate.
     ///
@@ -86,14 +87,6 @@ impl crate::validation::Validate for KlingAiMotionControlV2_6Request {
             let value = &self.video_url;
             crate::validation::check_media(out, path, "video_url", value);
         }
-        {
-            let value = &self.character_orientation;
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "character_orientation"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.prompt {
             crate::validation::check_max_length(out, path, "prompt", value, 2500);
         }
@@ -111,73 +104,19 @@ impl crate::model::GenerationRequest for KlingAiMotionControlV2_6Request {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        KlingAiMotionControlV2_6Request::validate(self)
-    }
 }
 /// Whether the character's orientation follows the image or the video.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum CharacterOrientation {
     /// `"image"`
-    #[serde(rename = "image")]
     Image,
     /// `"video"`
-    #[serde(rename = "video")]
     Video,
 }
-impl CharacterOrientation {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Image, Self::Video];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Image => "image",
-            Self::Video => "video",
-        }
-    }
-}
-impl ::std::fmt::Display for CharacterOrientation {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for CharacterOrientation {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "image" => ::std::result::Result::Ok(Self::Image),
-            "video" => ::std::result::Result::Ok(Self::Video),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for CharacterOrientation {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    CharacterOrientation { Image = "image", Video = "video" }
+);
 /// Routes and field metadata of `kling-ai/motion-control-v2.6`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "kling-ai/motion-control-v2.6",
@@ -185,7 +124,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "motion-control-v2.6",
     category: crate::model::Category::Videos,
     summary: "Kling 2.6 Motion Control (Kling AI): motion transfer",
-    description: "Kling 2.6 motion control: transfers the motion of a reference video onto the character in an image. Takes an image, a motion video, a character orientation and an optional prompt. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Kling 2.6 motion control: transfers the motion of a reference video onto the character in an image. Takes an image, a motion video, a character orientation and an optional prompt.",
     create_route: ::std::option::Option::Some(
         "/generation/kling-ai/motion-control-v2.6",
     ),

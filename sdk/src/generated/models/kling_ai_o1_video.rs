@@ -8,6 +8,7 @@
 /// Schema `KlingAiO1VideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(tag = "feature")]
+#[non_exhaustive]
 pub enum KlingAiO1VideoRequest {
     /// `feature: "frame-to-video"`: see [`KlingAiO1VideoFrameToVideo`].
     #[serde(rename = "frame-to-video")]
@@ -51,77 +52,24 @@ impl crate::model::GenerationRequest for KlingAiO1VideoRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        KlingAiO1VideoRequest::validate(self)
-    }
 }
 /// Generation quality tier.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum KlingAiO1VideoFrameToVideoQuality {
     /// `"standard"`
-    #[serde(rename = "standard")]
     Standard,
     /// `"pro"`
-    #[serde(rename = "pro")]
     Pro,
 }
-impl KlingAiO1VideoFrameToVideoQuality {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Standard, Self::Pro];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Standard => "standard",
-            Self::Pro => "pro",
-        }
-    }
-}
-impl ::std::fmt::Display for KlingAiO1VideoFrameToVideoQuality {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for KlingAiO1VideoFrameToVideoQuality {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "standard" => ::std::result::Result::Ok(Self::Standard),
-            "pro" => ::std::result::Result::Ok(Self::Pro),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for KlingAiO1VideoFrameToVideoQuality {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    KlingAiO1VideoFrameToVideoQuality { Standard = "standard", Pro = "pro" }
+);
 /// The `feature: "frame-to-video"` workflow (Frame To Video).
 ///
 /// Schema `KlingAiO1VideoFrameToVideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct KlingAiO1VideoFrameToVideo {
     /// Text prompt for video generation.
     pub prompt: ::std::string::String,
@@ -218,13 +166,6 @@ impl crate::validation::Validate for KlingAiO1VideoFrameToVideo {
             let value = &self.first_frame_url;
             crate::validation::check_media(out, path, "first_frame_url", value);
         }
-        if let ::std::option::Option::Some(value) = &self.quality {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "quality"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.last_frame_url {
             crate::validation::check_media(out, path, "last_frame_url", value);
         }
@@ -255,7 +196,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "o1/video",
     category: crate::model::Category::Videos,
     summary: "Kling O1 Video",
-    description: "Unified Kling O1 workflow for frame-to-video, image reference generation, video editing, and reference-video continuation. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Unified Kling O1 workflow for frame-to-video, image reference generation, video editing, and reference-video continuation. The reference page also names these workflows, whose fields no stored copy shows, so they are not modelled yet: image reference generation, video edit, reference-video continuation.",
     create_route: ::std::option::Option::Some("/generation/kling-ai/o1/video"),
     sse_route: ::std::option::Option::Some("/generation/sse/kling-ai/o1/video"),
     poll_route: super::super::catalog::POLL_ROUTE,

@@ -8,6 +8,7 @@
 /// Schema `KlingAiO3EditRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct KlingAiO3EditRequest {
     /// Edit instruction; refer to the source as @Video1.
     ///
@@ -132,11 +133,6 @@ impl crate::model::GenerationRequest for KlingAiO3EditRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        KlingAiO3EditRequest::validate(self)
-    }
 }
 /// Routes and field metadata of `kling-ai/o3/edit`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
@@ -145,7 +141,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "o3/edit",
     category: crate::model::Category::Videos,
     summary: "Kling O3 Edit (Kling AI): video editing",
-    description: "Kling Omni 3 video editing. Takes a source video, an edit instruction, optional reference images and elements, and whether to keep the source audio. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Kling Omni 3 video editing. Takes a source video, an edit instruction, optional reference images and elements, and whether to keep the source audio.",
     create_route: ::std::option::Option::Some("/generation/kling-ai/o3/edit"),
     sse_route: ::std::option::Option::Some("/generation/sse/kling-ai/o3/edit"),
     poll_route: super::super::catalog::POLL_ROUTE,

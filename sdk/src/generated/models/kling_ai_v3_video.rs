@@ -8,6 +8,7 @@
 /// Schema `KlingAiV3VideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct KlingAiV3VideoRequest {
     /// Text prompt for video generation
     pub prompt: ::std::string::String,
@@ -194,13 +195,6 @@ impl crate::validation::Validate for KlingAiV3VideoRequest {
                 false,
             );
         }
-        if let ::std::option::Option::Some(value) = &self.quality {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "quality"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.image_url {
             crate::validation::check_media(out, path, "image_url", value);
         }
@@ -209,13 +203,6 @@ impl crate::validation::Validate for KlingAiV3VideoRequest {
         }
         if let ::std::option::Option::Some(value) = &self.last_frame_url {
             crate::validation::check_media(out, path, "last_frame_url", value);
-        }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
         }
         if let ::std::option::Option::Some(value) = &self.n {
             crate::validation::check_minimum(out, path, "n", *value as f64, 1.0, false);
@@ -235,139 +222,31 @@ impl crate::model::GenerationRequest for KlingAiV3VideoRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        KlingAiV3VideoRequest::validate(self)
-    }
 }
 /// generation quality
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Quality {
     /// `"standard"`
-    #[serde(rename = "standard")]
     Standard,
     /// `"pro"`
-    #[serde(rename = "pro")]
     Pro,
 }
-impl Quality {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Standard, Self::Pro];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Standard => "standard",
-            Self::Pro => "pro",
-        }
-    }
-}
-impl ::std::fmt::Display for Quality {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Quality {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "standard" => ::std::result::Result::Ok(Self::Standard),
-            "pro" => ::std::result::Result::Ok(Self::Pro),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Quality {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(Quality { Standard = "standard", Pro = "pro" });
 /// Aspect ratio of the video. Portrait is 720x1280, landscape is 1280x720
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V9_16, Self::V16_9, Self::V1_1];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V9_16 => "9:16",
-            Self::V16_9 => "16:9",
-            Self::V1_1 => "1:1",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { V9_16 = "9:16", V16_9 = "16:9", V1_1 = "1:1" }
+);
 /// Routes and field metadata of `kling-ai/v3/video`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "kling-ai/v3/video",
@@ -375,7 +254,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "v3/video",
     category: crate::model::Category::Videos,
     summary: "Kling 3.0",
-    description: "Upto 15s, multi-angle scenes, audio-backed. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Upto 15s, multi-angle scenes, audio-backed.",
     create_route: ::std::option::Option::Some("/generation/kling-ai/v3/video"),
     sse_route: ::std::option::Option::Some("/generation/sse/kling-ai/v3/video"),
     poll_route: super::super::catalog::POLL_ROUTE,

@@ -8,6 +8,7 @@
 /// Schema `LightricksLtx23AudioToVideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct LightricksLtx2_3AudioToVideoRequest {
     /// URL of the source audio file (2-20 seconds).
     ///
@@ -135,11 +136,6 @@ impl crate::model::GenerationRequest for LightricksLtx2_3AudioToVideoRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        LightricksLtx2_3AudioToVideoRequest::validate(self)
-    }
 }
 /// Routes and field metadata of `lightricks/ltx-2.3/audio-to-video`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
@@ -148,7 +144,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "ltx-2.3/audio-to-video",
     category: crate::model::Category::Videos,
     summary: "LTX 2.3 Audio to Video",
-    description: "Generate expressive videos from audio, with optional image and prompt control. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Generate expressive videos from audio, with optional image and prompt control.",
     create_route: ::std::option::Option::Some(
         "/generation/lightricks/ltx-2.3/audio-to-video",
     ),

@@ -8,6 +8,7 @@
 /// Schema `LightricksLtx23ExtendVideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct LightricksLtx2_3ExtendVideoRequest {
     /// URL of the source video to extend.
     ///
@@ -120,13 +121,6 @@ impl crate::validation::Validate for LightricksLtx2_3ExtendVideoRequest {
             crate::validation::check_minimum(out, path, "duration", *value, 1.0, false);
             crate::validation::check_maximum(out, path, "duration", *value, 20.0, false);
         }
-        if let ::std::option::Option::Some(value) = &self.mode {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "mode"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.context {
             crate::validation::check_minimum(out, path, "context", *value, 0.0, false);
             crate::validation::check_maximum(out, path, "context", *value, 20.0, false);
@@ -145,73 +139,17 @@ impl crate::model::GenerationRequest for LightricksLtx2_3ExtendVideoRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        LightricksLtx2_3ExtendVideoRequest::validate(self)
-    }
 }
 /// Where to extend the video.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Mode {
     /// `"start"`
-    #[serde(rename = "start")]
     Start,
     /// `"end"`
-    #[serde(rename = "end")]
     End,
 }
-impl Mode {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Start, Self::End];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Start => "start",
-            Self::End => "end",
-        }
-    }
-}
-impl ::std::fmt::Display for Mode {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Mode {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "start" => ::std::result::Result::Ok(Self::Start),
-            "end" => ::std::result::Result::Ok(Self::End),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Mode {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(Mode { Start = "start", End = "end" });
 /// Routes and field metadata of `lightricks/ltx-2.3/extend-video`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "lightricks/ltx-2.3/extend-video",
@@ -219,7 +157,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "ltx-2.3/extend-video",
     category: crate::model::Category::Videos,
     summary: "LTX 2.3 Extend Video",
-    description: "Extend an existing video from the start or end with temporal continuity. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Extend an existing video from the start or end with temporal continuity.",
     create_route: ::std::option::Option::Some(
         "/generation/lightricks/ltx-2.3/extend-video",
     ),

@@ -8,6 +8,7 @@
 /// Schema `LightricksLtx23RetakeVideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct LightricksLtx2_3RetakeVideoRequest {
     /// Video to retake.
     ///
@@ -115,13 +116,6 @@ impl crate::validation::Validate for LightricksLtx2_3RetakeVideoRequest {
             crate::validation::check_minimum(out, path, "duration", *value, 2.0, false);
             crate::validation::check_maximum(out, path, "duration", *value, 20.0, false);
         }
-        if let ::std::option::Option::Some(value) = &self.retake_mode {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "retake_mode"),
-                out,
-            );
-        }
     }
 }
 impl LightricksLtx2_3RetakeVideoRequest {
@@ -136,84 +130,22 @@ impl crate::model::GenerationRequest for LightricksLtx2_3RetakeVideoRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        LightricksLtx2_3RetakeVideoRequest::validate(self)
-    }
 }
 /// What to replace.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum RetakeMode {
     /// `"replace_audio"`
-    #[serde(rename = "replace_audio")]
     ReplaceAudio,
     /// `"replace_video"`
-    #[serde(rename = "replace_video")]
     ReplaceVideo,
     /// `"replace_audio_and_video"`
-    #[serde(rename = "replace_audio_and_video")]
     ReplaceAudioAndVideo,
 }
-impl RetakeMode {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::ReplaceAudio,
-        Self::ReplaceVideo,
-        Self::ReplaceAudioAndVideo,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::ReplaceAudio => "replace_audio",
-            Self::ReplaceVideo => "replace_video",
-            Self::ReplaceAudioAndVideo => "replace_audio_and_video",
-        }
-    }
-}
-impl ::std::fmt::Display for RetakeMode {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for RetakeMode {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "replace_audio" => ::std::result::Result::Ok(Self::ReplaceAudio),
-            "replace_video" => ::std::result::Result::Ok(Self::ReplaceVideo),
-            "replace_audio_and_video" => {
-                ::std::result::Result::Ok(Self::ReplaceAudioAndVideo)
-            }
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for RetakeMode {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    RetakeMode { ReplaceAudio = "replace_audio", ReplaceVideo = "replace_video",
+    ReplaceAudioAndVideo = "replace_audio_and_video" }
+);
 /// Routes and field metadata of `lightricks/ltx-2.3/retake-video`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "lightricks/ltx-2.3/retake-video",
@@ -221,7 +153,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "ltx-2.3/retake-video",
     category: crate::model::Category::Videos,
     summary: "LTX-2.3 Retake Video (Lightricks): video editing",
-    description: "Lightricks LTX-2.3 retake: regenerates a section of a video. Takes a video, a prompt, the section's start and duration, and what to replace. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Lightricks LTX-2.3 retake: regenerates a section of a video. Takes a video, a prompt, the section's start and duration, and what to replace.",
     create_route: ::std::option::Option::Some(
         "/generation/lightricks/ltx-2.3/retake-video",
     ),

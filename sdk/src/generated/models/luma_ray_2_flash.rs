@@ -8,6 +8,7 @@
 /// Schema `LumaRay2FlashRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct LumaRay2FlashRequest {
     /// Text prompt for video generation
     pub prompt: ::std::string::String,
@@ -148,20 +149,6 @@ impl crate::validation::Validate for LumaRay2FlashRequest {
         if let ::std::option::Option::Some(value) = &self.end_frame_url {
             crate::validation::check_media(out, path, "end_frame_url", value);
         }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.resolution {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "resolution"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.n {
             crate::validation::check_minimum(out, path, "n", *value as f64, 1.0, false);
             crate::validation::check_maximum(out, path, "n", *value as f64, 4.0, false);
@@ -180,166 +167,42 @@ impl crate::model::GenerationRequest for LumaRay2FlashRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        LumaRay2FlashRequest::validate(self)
-    }
 }
 /// The aspect ratio of the generated video
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
     /// `"4:3"`
-    #[serde(rename = "4:3")]
     V4_3,
     /// `"3:4"`
-    #[serde(rename = "3:4")]
     V3_4,
     /// `"21:9"`
-    #[serde(rename = "21:9")]
     V21_9,
     /// `"9:21"`
-    #[serde(rename = "9:21")]
     V9_21,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V16_9,
-        Self::V9_16,
-        Self::V4_3,
-        Self::V3_4,
-        Self::V21_9,
-        Self::V9_21,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V16_9 => "16:9",
-            Self::V9_16 => "9:16",
-            Self::V4_3 => "4:3",
-            Self::V3_4 => "3:4",
-            Self::V21_9 => "21:9",
-            Self::V9_21 => "9:21",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            "4:3" => ::std::result::Result::Ok(Self::V4_3),
-            "3:4" => ::std::result::Result::Ok(Self::V3_4),
-            "21:9" => ::std::result::Result::Ok(Self::V21_9),
-            "9:21" => ::std::result::Result::Ok(Self::V9_21),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { V16_9 = "16:9", V9_16 = "9:16", V4_3 = "4:3", V3_4 = "3:4", V21_9 =
+    "21:9", V9_21 = "9:21" }
+);
 /// The resolution of the generated video
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Resolution {
     /// `"540p"`
-    #[serde(rename = "540p")]
     V540p,
     /// `"720p"`
-    #[serde(rename = "720p")]
     V720p,
     /// `"1080p"`
-    #[serde(rename = "1080p")]
     V1080p,
 }
-impl Resolution {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V540p, Self::V720p, Self::V1080p];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V540p => "540p",
-            Self::V720p => "720p",
-            Self::V1080p => "1080p",
-        }
-    }
-}
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Resolution {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "540p" => ::std::result::Result::Ok(Self::V540p),
-            "720p" => ::std::result::Result::Ok(Self::V720p),
-            "1080p" => ::std::result::Result::Ok(Self::V1080p),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Resolution {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    Resolution { V540p = "540p", V720p = "720p", V1080p = "1080p" }
+);
 /// Routes and field metadata of `luma/ray-2-flash`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "luma/ray-2-flash",
@@ -347,7 +210,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "ray-2-flash",
     category: crate::model::Category::Videos,
     summary: "Luma Ray2 Flash",
-    description: "Luma Dream Machine Ray2 Flash for text-to-video and image-to-video. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Luma Dream Machine Ray2 Flash for text-to-video and image-to-video.",
     create_route: ::std::option::Option::Some("/generation/luma/ray-2-flash"),
     sse_route: ::std::option::Option::Some("/generation/sse/luma/ray-2-flash"),
     poll_route: super::super::catalog::POLL_ROUTE,

@@ -8,6 +8,7 @@
 /// Schema `MinimaxHailuo23Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct MinimaxHailuo2_3Request {
     /// (The reference page gives no description.)
     pub prompt: ::std::string::String,
@@ -97,13 +98,6 @@ impl crate::validation::Validate for MinimaxHailuo2_3Request {
         path: &str,
         out: &mut ::std::vec::Vec<crate::validation::Violation>,
     ) {
-        if let ::std::option::Option::Some(value) = &self.resolution {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "resolution"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.n {
             crate::validation::check_minimum(out, path, "n", *value as f64, 1.0, false);
             crate::validation::check_maximum(out, path, "n", *value as f64, 4.0, false);
@@ -122,73 +116,17 @@ impl crate::model::GenerationRequest for MinimaxHailuo2_3Request {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        MinimaxHailuo2_3Request::validate(self)
-    }
 }
 /// (The reference page gives no description.)
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Resolution {
     /// `"768p"`
-    #[serde(rename = "768p")]
     V768p,
     /// `"1080p"`
-    #[serde(rename = "1080p")]
     V1080p,
 }
-impl Resolution {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V768p, Self::V1080p];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V768p => "768p",
-            Self::V1080p => "1080p",
-        }
-    }
-}
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Resolution {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "768p" => ::std::result::Result::Ok(Self::V768p),
-            "1080p" => ::std::result::Result::Ok(Self::V1080p),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Resolution {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(Resolution { V768p = "768p", V1080p = "1080p" });
 /// Routes and field metadata of `minimax/hailuo-2.3`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "minimax/hailuo-2.3",
@@ -196,7 +134,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "hailuo-2.3",
     category: crate::model::Category::Videos,
     summary: "Hailuo 2.3",
-    description: "Optimized for realistic human motion and cinematic VFX Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Optimized for realistic human motion and cinematic VFX",
     create_route: ::std::option::Option::Some("/generation/minimax/hailuo-2.3"),
     sse_route: ::std::option::Option::Some("/generation/sse/minimax/hailuo-2.3"),
     poll_route: super::super::catalog::POLL_ROUTE,

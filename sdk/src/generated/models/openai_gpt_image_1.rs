@@ -8,6 +8,7 @@
 /// Schema `OpenaiGptImage1Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct OpenaiGptImage1Request {
     /// Text prompt describing what to generate.
     ///
@@ -173,44 +174,9 @@ impl crate::validation::Validate for OpenaiGptImage1Request {
                 );
             }
         }
-        if let ::std::option::Option::Some(value) = &self.size {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "size"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.quality {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "quality"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.background {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "background"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.moderation {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "moderation"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.n {
             crate::validation::check_minimum(out, path, "n", *value as f64, 1.0, false);
             crate::validation::check_maximum(out, path, "n", *value as f64, 10.0, false);
-        }
-        if let ::std::option::Option::Some(value) = &self.output_format {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "output_format"),
-                out,
-            );
         }
         if let ::std::option::Option::Some(value) = &self.output_compression {
             crate::validation::check_minimum(
@@ -244,352 +210,78 @@ impl crate::model::GenerationRequest for OpenaiGptImage1Request {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        OpenaiGptImage1Request::validate(self)
-    }
 }
 /// Pixel size of the output image.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Size {
     /// `"auto"`
-    #[serde(rename = "auto")]
     Auto,
     /// `"1024x1024"`
-    #[serde(rename = "1024x1024")]
     V1024x1024,
     /// `"1536x1024"`
-    #[serde(rename = "1536x1024")]
     V1536x1024,
     /// `"1024x1536"`
-    #[serde(rename = "1024x1536")]
     V1024x1536,
 }
-impl Size {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::Auto,
-        Self::V1024x1024,
-        Self::V1536x1024,
-        Self::V1024x1536,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::V1024x1024 => "1024x1024",
-            Self::V1536x1024 => "1536x1024",
-            Self::V1024x1536 => "1024x1536",
-        }
-    }
-}
-impl ::std::fmt::Display for Size {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Size {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "auto" => ::std::result::Result::Ok(Self::Auto),
-            "1024x1024" => ::std::result::Result::Ok(Self::V1024x1024),
-            "1536x1024" => ::std::result::Result::Ok(Self::V1536x1024),
-            "1024x1536" => ::std::result::Result::Ok(Self::V1024x1536),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Size {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    Size { Auto = "auto", V1024x1024 = "1024x1024", V1536x1024 = "1536x1024", V1024x1536
+    = "1024x1536" }
+);
 /// Rendering quality.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Quality {
     /// `"auto"`
-    #[serde(rename = "auto")]
     Auto,
     /// `"low"`
-    #[serde(rename = "low")]
     Low,
     /// `"medium"`
-    #[serde(rename = "medium")]
     Medium,
     /// `"high"`
-    #[serde(rename = "high")]
     High,
 }
-impl Quality {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Auto, Self::Low, Self::Medium, Self::High];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::Low => "low",
-            Self::Medium => "medium",
-            Self::High => "high",
-        }
-    }
-}
-impl ::std::fmt::Display for Quality {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Quality {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "auto" => ::std::result::Result::Ok(Self::Auto),
-            "low" => ::std::result::Result::Ok(Self::Low),
-            "medium" => ::std::result::Result::Ok(Self::Medium),
-            "high" => ::std::result::Result::Ok(Self::High),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Quality {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    Quality { Auto = "auto", Low = "low", Medium = "medium", High = "high" }
+);
 /// Background handling.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Background {
     /// `"auto"`
-    #[serde(rename = "auto")]
     Auto,
     /// `"transparent"`
-    #[serde(rename = "transparent")]
     Transparent,
     /// `"opaque"`
-    #[serde(rename = "opaque")]
     Opaque,
 }
-impl Background {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Auto, Self::Transparent, Self::Opaque];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::Transparent => "transparent",
-            Self::Opaque => "opaque",
-        }
-    }
-}
-impl ::std::fmt::Display for Background {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Background {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "auto" => ::std::result::Result::Ok(Self::Auto),
-            "transparent" => ::std::result::Result::Ok(Self::Transparent),
-            "opaque" => ::std::result::Result::Ok(Self::Opaque),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Background {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    Background { Auto = "auto", Transparent = "transparent", Opaque = "opaque" }
+);
 /// Content moderation strictness.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Moderation {
     /// `"auto"`
-    #[serde(rename = "auto")]
     Auto,
     /// `"low"`
-    #[serde(rename = "low")]
     Low,
 }
-impl Moderation {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Auto, Self::Low];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::Low => "low",
-        }
-    }
-}
-impl ::std::fmt::Display for Moderation {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Moderation {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "auto" => ::std::result::Result::Ok(Self::Auto),
-            "low" => ::std::result::Result::Ok(Self::Low),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Moderation {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(Moderation { Auto = "auto", Low = "low" });
 /// File format of the generated image.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum OutputFormat {
     /// `"png"`
-    #[serde(rename = "png")]
     Png,
     /// `"jpeg"`
-    #[serde(rename = "jpeg")]
     Jpeg,
     /// `"webp"`
-    #[serde(rename = "webp")]
     Webp,
 }
-impl OutputFormat {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Png, Self::Jpeg, Self::Webp];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Png => "png",
-            Self::Jpeg => "jpeg",
-            Self::Webp => "webp",
-        }
-    }
-}
-impl ::std::fmt::Display for OutputFormat {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for OutputFormat {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "png" => ::std::result::Result::Ok(Self::Png),
-            "jpeg" => ::std::result::Result::Ok(Self::Jpeg),
-            "webp" => ::std::result::Result::Ok(Self::Webp),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for OutputFormat {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    OutputFormat { Png = "png", Jpeg = "jpeg", Webp = "webp" }
+);
 /// Routes and field metadata of `openai/gpt-image-1`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "openai/gpt-image-1",
@@ -597,7 +289,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "gpt-image-1",
     category: crate::model::Category::Images,
     summary: "GPT Image 1 (OpenAI): text-to-image and image editing",
-    description: "OpenAI's GPT Image 1 with the Images API parameter names (n, size, quality, background, moderation). Optional input images switch to editing. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "OpenAI's GPT Image 1 with the Images API parameter names (n, size, quality, background, moderation). Optional input images switch to editing.",
     create_route: ::std::option::Option::Some("/generation/openai/gpt-image-1"),
     sse_route: ::std::option::Option::Some("/generation/sse/openai/gpt-image-1"),
     poll_route: super::super::catalog::POLL_ROUTE,

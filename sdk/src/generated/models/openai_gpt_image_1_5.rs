@@ -8,6 +8,7 @@
 /// Schema `OpenaiGptImage15Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct OpenaiGptImage1_5Request {
     /// The prompt for image generation
     pub prompt: ::std::string::String,
@@ -181,41 +182,6 @@ impl crate::validation::Validate for OpenaiGptImage1_5Request {
                 );
             }
         }
-        if let ::std::option::Option::Some(value) = &self.image_size {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "image_size"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.resolution {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "resolution"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.background {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "background"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.quality {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "quality"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.num_images {
             crate::validation::check_minimum(
                 out,
@@ -232,13 +198,6 @@ impl crate::validation::Validate for OpenaiGptImage1_5Request {
                 *value as f64,
                 10.0,
                 false,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.output_format {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "output_format"),
-                out,
             );
         }
         if let ::std::option::Option::Some(value) = &self.n {
@@ -259,418 +218,88 @@ impl crate::model::GenerationRequest for OpenaiGptImage1_5Request {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        OpenaiGptImage1_5Request::validate(self)
-    }
 }
 /// Aspect ratio for the generated image
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum ImageSize {
     /// `"default"`
-    #[serde(rename = "default")]
     Default,
     /// `"1024x1024"`
-    #[serde(rename = "1024x1024")]
     V1024x1024,
     /// `"1536x1024"`
-    #[serde(rename = "1536x1024")]
     V1536x1024,
     /// `"1024x1536"`
-    #[serde(rename = "1024x1536")]
     V1024x1536,
 }
-impl ImageSize {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::Default,
-        Self::V1024x1024,
-        Self::V1536x1024,
-        Self::V1024x1536,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Default => "default",
-            Self::V1024x1024 => "1024x1024",
-            Self::V1536x1024 => "1536x1024",
-            Self::V1024x1536 => "1024x1536",
-        }
-    }
-}
-impl ::std::fmt::Display for ImageSize {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for ImageSize {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "default" => ::std::result::Result::Ok(Self::Default),
-            "1024x1024" => ::std::result::Result::Ok(Self::V1024x1024),
-            "1536x1024" => ::std::result::Result::Ok(Self::V1536x1024),
-            "1024x1536" => ::std::result::Result::Ok(Self::V1024x1536),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for ImageSize {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    ImageSize { Default = "default", V1024x1024 = "1024x1024", V1536x1024 = "1536x1024",
+    V1024x1536 = "1024x1536" }
+);
 /// Aspect ratio for the generated image
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
     /// `"3:2"`
-    #[serde(rename = "3:2")]
     V3_2,
     /// `"2:3"`
-    #[serde(rename = "2:3")]
     V2_3,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V1_1, Self::V3_2, Self::V2_3];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V1_1 => "1:1",
-            Self::V3_2 => "3:2",
-            Self::V2_3 => "2:3",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            "3:2" => ::std::result::Result::Ok(Self::V3_2),
-            "2:3" => ::std::result::Result::Ok(Self::V2_3),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(AspectRatio { V1_1 = "1:1", V3_2 = "3:2", V2_3 = "2:3" });
 /// Resolution hint for generated image
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Resolution {
     /// `"1080p"`
-    #[serde(rename = "1080p")]
     V1080p,
 }
-impl Resolution {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V1080p];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V1080p => "1080p",
-        }
-    }
-}
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Resolution {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "1080p" => ::std::result::Result::Ok(Self::V1080p),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Resolution {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(Resolution { V1080p = "1080p" });
 /// Background for the generated image
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Background {
     /// `"auto"`
-    #[serde(rename = "auto")]
     Auto,
     /// `"transparent"`
-    #[serde(rename = "transparent")]
     Transparent,
     /// `"opaque"`
-    #[serde(rename = "opaque")]
     Opaque,
 }
-impl Background {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Auto, Self::Transparent, Self::Opaque];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::Transparent => "transparent",
-            Self::Opaque => "opaque",
-        }
-    }
-}
-impl ::std::fmt::Display for Background {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Background {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "auto" => ::std::result::Result::Ok(Self::Auto),
-            "transparent" => ::std::result::Result::Ok(Self::Transparent),
-            "opaque" => ::std::result::Result::Ok(Self::Opaque),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Background {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    Background { Auto = "auto", Transparent = "transparent", Opaque = "opaque" }
+);
 /// Quality for the generated image
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Quality {
     /// `"default"`
-    #[serde(rename = "default")]
     Default,
     /// `"low"`
-    #[serde(rename = "low")]
     Low,
     /// `"medium"`
-    #[serde(rename = "medium")]
     Medium,
     /// `"high"`
-    #[serde(rename = "high")]
     High,
 }
-impl Quality {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::Default,
-        Self::Low,
-        Self::Medium,
-        Self::High,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Default => "default",
-            Self::Low => "low",
-            Self::Medium => "medium",
-            Self::High => "high",
-        }
-    }
-}
-impl ::std::fmt::Display for Quality {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Quality {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "default" => ::std::result::Result::Ok(Self::Default),
-            "low" => ::std::result::Result::Ok(Self::Low),
-            "medium" => ::std::result::Result::Ok(Self::Medium),
-            "high" => ::std::result::Result::Ok(Self::High),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Quality {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    Quality { Default = "default", Low = "low", Medium = "medium", High = "high" }
+);
 /// Output format for the images
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum OutputFormat {
     /// `"jpeg"`
-    #[serde(rename = "jpeg")]
     Jpeg,
     /// `"png"`
-    #[serde(rename = "png")]
     Png,
     /// `"webp"`
-    #[serde(rename = "webp")]
     Webp,
 }
-impl OutputFormat {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Jpeg, Self::Png, Self::Webp];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Jpeg => "jpeg",
-            Self::Png => "png",
-            Self::Webp => "webp",
-        }
-    }
-}
-impl ::std::fmt::Display for OutputFormat {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for OutputFormat {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "jpeg" => ::std::result::Result::Ok(Self::Jpeg),
-            "png" => ::std::result::Result::Ok(Self::Png),
-            "webp" => ::std::result::Result::Ok(Self::Webp),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for OutputFormat {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    OutputFormat { Jpeg = "jpeg", Png = "png", Webp = "webp" }
+);
 /// Routes and field metadata of `openai/gpt-image-1.5`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "openai/gpt-image-1.5",
@@ -678,7 +307,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "gpt-image-1.5",
     category: crate::model::Category::Images,
     summary: "GPT Image 1.5",
-    description: "Strong prompt adherence, detail preservation, fast. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Strong prompt adherence, detail preservation, fast.",
     create_route: ::std::option::Option::Some("/generation/openai/gpt-image-1.5"),
     sse_route: ::std::option::Option::Some("/generation/sse/openai/gpt-image-1.5"),
     poll_route: super::super::catalog::POLL_ROUTE,

@@ -8,6 +8,7 @@
 /// Schema `PixverseLipsyncRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PixverseLipsyncRequest {
     /// URL of the source video for lipsync generation
     ///
@@ -79,11 +80,6 @@ impl crate::model::GenerationRequest for PixverseLipsyncRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        PixverseLipsyncRequest::validate(self)
-    }
 }
 /// Routes and field metadata of `pixverse/lipsync`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
@@ -92,7 +88,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "lipsync",
     category: crate::model::Category::Videos,
     summary: "PixVerse Lipsync",
-    description: "Video + audio lipsync generation powered by PixVerse. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Video + audio lipsync generation powered by PixVerse.",
     create_route: ::std::option::Option::Some("/generation/pixverse/lipsync"),
     sse_route: ::std::option::Option::Some("/generation/sse/pixverse/lipsync"),
     poll_route: super::super::catalog::POLL_ROUTE,

@@ -8,6 +8,7 @@
 /// Schema `PixverseV6TransitionRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PixverseV6TransitionRequest {
     /// Prompt for the transition
     pub prompt: ::std::string::String,
@@ -224,37 +225,9 @@ impl crate::validation::Validate for PixverseV6TransitionRequest {
         if let ::std::option::Option::Some(value) = &self.end_frame_url {
             crate::validation::check_media(out, path, "end_frame_url", value);
         }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.resolution {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "resolution"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.duration {
             crate::validation::check_minimum(out, path, "duration", *value, 1.0, false);
             crate::validation::check_maximum(out, path, "duration", *value, 15.0, false);
-        }
-        if let ::std::option::Option::Some(value) = &self.style {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "style"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.thinking_type {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "thinking_type"),
-                out,
-            );
         }
     }
 }
@@ -270,336 +243,81 @@ impl crate::model::GenerationRequest for PixverseV6TransitionRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        PixverseV6TransitionRequest::validate(self)
-    }
 }
 /// The aspect ratio of the generated video
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"4:3"`
-    #[serde(rename = "4:3")]
     V4_3,
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
     /// `"3:4"`
-    #[serde(rename = "3:4")]
     V3_4,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
     /// `"2:3"`
-    #[serde(rename = "2:3")]
     V2_3,
     /// `"3:2"`
-    #[serde(rename = "3:2")]
     V3_2,
     /// `"21:9"`
-    #[serde(rename = "21:9")]
     V21_9,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V16_9,
-        Self::V4_3,
-        Self::V1_1,
-        Self::V3_4,
-        Self::V9_16,
-        Self::V2_3,
-        Self::V3_2,
-        Self::V21_9,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V16_9 => "16:9",
-            Self::V4_3 => "4:3",
-            Self::V1_1 => "1:1",
-            Self::V3_4 => "3:4",
-            Self::V9_16 => "9:16",
-            Self::V2_3 => "2:3",
-            Self::V3_2 => "3:2",
-            Self::V21_9 => "21:9",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "4:3" => ::std::result::Result::Ok(Self::V4_3),
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            "3:4" => ::std::result::Result::Ok(Self::V3_4),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            "2:3" => ::std::result::Result::Ok(Self::V2_3),
-            "3:2" => ::std::result::Result::Ok(Self::V3_2),
-            "21:9" => ::std::result::Result::Ok(Self::V21_9),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { V16_9 = "16:9", V4_3 = "4:3", V1_1 = "1:1", V3_4 = "3:4", V9_16 =
+    "9:16", V2_3 = "2:3", V3_2 = "3:2", V21_9 = "21:9" }
+);
 /// The resolution of the generated video
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Resolution {
     /// `"360p"`
-    #[serde(rename = "360p")]
     V360p,
     /// `"540p"`
-    #[serde(rename = "540p")]
     V540p,
     /// `"720p"`
-    #[serde(rename = "720p")]
     V720p,
     /// `"1080p"`
-    #[serde(rename = "1080p")]
     V1080p,
 }
-impl Resolution {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V360p,
-        Self::V540p,
-        Self::V720p,
-        Self::V1080p,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V360p => "360p",
-            Self::V540p => "540p",
-            Self::V720p => "720p",
-            Self::V1080p => "1080p",
-        }
-    }
-}
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Resolution {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "360p" => ::std::result::Result::Ok(Self::V360p),
-            "540p" => ::std::result::Result::Ok(Self::V540p),
-            "720p" => ::std::result::Result::Ok(Self::V720p),
-            "1080p" => ::std::result::Result::Ok(Self::V1080p),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Resolution {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    Resolution { V360p = "360p", V540p = "540p", V720p = "720p", V1080p = "1080p" }
+);
 /// The style of the generated video
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Style {
     /// `"anime"`
-    #[serde(rename = "anime")]
     Anime,
     /// `"3d_animation"`
-    #[serde(rename = "3d_animation")]
     V3dAnimation,
     /// `"clay"`
-    #[serde(rename = "clay")]
     Clay,
     /// `"comic"`
-    #[serde(rename = "comic")]
     Comic,
     /// `"cyberpunk"`
-    #[serde(rename = "cyberpunk")]
     Cyberpunk,
 }
-impl Style {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::Anime,
-        Self::V3dAnimation,
-        Self::Clay,
-        Self::Comic,
-        Self::Cyberpunk,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Anime => "anime",
-            Self::V3dAnimation => "3d_animation",
-            Self::Clay => "clay",
-            Self::Comic => "comic",
-            Self::Cyberpunk => "cyberpunk",
-        }
-    }
-}
-impl ::std::fmt::Display for Style {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Style {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "anime" => ::std::result::Result::Ok(Self::Anime),
-            "3d_animation" => ::std::result::Result::Ok(Self::V3dAnimation),
-            "clay" => ::std::result::Result::Ok(Self::Clay),
-            "comic" => ::std::result::Result::Ok(Self::Comic),
-            "cyberpunk" => ::std::result::Result::Ok(Self::Cyberpunk),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Style {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    Style { Anime = "anime", V3dAnimation = "3d_animation", Clay = "clay", Comic =
+    "comic", Cyberpunk = "cyberpunk" }
+);
 /// Prompt optimization mode
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum ThinkingType {
     /// `"enabled"`
-    #[serde(rename = "enabled")]
     Enabled,
     /// `"disabled"`
-    #[serde(rename = "disabled")]
     Disabled,
     /// `"auto"`
-    #[serde(rename = "auto")]
     Auto,
 }
-impl ThinkingType {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Enabled, Self::Disabled, Self::Auto];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Enabled => "enabled",
-            Self::Disabled => "disabled",
-            Self::Auto => "auto",
-        }
-    }
-}
-impl ::std::fmt::Display for ThinkingType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for ThinkingType {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "enabled" => ::std::result::Result::Ok(Self::Enabled),
-            "disabled" => ::std::result::Result::Ok(Self::Disabled),
-            "auto" => ::std::result::Result::Ok(Self::Auto),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for ThinkingType {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    ThinkingType { Enabled = "enabled", Disabled = "disabled", Auto = "auto" }
+);
 /// Routes and field metadata of `pixverse/v6/transition`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "pixverse/v6/transition",
@@ -607,7 +325,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "v6/transition",
     category: crate::model::Category::Videos,
     summary: "PixVerse V6 Transition",
-    description: "PixVerse V6 first-frame/last-frame transition model. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "PixVerse V6 first-frame/last-frame transition model.",
     create_route: ::std::option::Option::Some("/generation/pixverse/v6/transition"),
     sse_route: ::std::option::Option::Some("/generation/sse/pixverse/v6/transition"),
     poll_route: super::super::catalog::POLL_ROUTE,

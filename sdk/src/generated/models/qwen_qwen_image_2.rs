@@ -8,6 +8,7 @@
 /// Schema `QwenQwenImage2Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct QwenQwenImage2Request {
     /// Text prompt describing the desired image. Supports Chinese and English.
     pub prompt: ::std::string::String,
@@ -193,20 +194,6 @@ impl crate::validation::Validate for QwenQwenImage2Request {
                 500,
             );
         }
-        if let ::std::option::Option::Some(value) = &self.image_size {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "image_size"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.seed {
             crate::validation::check_minimum(
                 out,
@@ -243,13 +230,6 @@ impl crate::validation::Validate for QwenQwenImage2Request {
                 false,
             );
         }
-        if let ::std::option::Option::Some(value) = &self.output_format {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "output_format"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.n {
             crate::validation::check_minimum(out, path, "n", *value as f64, 1.0, false);
             crate::validation::check_maximum(out, path, "n", *value as f64, 4.0, false);
@@ -268,260 +248,66 @@ impl crate::model::GenerationRequest for QwenQwenImage2Request {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        QwenQwenImage2Request::validate(self)
-    }
 }
 /// The size of the generated image. If not provided, the size of the final input image will be used. Total number of pixels must be between 512x512 and 2048x2048.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum ImageSize {
     /// `"square_hd"`
-    #[serde(rename = "square_hd")]
     SquareHd,
     /// `"square"`
-    #[serde(rename = "square")]
     Square,
     /// `"portrait_4_3"`
-    #[serde(rename = "portrait_4_3")]
     Portrait4_3,
     /// `"portrait_16_9"`
-    #[serde(rename = "portrait_16_9")]
     Portrait16_9,
     /// `"landscape_4_3"`
-    #[serde(rename = "landscape_4_3")]
     Landscape4_3,
     /// `"landscape_16_9"`
-    #[serde(rename = "landscape_16_9")]
     Landscape16_9,
 }
-impl ImageSize {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::SquareHd,
-        Self::Square,
-        Self::Portrait4_3,
-        Self::Portrait16_9,
-        Self::Landscape4_3,
-        Self::Landscape16_9,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::SquareHd => "square_hd",
-            Self::Square => "square",
-            Self::Portrait4_3 => "portrait_4_3",
-            Self::Portrait16_9 => "portrait_16_9",
-            Self::Landscape4_3 => "landscape_4_3",
-            Self::Landscape16_9 => "landscape_16_9",
-        }
-    }
-}
-impl ::std::fmt::Display for ImageSize {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for ImageSize {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "square_hd" => ::std::result::Result::Ok(Self::SquareHd),
-            "square" => ::std::result::Result::Ok(Self::Square),
-            "portrait_4_3" => ::std::result::Result::Ok(Self::Portrait4_3),
-            "portrait_16_9" => ::std::result::Result::Ok(Self::Portrait16_9),
-            "landscape_4_3" => ::std::result::Result::Ok(Self::Landscape4_3),
-            "landscape_16_9" => ::std::result::Result::Ok(Self::Landscape16_9),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for ImageSize {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    ImageSize { SquareHd = "square_hd", Square = "square", Portrait4_3 = "portrait_4_3",
+    Portrait16_9 = "portrait_16_9", Landscape4_3 = "landscape_4_3", Landscape16_9 =
+    "landscape_16_9" }
+);
 /// Aspect ratio for the generated image.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
     /// `"4:3"`
-    #[serde(rename = "4:3")]
     V4_3,
     /// `"3:4"`
-    #[serde(rename = "3:4")]
     V3_4,
     /// `"3:2"`
-    #[serde(rename = "3:2")]
     V3_2,
     /// `"2:3"`
-    #[serde(rename = "2:3")]
     V2_3,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V1_1,
-        Self::V16_9,
-        Self::V9_16,
-        Self::V4_3,
-        Self::V3_4,
-        Self::V3_2,
-        Self::V2_3,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V1_1 => "1:1",
-            Self::V16_9 => "16:9",
-            Self::V9_16 => "9:16",
-            Self::V4_3 => "4:3",
-            Self::V3_4 => "3:4",
-            Self::V3_2 => "3:2",
-            Self::V2_3 => "2:3",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            "4:3" => ::std::result::Result::Ok(Self::V4_3),
-            "3:4" => ::std::result::Result::Ok(Self::V3_4),
-            "3:2" => ::std::result::Result::Ok(Self::V3_2),
-            "2:3" => ::std::result::Result::Ok(Self::V2_3),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { V1_1 = "1:1", V16_9 = "16:9", V9_16 = "9:16", V4_3 = "4:3", V3_4 =
+    "3:4", V3_2 = "3:2", V2_3 = "2:3" }
+);
 /// The format of the generated image.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum OutputFormat {
     /// `"jpeg"`
-    #[serde(rename = "jpeg")]
     Jpeg,
     /// `"png"`
-    #[serde(rename = "png")]
     Png,
     /// `"webp"`
-    #[serde(rename = "webp")]
     Webp,
 }
-impl OutputFormat {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Jpeg, Self::Png, Self::Webp];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Jpeg => "jpeg",
-            Self::Png => "png",
-            Self::Webp => "webp",
-        }
-    }
-}
-impl ::std::fmt::Display for OutputFormat {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for OutputFormat {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "jpeg" => ::std::result::Result::Ok(Self::Jpeg),
-            "png" => ::std::result::Result::Ok(Self::Png),
-            "webp" => ::std::result::Result::Ok(Self::Webp),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for OutputFormat {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    OutputFormat { Jpeg = "jpeg", Png = "png", Webp = "webp" }
+);
 /// Routes and field metadata of `qwen/qwen-image-2`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "qwen/qwen-image-2",
@@ -529,7 +315,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "qwen-image-2",
     category: crate::model::Category::Images,
     summary: "Qwen Image 2.0",
-    description: "Qwen Image 2.0 text-to-image model Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Qwen Image 2.0 text-to-image model",
     create_route: ::std::option::Option::Some("/generation/qwen/qwen-image-2"),
     sse_route: ::std::option::Option::Some("/generation/sse/qwen/qwen-image-2"),
     poll_route: super::super::catalog::POLL_ROUTE,

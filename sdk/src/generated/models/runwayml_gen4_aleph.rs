@@ -8,6 +8,7 @@
 /// Schema `RunwaymlGen4AlephRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RunwaymlGen4AlephRequest {
     /// Video to edit.
     ///
@@ -116,13 +117,6 @@ impl crate::validation::Validate for RunwaymlGen4AlephRequest {
             crate::validation::check_min_length(out, path, "prompt", value, 1);
             crate::validation::check_max_length(out, path, "prompt", value, 1000);
         }
-        if let ::std::option::Option::Some(value) = &self.ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "ratio"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.references {
             crate::validation::check_max_items(out, path, "references", value.len(), 1);
             crate::validation::Validate::validate_into(
@@ -170,112 +164,33 @@ impl crate::model::GenerationRequest for RunwaymlGen4AlephRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        RunwaymlGen4AlephRequest::validate(self)
-    }
 }
 /// Output resolution as width:height.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Ratio {
     /// `"1280:720"`
-    #[serde(rename = "1280:720")]
     V1280_720,
     /// `"720:1280"`
-    #[serde(rename = "720:1280")]
     V720_1280,
     /// `"1104:832"`
-    #[serde(rename = "1104:832")]
     V1104_832,
     /// `"832:1104"`
-    #[serde(rename = "832:1104")]
     V832_1104,
     /// `"960:960"`
-    #[serde(rename = "960:960")]
     V960_960,
     /// `"1584:672"`
-    #[serde(rename = "1584:672")]
     V1584_672,
     /// `"848:480"`
-    #[serde(rename = "848:480")]
     V848_480,
     /// `"640:480"`
-    #[serde(rename = "640:480")]
     V640_480,
 }
-impl Ratio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V1280_720,
-        Self::V720_1280,
-        Self::V1104_832,
-        Self::V832_1104,
-        Self::V960_960,
-        Self::V1584_672,
-        Self::V848_480,
-        Self::V640_480,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V1280_720 => "1280:720",
-            Self::V720_1280 => "720:1280",
-            Self::V1104_832 => "1104:832",
-            Self::V832_1104 => "832:1104",
-            Self::V960_960 => "960:960",
-            Self::V1584_672 => "1584:672",
-            Self::V848_480 => "848:480",
-            Self::V640_480 => "640:480",
-        }
-    }
-}
-impl ::std::fmt::Display for Ratio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Ratio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "1280:720" => ::std::result::Result::Ok(Self::V1280_720),
-            "720:1280" => ::std::result::Result::Ok(Self::V720_1280),
-            "1104:832" => ::std::result::Result::Ok(Self::V1104_832),
-            "832:1104" => ::std::result::Result::Ok(Self::V832_1104),
-            "960:960" => ::std::result::Result::Ok(Self::V960_960),
-            "1584:672" => ::std::result::Result::Ok(Self::V1584_672),
-            "848:480" => ::std::result::Result::Ok(Self::V848_480),
-            "640:480" => ::std::result::Result::Ok(Self::V640_480),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Ratio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    Ratio { V1280_720 = "1280:720", V720_1280 = "720:1280", V1104_832 = "1104:832",
+    V832_1104 = "832:1104", V960_960 = "960:960", V1584_672 = "1584:672", V848_480 =
+    "848:480", V640_480 = "640:480" }
+);
 /// Routes and field metadata of `runwayml/gen4-aleph`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "runwayml/gen4-aleph",
@@ -283,7 +198,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "gen4-aleph",
     category: crate::model::Category::Videos,
     summary: "Gen-4 Aleph (Runway): video editing",
-    description: "Runway Gen-4 Aleph video-to-video editing. Takes a source video, an edit prompt, ratio, an optional style reference and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Runway Gen-4 Aleph video-to-video editing. Takes a source video, an edit prompt, ratio, an optional style reference and a seed.",
     create_route: ::std::option::Option::Some("/generation/runwayml/gen4-aleph"),
     sse_route: ::std::option::Option::Some("/generation/sse/runwayml/gen4-aleph"),
     poll_route: super::super::catalog::POLL_ROUTE,

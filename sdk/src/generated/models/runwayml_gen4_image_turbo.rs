@@ -8,6 +8,7 @@
 /// Schema `RunwaymlGen4ImageTurboRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RunwaymlGen4ImageTurboRequest {
     /// (The reference page gives no description.)
     pub prompt: ::std::string::String,
@@ -91,20 +92,6 @@ impl crate::validation::Validate for RunwaymlGen4ImageTurboRequest {
         path: &str,
         out: &mut ::std::vec::Vec<crate::validation::Violation>,
     ) {
-        if let ::std::option::Option::Some(value) = &self.resolution {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "resolution"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.reference_image_urls {
             for (i, item) in value.iter().enumerate() {
                 crate::validation::check_media(
@@ -133,161 +120,38 @@ impl crate::model::GenerationRequest for RunwaymlGen4ImageTurboRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        RunwaymlGen4ImageTurboRequest::validate(self)
-    }
 }
 /// (The reference page gives no description.)
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Resolution {
     /// `"720p"`
-    #[serde(rename = "720p")]
     V720p,
     /// `"1080p"`
-    #[serde(rename = "1080p")]
     V1080p,
 }
-impl Resolution {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V720p, Self::V1080p];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V720p => "720p",
-            Self::V1080p => "1080p",
-        }
-    }
-}
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Resolution {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "720p" => ::std::result::Result::Ok(Self::V720p),
-            "1080p" => ::std::result::Result::Ok(Self::V1080p),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Resolution {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(Resolution { V720p = "720p", V1080p = "1080p" });
 /// (The reference page gives no description.)
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
     /// `"4:3"`
-    #[serde(rename = "4:3")]
     V4_3,
     /// `"3:4"`
-    #[serde(rename = "3:4")]
     V3_4,
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
     /// `"21:9"`
-    #[serde(rename = "21:9")]
     V21_9,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V16_9,
-        Self::V9_16,
-        Self::V4_3,
-        Self::V3_4,
-        Self::V1_1,
-        Self::V21_9,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V16_9 => "16:9",
-            Self::V9_16 => "9:16",
-            Self::V4_3 => "4:3",
-            Self::V3_4 => "3:4",
-            Self::V1_1 => "1:1",
-            Self::V21_9 => "21:9",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            "4:3" => ::std::result::Result::Ok(Self::V4_3),
-            "3:4" => ::std::result::Result::Ok(Self::V3_4),
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            "21:9" => ::std::result::Result::Ok(Self::V21_9),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { V16_9 = "16:9", V9_16 = "9:16", V4_3 = "4:3", V3_4 = "3:4", V1_1 =
+    "1:1", V21_9 = "21:9" }
+);
 /// Routes and field metadata of `runwayml/gen4-image-turbo`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "runwayml/gen4-image-turbo",
@@ -295,7 +159,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "gen4-image-turbo",
     category: crate::model::Category::Images,
     summary: "Runway Gen-4 Image Turbo",
-    description: "Like Gen4-Image, fast, cost-efficient. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Like Gen4-Image, fast, cost-efficient.",
     create_route: ::std::option::Option::Some("/generation/runwayml/gen4-image-turbo"),
     sse_route: ::std::option::Option::Some("/generation/sse/runwayml/gen4-image-turbo"),
     poll_route: super::super::catalog::POLL_ROUTE,

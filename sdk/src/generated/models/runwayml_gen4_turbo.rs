@@ -8,6 +8,7 @@
 /// Schema `RunwaymlGen4TurboRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RunwaymlGen4TurboRequest {
     /// First frame to animate.
     ///
@@ -120,20 +121,6 @@ impl crate::validation::Validate for RunwaymlGen4TurboRequest {
         if let ::std::option::Option::Some(value) = &self.prompt {
             crate::validation::check_max_length(out, path, "prompt", value, 1000);
         }
-        if let ::std::option::Option::Some(value) = &self.ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "ratio"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.duration {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "duration"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.seed {
             crate::validation::check_minimum(
                 out,
@@ -173,163 +160,38 @@ impl crate::model::GenerationRequest for RunwaymlGen4TurboRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        RunwaymlGen4TurboRequest::validate(self)
-    }
 }
 /// Output resolution as width:height.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Ratio {
     /// `"1280:720"`
-    #[serde(rename = "1280:720")]
     V1280_720,
     /// `"720:1280"`
-    #[serde(rename = "720:1280")]
     V720_1280,
     /// `"1104:832"`
-    #[serde(rename = "1104:832")]
     V1104_832,
     /// `"832:1104"`
-    #[serde(rename = "832:1104")]
     V832_1104,
     /// `"960:960"`
-    #[serde(rename = "960:960")]
     V960_960,
     /// `"1584:672"`
-    #[serde(rename = "1584:672")]
     V1584_672,
 }
-impl Ratio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V1280_720,
-        Self::V720_1280,
-        Self::V1104_832,
-        Self::V832_1104,
-        Self::V960_960,
-        Self::V1584_672,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V1280_720 => "1280:720",
-            Self::V720_1280 => "720:1280",
-            Self::V1104_832 => "1104:832",
-            Self::V832_1104 => "832:1104",
-            Self::V960_960 => "960:960",
-            Self::V1584_672 => "1584:672",
-        }
-    }
-}
-impl ::std::fmt::Display for Ratio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Ratio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "1280:720" => ::std::result::Result::Ok(Self::V1280_720),
-            "720:1280" => ::std::result::Result::Ok(Self::V720_1280),
-            "1104:832" => ::std::result::Result::Ok(Self::V1104_832),
-            "832:1104" => ::std::result::Result::Ok(Self::V832_1104),
-            "960:960" => ::std::result::Result::Ok(Self::V960_960),
-            "1584:672" => ::std::result::Result::Ok(Self::V1584_672),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Ratio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    Ratio { V1280_720 = "1280:720", V720_1280 = "720:1280", V1104_832 = "1104:832",
+    V832_1104 = "832:1104", V960_960 = "960:960", V1584_672 = "1584:672" }
+);
 /// Video length in seconds.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum DurationValue {
     /// `5`
     V5,
     /// `10`
     V10,
 }
-impl DurationValue {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V5, Self::V10];
-    /// The value as sent on the wire.
-    pub fn to_json(&self) -> ::serde_json::Value {
-        match self {
-            Self::V5 => ::serde_json::Value::from(5),
-            Self::V10 => ::serde_json::Value::from(10),
-        }
-    }
-}
-impl ::std::fmt::Display for DurationValue {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(
-            match self {
-                Self::V5 => "5",
-                Self::V10 => "10",
-            },
-        )
-    }
-}
-impl ::serde::Serialize for DurationValue {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for DurationValue {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|v| crate::validation::same_literal(&v.to_json(), &value))
-            .ok_or_else(|| ::serde::de::Error::custom(
-                crate::validation::UnknownValue::new(
-                    &value.to_string(),
-                    Self::ALL.iter().map(|v| v.to_string()),
-                ),
-            ))
-    }
-}
-impl crate::validation::Validate for DurationValue {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::int_enum!(DurationValue { V5 = 5, V10 = 10 });
 /// Routes and field metadata of `runwayml/gen4-turbo`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "runwayml/gen4-turbo",
@@ -337,7 +199,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "gen4-turbo",
     category: crate::model::Category::Videos,
     summary: "Gen-4 Turbo (Runway): image-to-video",
-    description: "Runway Gen-4 Turbo image-to-video. Takes a first-frame image, an optional prompt, ratio, duration (5 or 10 s) and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Runway Gen-4 Turbo image-to-video. Takes a first-frame image, an optional prompt, ratio, duration (5 or 10 s) and a seed.",
     create_route: ::std::option::Option::Some("/generation/runwayml/gen4-turbo"),
     sse_route: ::std::option::Option::Some("/generation/sse/runwayml/gen4-turbo"),
     poll_route: super::super::catalog::POLL_ROUTE,

@@ -8,6 +8,7 @@
 /// Schema `RunwaymlGen45Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RunwaymlGen4_5Request {
     /// Text prompt for video generation
     pub prompt: ::std::string::String,
@@ -97,13 +98,6 @@ impl crate::validation::Validate for RunwaymlGen4_5Request {
         if let ::std::option::Option::Some(value) = &self.first_frame_url {
             crate::validation::check_media(out, path, "first_frame_url", value);
         }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.n {
             crate::validation::check_minimum(out, path, "n", *value as f64, 1.0, false);
             crate::validation::check_maximum(out, path, "n", *value as f64, 4.0, false);
@@ -122,100 +116,28 @@ impl crate::model::GenerationRequest for RunwaymlGen4_5Request {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        RunwaymlGen4_5Request::validate(self)
-    }
 }
 /// Video aspect ratio
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
     /// `"4:3"`
-    #[serde(rename = "4:3")]
     V4_3,
     /// `"3:4"`
-    #[serde(rename = "3:4")]
     V3_4,
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
     /// `"21:9"`
-    #[serde(rename = "21:9")]
     V21_9,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V16_9,
-        Self::V9_16,
-        Self::V4_3,
-        Self::V3_4,
-        Self::V1_1,
-        Self::V21_9,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V16_9 => "16:9",
-            Self::V9_16 => "9:16",
-            Self::V4_3 => "4:3",
-            Self::V3_4 => "3:4",
-            Self::V1_1 => "1:1",
-            Self::V21_9 => "21:9",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            "4:3" => ::std::result::Result::Ok(Self::V4_3),
-            "3:4" => ::std::result::Result::Ok(Self::V3_4),
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            "21:9" => ::std::result::Result::Ok(Self::V21_9),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { V16_9 = "16:9", V9_16 = "9:16", V4_3 = "4:3", V3_4 = "3:4", V1_1 =
+    "1:1", V21_9 = "21:9" }
+);
 /// Routes and field metadata of `runwayml/gen-4.5`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "runwayml/gen-4.5",
@@ -223,7 +145,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "gen-4.5",
     category: crate::model::Category::Videos,
     summary: "Runway Gen-4.5",
-    description: "$0.05 per output second. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "$0.05 per output second.",
     create_route: ::std::option::Option::Some("/generation/runwayml/gen-4.5"),
     sse_route: ::std::option::Option::Some("/generation/sse/runwayml/gen-4.5"),
     poll_route: super::super::catalog::POLL_ROUTE,

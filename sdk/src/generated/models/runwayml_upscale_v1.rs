@@ -8,6 +8,7 @@
 /// Schema `RunwaymlUpscaleV1Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RunwaymlUpscaleV1Request {
     /// Video to upscale.
     ///
@@ -47,11 +48,6 @@ impl crate::model::GenerationRequest for RunwaymlUpscaleV1Request {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        RunwaymlUpscaleV1Request::validate(self)
-    }
 }
 /// Routes and field metadata of `runwayml/upscale-v1`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
@@ -60,7 +56,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "upscale-v1",
     category: crate::model::Category::Videos,
     summary: "Upscale v1 (Runway): video upscaling",
-    description: "Runway video upscaler (4x, up to 4K). Takes the video to upscale. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Runway video upscaler (4x, up to 4K). Takes the video to upscale. Runway's upscaler takes no other public parameters.",
     create_route: ::std::option::Option::Some("/generation/runwayml/upscale-v1"),
     sse_route: ::std::option::Option::Some("/generation/sse/runwayml/upscale-v1"),
     poll_route: super::super::catalog::POLL_ROUTE,

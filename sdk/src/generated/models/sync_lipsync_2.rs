@@ -8,6 +8,7 @@
 /// Schema `SyncLipsync2Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SyncLipsync2Request {
     /// Video of the speaker.
     ///
@@ -61,13 +62,6 @@ impl crate::validation::Validate for SyncLipsync2Request {
             let value = &self.audio_url;
             crate::validation::check_media(out, path, "audio_url", value);
         }
-        if let ::std::option::Option::Some(value) = &self.sync_mode {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "sync_mode"),
-                out,
-            );
-        }
     }
 }
 impl SyncLipsync2Request {
@@ -82,94 +76,26 @@ impl crate::model::GenerationRequest for SyncLipsync2Request {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        SyncLipsync2Request::validate(self)
-    }
 }
 /// How to handle audio and video of different lengths.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum SyncMode {
     /// `"cut_off"`
-    #[serde(rename = "cut_off")]
     CutOff,
     /// `"loop"`
-    #[serde(rename = "loop")]
     Loop,
     /// `"bounce"`
-    #[serde(rename = "bounce")]
     Bounce,
     /// `"silence"`
-    #[serde(rename = "silence")]
     Silence,
     /// `"remap"`
-    #[serde(rename = "remap")]
     Remap,
 }
-impl SyncMode {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::CutOff,
-        Self::Loop,
-        Self::Bounce,
-        Self::Silence,
-        Self::Remap,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::CutOff => "cut_off",
-            Self::Loop => "loop",
-            Self::Bounce => "bounce",
-            Self::Silence => "silence",
-            Self::Remap => "remap",
-        }
-    }
-}
-impl ::std::fmt::Display for SyncMode {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for SyncMode {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "cut_off" => ::std::result::Result::Ok(Self::CutOff),
-            "loop" => ::std::result::Result::Ok(Self::Loop),
-            "bounce" => ::std::result::Result::Ok(Self::Bounce),
-            "silence" => ::std::result::Result::Ok(Self::Silence),
-            "remap" => ::std::result::Result::Ok(Self::Remap),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for SyncMode {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    SyncMode { CutOff = "cut_off", Loop = "loop", Bounce = "bounce", Silence = "silence",
+    Remap = "remap" }
+);
 /// Routes and field metadata of `sync/lipsync-2`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "sync/lipsync-2",
@@ -177,7 +103,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "lipsync-2",
     category: crate::model::Category::Videos,
     summary: "Lipsync 2 (Sync): lip sync",
-    description: "Sync Labs lipsync-2 re-times a speaker's mouth to new audio. Takes a video, an audio track and how to reconcile different lengths. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Sync Labs lipsync-2 re-times a speaker's mouth to new audio. Takes a video, an audio track and how to reconcile different lengths.",
     create_route: ::std::option::Option::Some("/generation/sync/lipsync-2"),
     sse_route: ::std::option::Option::Some("/generation/sse/sync/lipsync-2"),
     poll_route: super::super::catalog::POLL_ROUTE,

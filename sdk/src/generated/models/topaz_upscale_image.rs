@@ -8,6 +8,7 @@
 /// Schema `TopazUpscaleImageRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct TopazUpscaleImageRequest {
     /// Image to upscale.
     ///
@@ -161,13 +162,6 @@ impl crate::validation::Validate for TopazUpscaleImageRequest {
             let value = &self.image_url;
             crate::validation::check_media(out, path, "image_url", value);
         }
-        if let ::std::option::Option::Some(value) = &self.model {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "model"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.upscale_factor {
             crate::validation::check_minimum(
                 out,
@@ -184,13 +178,6 @@ impl crate::validation::Validate for TopazUpscaleImageRequest {
                 *value,
                 4.0,
                 false,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.subject_detection {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "subject_detection"),
-                out,
             );
         }
         if let ::std::option::Option::Some(value) = &self.face_enhancement_strength {
@@ -229,13 +216,6 @@ impl crate::validation::Validate for TopazUpscaleImageRequest {
                 false,
             );
         }
-        if let ::std::option::Option::Some(value) = &self.output_format {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "output_format"),
-                out,
-            );
-        }
     }
 }
 impl TopazUpscaleImageRequest {
@@ -250,239 +230,58 @@ impl crate::model::GenerationRequest for TopazUpscaleImageRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        TopazUpscaleImageRequest::validate(self)
-    }
 }
 /// Topaz enhancement model.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Model {
     /// `"Low Resolution V2"`
-    #[serde(rename = "Low Resolution V2")]
     LowResolutionV2,
     /// `"Standard V2"`
-    #[serde(rename = "Standard V2")]
     StandardV2,
     /// `"CGI"`
-    #[serde(rename = "CGI")]
     Cgi,
     /// `"High Fidelity V2"`
-    #[serde(rename = "High Fidelity V2")]
     HighFidelityV2,
     /// `"Text Refine"`
-    #[serde(rename = "Text Refine")]
     TextRefine,
     /// `"Recovery"`
-    #[serde(rename = "Recovery")]
     Recovery,
     /// `"Redefine"`
-    #[serde(rename = "Redefine")]
     Redefine,
     /// `"Recovery V2"`
-    #[serde(rename = "Recovery V2")]
     RecoveryV2,
 }
-impl Model {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::LowResolutionV2,
-        Self::StandardV2,
-        Self::Cgi,
-        Self::HighFidelityV2,
-        Self::TextRefine,
-        Self::Recovery,
-        Self::Redefine,
-        Self::RecoveryV2,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::LowResolutionV2 => "Low Resolution V2",
-            Self::StandardV2 => "Standard V2",
-            Self::Cgi => "CGI",
-            Self::HighFidelityV2 => "High Fidelity V2",
-            Self::TextRefine => "Text Refine",
-            Self::Recovery => "Recovery",
-            Self::Redefine => "Redefine",
-            Self::RecoveryV2 => "Recovery V2",
-        }
-    }
-}
-impl ::std::fmt::Display for Model {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Model {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "Low Resolution V2" => ::std::result::Result::Ok(Self::LowResolutionV2),
-            "Standard V2" => ::std::result::Result::Ok(Self::StandardV2),
-            "CGI" => ::std::result::Result::Ok(Self::Cgi),
-            "High Fidelity V2" => ::std::result::Result::Ok(Self::HighFidelityV2),
-            "Text Refine" => ::std::result::Result::Ok(Self::TextRefine),
-            "Recovery" => ::std::result::Result::Ok(Self::Recovery),
-            "Redefine" => ::std::result::Result::Ok(Self::Redefine),
-            "Recovery V2" => ::std::result::Result::Ok(Self::RecoveryV2),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Model {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    Model { LowResolutionV2 = "Low Resolution V2", StandardV2 = "Standard V2", Cgi =
+    "CGI", HighFidelityV2 = "High Fidelity V2", TextRefine = "Text Refine", Recovery =
+    "Recovery", Redefine = "Redefine", RecoveryV2 = "Recovery V2" }
+);
 /// Which subjects to enhance.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum SubjectDetection {
     /// `"All"`
-    #[serde(rename = "All")]
     All,
     /// `"Foreground"`
-    #[serde(rename = "Foreground")]
     Foreground,
     /// `"Background"`
-    #[serde(rename = "Background")]
     Background,
 }
-impl SubjectDetection {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::All, Self::Foreground, Self::Background];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::All => "All",
-            Self::Foreground => "Foreground",
-            Self::Background => "Background",
-        }
+crate::wire_enum::string_enum!(
+    SubjectDetection { All = "All", Foreground = "Foreground", Background = "Background"
     }
-}
-impl ::std::fmt::Display for SubjectDetection {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for SubjectDetection {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "All" => ::std::result::Result::Ok(Self::All),
-            "Foreground" => ::std::result::Result::Ok(Self::Foreground),
-            "Background" => ::std::result::Result::Ok(Self::Background),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for SubjectDetection {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+);
 /// File format of the generated image.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum OutputFormat {
     /// `"jpeg"`
-    #[serde(rename = "jpeg")]
     Jpeg,
     /// `"png"`
-    #[serde(rename = "png")]
     Png,
 }
-impl OutputFormat {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Jpeg, Self::Png];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Jpeg => "jpeg",
-            Self::Png => "png",
-        }
-    }
-}
-impl ::std::fmt::Display for OutputFormat {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for OutputFormat {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "jpeg" => ::std::result::Result::Ok(Self::Jpeg),
-            "png" => ::std::result::Result::Ok(Self::Png),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for OutputFormat {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(OutputFormat { Jpeg = "jpeg", Png = "png" });
 /// Routes and field metadata of `topaz/upscale/image`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "topaz/upscale/image",
@@ -490,7 +289,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "upscale/image",
     category: crate::model::Category::Images,
     summary: "Topaz Image Upscale (Topaz): image upscaling",
-    description: "Topaz Labs image upscaling and enhancement. Takes an image URL, a Topaz model, an upscale factor and face-enhancement settings. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Topaz Labs image upscaling and enhancement. Takes an image URL, a Topaz model, an upscale factor and face-enhancement settings.",
     create_route: ::std::option::Option::Some("/generation/topaz/upscale/image"),
     sse_route: ::std::option::Option::Some("/generation/sse/topaz/upscale/image"),
     poll_route: super::super::catalog::POLL_ROUTE,

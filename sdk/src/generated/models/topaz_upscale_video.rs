@@ -8,6 +8,7 @@
 /// Schema `TopazUpscaleVideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct TopazUpscaleVideoRequest {
     /// Video to upscale.
     ///
@@ -115,11 +116,6 @@ impl crate::model::GenerationRequest for TopazUpscaleVideoRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        TopazUpscaleVideoRequest::validate(self)
-    }
 }
 /// Routes and field metadata of `topaz/upscale/video`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
@@ -128,7 +124,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "upscale/video",
     category: crate::model::Category::Videos,
     summary: "Topaz Video Upscale (Topaz): video upscaling",
-    description: "Topaz Labs video upscaling and frame interpolation. Takes a video URL, an upscale factor and an optional target frame rate. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Topaz Labs video upscaling and frame interpolation. Takes a video URL, an upscale factor and an optional target frame rate.",
     create_route: ::std::option::Option::Some("/generation/topaz/upscale/video"),
     sse_route: ::std::option::Option::Some("/generation/sse/topaz/upscale/video"),
     poll_route: super::super::catalog::POLL_ROUTE,

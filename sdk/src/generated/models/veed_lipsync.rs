@@ -8,6 +8,7 @@
 /// Schema `VeedLipsyncRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct VeedLipsyncRequest {
     /// Video of the speaker.
     ///
@@ -59,11 +60,6 @@ impl crate::model::GenerationRequest for VeedLipsyncRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        VeedLipsyncRequest::validate(self)
-    }
 }
 /// Routes and field metadata of `veed/lipsync`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
@@ -72,7 +68,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "lipsync",
     category: crate::model::Category::Videos,
     summary: "VEED Lipsync (VEED): lip sync",
-    description: "VEED lip sync. Takes a video and an audio track. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "VEED lip sync. Takes a video and an audio track. The public parameter record for this endpoint is thin; only the two documented inputs are modelled.",
     create_route: ::std::option::Option::Some("/generation/veed/lipsync"),
     sse_route: ::std::option::Option::Some("/generation/sse/veed/lipsync"),
     poll_route: super::super::catalog::POLL_ROUTE,

@@ -8,6 +8,7 @@
 /// Schema `ViduQ2VideoTurboRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ViduQ2VideoTurboRequest {
     /// Text prompt for video generation
     ///
@@ -198,27 +199,6 @@ impl crate::validation::Validate for ViduQ2VideoTurboRequest {
                 false,
             );
         }
-        if let ::std::option::Option::Some(value) = &self.resolution {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "resolution"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.movement_amplitude {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "movement_amplitude"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.n {
             crate::validation::check_minimum(out, path, "n", *value as f64, 1.0, false);
             crate::validation::check_maximum(out, path, "n", *value as f64, 4.0, false);
@@ -237,215 +217,48 @@ impl crate::model::GenerationRequest for ViduQ2VideoTurboRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        ViduQ2VideoTurboRequest::validate(self)
-    }
 }
 /// Output video resolution
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Resolution {
     /// `"720p"`
-    #[serde(rename = "720p")]
     V720p,
     /// `"1080p"`
-    #[serde(rename = "1080p")]
     V1080p,
 }
-impl Resolution {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V720p, Self::V1080p];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V720p => "720p",
-            Self::V1080p => "1080p",
-        }
-    }
-}
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Resolution {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "720p" => ::std::result::Result::Ok(Self::V720p),
-            "1080p" => ::std::result::Result::Ok(Self::V1080p),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Resolution {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(Resolution { V720p = "720p", V1080p = "1080p" });
 /// The aspect ratio of the output video
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V16_9, Self::V9_16, Self::V1_1];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V16_9 => "16:9",
-            Self::V9_16 => "9:16",
-            Self::V1_1 => "1:1",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { V16_9 = "16:9", V9_16 = "9:16", V1_1 = "1:1" }
+);
 /// The movement amplitude of objects in the frame
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum MovementAmplitude {
     /// `"auto"`
-    #[serde(rename = "auto")]
     Auto,
     /// `"small"`
-    #[serde(rename = "small")]
     Small,
     /// `"medium"`
-    #[serde(rename = "medium")]
     Medium,
     /// `"large"`
-    #[serde(rename = "large")]
     Large,
 }
-impl MovementAmplitude {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::Auto,
-        Self::Small,
-        Self::Medium,
-        Self::Large,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::Small => "small",
-            Self::Medium => "medium",
-            Self::Large => "large",
-        }
-    }
-}
-impl ::std::fmt::Display for MovementAmplitude {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for MovementAmplitude {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "auto" => ::std::result::Result::Ok(Self::Auto),
-            "small" => ::std::result::Result::Ok(Self::Small),
-            "medium" => ::std::result::Result::Ok(Self::Medium),
-            "large" => ::std::result::Result::Ok(Self::Large),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for MovementAmplitude {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    MovementAmplitude { Auto = "auto", Small = "small", Medium = "medium", Large =
+    "large" }
+);
 /// Routes and field metadata of `vidu/q2/video-turbo`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "vidu/q2/video-turbo",
@@ -453,7 +266,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "q2/video-turbo",
     category: crate::model::Category::Videos,
     summary: "Vidu Q2 Video",
-    description: "Improved prompt obedience and motion Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Improved prompt obedience and motion",
     create_route: ::std::option::Option::Some("/generation/vidu/q2/video-turbo"),
     sse_route: ::std::option::Option::Some("/generation/sse/vidu/q2/video-turbo"),
     poll_route: super::super::catalog::POLL_ROUTE,

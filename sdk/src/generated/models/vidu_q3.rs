@@ -8,6 +8,7 @@
 /// Schema `ViduQ3Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ViduQ3Request {
     /// Text prompt for video generation
     ///
@@ -200,20 +201,6 @@ impl crate::validation::Validate for ViduQ3Request {
                 false,
             );
         }
-        if let ::std::option::Option::Some(value) = &self.resolution {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "resolution"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.first_frame_url {
             crate::validation::check_media(out, path, "first_frame_url", value);
         }
@@ -235,154 +222,37 @@ impl crate::model::GenerationRequest for ViduQ3Request {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        ViduQ3Request::validate(self)
-    }
 }
 /// Output video resolution
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Resolution {
     /// `"360p"`
-    #[serde(rename = "360p")]
     V360p,
     /// `"540p"`
-    #[serde(rename = "540p")]
     V540p,
     /// `"720p"`
-    #[serde(rename = "720p")]
     V720p,
     /// `"1080p"`
-    #[serde(rename = "1080p")]
     V1080p,
 }
-impl Resolution {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V360p,
-        Self::V540p,
-        Self::V720p,
-        Self::V1080p,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V360p => "360p",
-            Self::V540p => "540p",
-            Self::V720p => "720p",
-            Self::V1080p => "1080p",
-        }
-    }
-}
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Resolution {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "360p" => ::std::result::Result::Ok(Self::V360p),
-            "540p" => ::std::result::Result::Ok(Self::V540p),
-            "720p" => ::std::result::Result::Ok(Self::V720p),
-            "1080p" => ::std::result::Result::Ok(Self::V1080p),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Resolution {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    Resolution { V360p = "360p", V540p = "540p", V720p = "720p", V1080p = "1080p" }
+);
 /// The aspect ratio of the output video
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V16_9, Self::V9_16, Self::V1_1];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V16_9 => "16:9",
-            Self::V9_16 => "9:16",
-            Self::V1_1 => "1:1",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { V16_9 = "16:9", V9_16 = "9:16", V1_1 = "1:1" }
+);
 /// Routes and field metadata of `vidu/q3`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "vidu/q3",
@@ -390,7 +260,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "q3",
     category: crate::model::Category::Videos,
     summary: "Vidu Q3 Video",
-    description: "Seamless audio, elite action, and smart scene flow Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Seamless audio, elite action, and smart scene flow",
     create_route: ::std::option::Option::Some("/generation/vidu/q3"),
     sse_route: ::std::option::Option::Some("/generation/sse/vidu/q3"),
     poll_route: super::super::catalog::POLL_ROUTE,

@@ -8,6 +8,7 @@
 /// Schema `WanWanV26Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct WanWanV2_6Request {
     /// Text prompt describing the video.
     ///
@@ -203,27 +204,6 @@ impl crate::validation::Validate for WanWanV2_6Request {
         if let ::std::option::Option::Some(value) = &self.audio_url {
             crate::validation::check_media(out, path, "audio_url", value);
         }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.resolution {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "resolution"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.duration {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "duration"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.negative_prompt {
             crate::validation::check_max_length(
                 out,
@@ -257,221 +237,48 @@ impl crate::model::GenerationRequest for WanWanV2_6Request {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        WanWanV2_6Request::validate(self)
-    }
 }
 /// Aspect ratio of the video.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
     /// `"4:3"`
-    #[serde(rename = "4:3")]
     V4_3,
     /// `"3:4"`
-    #[serde(rename = "3:4")]
     V3_4,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V16_9,
-        Self::V9_16,
-        Self::V1_1,
-        Self::V4_3,
-        Self::V3_4,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V16_9 => "16:9",
-            Self::V9_16 => "9:16",
-            Self::V1_1 => "1:1",
-            Self::V4_3 => "4:3",
-            Self::V3_4 => "3:4",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            "4:3" => ::std::result::Result::Ok(Self::V4_3),
-            "3:4" => ::std::result::Result::Ok(Self::V3_4),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { V16_9 = "16:9", V9_16 = "9:16", V1_1 = "1:1", V4_3 = "4:3", V3_4 =
+    "3:4" }
+);
 /// Output resolution.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Resolution {
     /// `"720p"`
-    #[serde(rename = "720p")]
     V720p,
     /// `"1080p"`
-    #[serde(rename = "1080p")]
     V1080p,
 }
-impl Resolution {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V720p, Self::V1080p];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V720p => "720p",
-            Self::V1080p => "1080p",
-        }
-    }
-}
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Resolution {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "720p" => ::std::result::Result::Ok(Self::V720p),
-            "1080p" => ::std::result::Result::Ok(Self::V1080p),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Resolution {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(Resolution { V720p = "720p", V1080p = "1080p" });
 /// Video length in seconds.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum DurationValue {
     /// `"5"`
-    #[serde(rename = "5")]
     V5,
     /// `"10"`
-    #[serde(rename = "10")]
     V10,
     /// `"15"`
-    #[serde(rename = "15")]
     V15,
 }
-impl DurationValue {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V5, Self::V10, Self::V15];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V5 => "5",
-            Self::V10 => "10",
-            Self::V15 => "15",
-        }
-    }
-}
-impl ::std::fmt::Display for DurationValue {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for DurationValue {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "5" => ::std::result::Result::Ok(Self::V5),
-            "10" => ::std::result::Result::Ok(Self::V10),
-            "15" => ::std::result::Result::Ok(Self::V15),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for DurationValue {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(DurationValue { V5 = "5", V10 = "10", V15 = "15" });
 /// Routes and field metadata of `wan/wan-v2.6`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "wan/wan-v2.6",
@@ -479,7 +286,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "wan-v2.6",
     category: crate::model::Category::Videos,
     summary: "Wan 2.6 (Wan): text-to-video",
-    description: "Alibaba Wan 2.6 with audio and multi-shot support. Takes a prompt, optional first frame and audio, aspect ratio, resolution, duration and a seed. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Alibaba Wan 2.6 with audio and multi-shot support. Takes a prompt, optional first frame and audio, aspect ratio, resolution, duration and a seed.",
     create_route: ::std::option::Option::Some("/generation/wan/wan-v2.6"),
     sse_route: ::std::option::Option::Some("/generation/sse/wan/wan-v2.6"),
     poll_route: super::super::catalog::POLL_ROUTE,

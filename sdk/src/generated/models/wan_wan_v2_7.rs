@@ -8,6 +8,7 @@
 /// Schema `WanWanV27Request`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct WanWanV2_7Request {
     /// Text prompt describing the desired output or edit. Supports Chinese and English.
     ///
@@ -153,13 +154,6 @@ impl crate::validation::Validate for WanWanV2_7Request {
                 500,
             );
         }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.seed {
             crate::validation::check_minimum(
                 out,
@@ -214,94 +208,26 @@ impl crate::model::GenerationRequest for WanWanV2_7Request {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        WanWanV2_7Request::validate(self)
-    }
 }
 /// Aspect ratio used to derive output size.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
     /// `"3:4"`
-    #[serde(rename = "3:4")]
     V3_4,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
     /// `"4:3"`
-    #[serde(rename = "4:3")]
     V4_3,
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V1_1,
-        Self::V3_4,
-        Self::V9_16,
-        Self::V4_3,
-        Self::V16_9,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V1_1 => "1:1",
-            Self::V3_4 => "3:4",
-            Self::V9_16 => "9:16",
-            Self::V4_3 => "4:3",
-            Self::V16_9 => "16:9",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            "3:4" => ::std::result::Result::Ok(Self::V3_4),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            "4:3" => ::std::result::Result::Ok(Self::V4_3),
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { V1_1 = "1:1", V3_4 = "3:4", V9_16 = "9:16", V4_3 = "4:3", V16_9 =
+    "16:9" }
+);
 /// Routes and field metadata of `wan/wan-v2.7`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "wan/wan-v2.7",
@@ -309,7 +235,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "wan-v2.7",
     category: crate::model::Category::Images,
     summary: "Wan V2.7",
-    description: "Wan 2.7 image generation and editing model. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Wan 2.7 image generation and editing model.",
     create_route: ::std::option::Option::Some("/generation/wan/wan-v2.7"),
     sse_route: ::std::option::Option::Some("/generation/sse/wan/wan-v2.7"),
     poll_route: super::super::catalog::POLL_ROUTE,

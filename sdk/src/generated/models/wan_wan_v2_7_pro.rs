@@ -8,6 +8,7 @@
 /// Schema `WanWanV27ProRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct WanWanV2_7ProRequest {
     /// Text prompt describing the desired output or edit. Supports Chinese and English.
     ///
@@ -221,20 +222,6 @@ impl crate::validation::Validate for WanWanV2_7ProRequest {
                 500,
             );
         }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.image_size {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "image_size"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.seed {
             crate::validation::check_minimum(
                 out,
@@ -303,188 +290,50 @@ impl crate::model::GenerationRequest for WanWanV2_7ProRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        WanWanV2_7ProRequest::validate(self)
-    }
 }
 /// Aspect ratio used to derive output size.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
     /// `"3:4"`
-    #[serde(rename = "3:4")]
     V3_4,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
     /// `"4:3"`
-    #[serde(rename = "4:3")]
     V4_3,
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V1_1,
-        Self::V3_4,
-        Self::V9_16,
-        Self::V4_3,
-        Self::V16_9,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V1_1 => "1:1",
-            Self::V3_4 => "3:4",
-            Self::V9_16 => "9:16",
-            Self::V4_3 => "4:3",
-            Self::V16_9 => "16:9",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            "3:4" => ::std::result::Result::Ok(Self::V3_4),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            "4:3" => ::std::result::Result::Ok(Self::V4_3),
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { V1_1 = "1:1", V3_4 = "3:4", V9_16 = "9:16", V4_3 = "4:3", V16_9 =
+    "16:9" }
+);
 /// Output image size preset. Advanced override.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum ImageSize {
     /// `"square_hd"`
-    #[serde(rename = "square_hd")]
     SquareHd,
     /// `"square"`
-    #[serde(rename = "square")]
     Square,
     /// `"portrait_4_3"`
-    #[serde(rename = "portrait_4_3")]
     Portrait4_3,
     /// `"portrait_16_9"`
-    #[serde(rename = "portrait_16_9")]
     Portrait16_9,
     /// `"portrait_9_16"`
-    #[serde(rename = "portrait_9_16")]
     Portrait9_16,
     /// `"landscape_4_3"`
-    #[serde(rename = "landscape_4_3")]
     Landscape4_3,
     /// `"landscape_16_9"`
-    #[serde(rename = "landscape_16_9")]
     Landscape16_9,
 }
-impl ImageSize {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::SquareHd,
-        Self::Square,
-        Self::Portrait4_3,
-        Self::Portrait16_9,
-        Self::Portrait9_16,
-        Self::Landscape4_3,
-        Self::Landscape16_9,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::SquareHd => "square_hd",
-            Self::Square => "square",
-            Self::Portrait4_3 => "portrait_4_3",
-            Self::Portrait16_9 => "portrait_16_9",
-            Self::Portrait9_16 => "portrait_9_16",
-            Self::Landscape4_3 => "landscape_4_3",
-            Self::Landscape16_9 => "landscape_16_9",
-        }
-    }
-}
-impl ::std::fmt::Display for ImageSize {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for ImageSize {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "square_hd" => ::std::result::Result::Ok(Self::SquareHd),
-            "square" => ::std::result::Result::Ok(Self::Square),
-            "portrait_4_3" => ::std::result::Result::Ok(Self::Portrait4_3),
-            "portrait_16_9" => ::std::result::Result::Ok(Self::Portrait16_9),
-            "portrait_9_16" => ::std::result::Result::Ok(Self::Portrait9_16),
-            "landscape_4_3" => ::std::result::Result::Ok(Self::Landscape4_3),
-            "landscape_16_9" => ::std::result::Result::Ok(Self::Landscape16_9),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for ImageSize {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    ImageSize { SquareHd = "square_hd", Square = "square", Portrait4_3 = "portrait_4_3",
+    Portrait16_9 = "portrait_16_9", Portrait9_16 = "portrait_9_16", Landscape4_3 =
+    "landscape_4_3", Landscape16_9 = "landscape_16_9" }
+);
 /// Routes and field metadata of `wan/wan-v2.7-pro`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "wan/wan-v2.7-pro",
@@ -492,7 +341,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "wan-v2.7-pro",
     category: crate::model::Category::Images,
     summary: "Wan V2.7 Pro",
-    description: "Wan 2.7 Pro image generation and editing model. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Wan 2.7 Pro image generation and editing model.",
     create_route: ::std::option::Option::Some("/generation/wan/wan-v2.7-pro"),
     sse_route: ::std::option::Option::Some("/generation/sse/wan/wan-v2.7-pro"),
     poll_route: super::super::catalog::POLL_ROUTE,

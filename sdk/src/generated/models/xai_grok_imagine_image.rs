@@ -8,6 +8,7 @@
 /// Schema `XaiGrokImagineImageRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct XaiGrokImagineImageRequest {
     /// (The reference page gives no description.)
     pub prompt: ::std::string::String,
@@ -94,20 +95,6 @@ impl crate::validation::Validate for XaiGrokImagineImageRequest {
         if let ::std::option::Option::Some(value) = &self.image_url {
             crate::validation::check_media(out, path, "image_url", value);
         }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.output_format {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "output_format"),
-                out,
-            );
-        }
         if let ::std::option::Option::Some(value) = &self.n {
             crate::validation::check_minimum(out, path, "n", *value as f64, 1.0, false);
             crate::validation::check_maximum(out, path, "n", *value as f64, 4.0, false);
@@ -126,172 +113,42 @@ impl crate::model::GenerationRequest for XaiGrokImagineImageRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        XaiGrokImagineImageRequest::validate(self)
-    }
 }
 /// (The reference page gives no description.)
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
     /// `"2:3"`
-    #[serde(rename = "2:3")]
     V2_3,
     /// `"3:2"`
-    #[serde(rename = "3:2")]
     V3_2,
     /// `"3:4"`
-    #[serde(rename = "3:4")]
     V3_4,
     /// `"4:3"`
-    #[serde(rename = "4:3")]
     V4_3,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V1_1,
-        Self::V2_3,
-        Self::V3_2,
-        Self::V3_4,
-        Self::V4_3,
-        Self::V9_16,
-        Self::V16_9,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V1_1 => "1:1",
-            Self::V2_3 => "2:3",
-            Self::V3_2 => "3:2",
-            Self::V3_4 => "3:4",
-            Self::V4_3 => "4:3",
-            Self::V9_16 => "9:16",
-            Self::V16_9 => "16:9",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            "2:3" => ::std::result::Result::Ok(Self::V2_3),
-            "3:2" => ::std::result::Result::Ok(Self::V3_2),
-            "3:4" => ::std::result::Result::Ok(Self::V3_4),
-            "4:3" => ::std::result::Result::Ok(Self::V4_3),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { V1_1 = "1:1", V2_3 = "2:3", V3_2 = "3:2", V3_4 = "3:4", V4_3 = "4:3",
+    V9_16 = "9:16", V16_9 = "16:9" }
+);
 /// (The reference page gives no description.)
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum OutputFormat {
     /// `"jpg"`
-    #[serde(rename = "jpg")]
     Jpg,
     /// `"png"`
-    #[serde(rename = "png")]
     Png,
     /// `"webp"`
-    #[serde(rename = "webp")]
     Webp,
 }
-impl OutputFormat {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::Jpg, Self::Png, Self::Webp];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Jpg => "jpg",
-            Self::Png => "png",
-            Self::Webp => "webp",
-        }
-    }
-}
-impl ::std::fmt::Display for OutputFormat {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for OutputFormat {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "jpg" => ::std::result::Result::Ok(Self::Jpg),
-            "png" => ::std::result::Result::Ok(Self::Png),
-            "webp" => ::std::result::Result::Ok(Self::Webp),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for OutputFormat {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(OutputFormat { Jpg = "jpg", Png = "png", Webp = "webp" });
 /// Routes and field metadata of `xai/grok-imagine-image`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "xai/grok-imagine-image",
@@ -299,7 +156,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "grok-imagine-image",
     category: crate::model::Category::Images,
     summary: "Grok Imagine Image",
-    description: "Generate images with xAI’s Grok Imagine model Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Generate images with xAI’s Grok Imagine model",
     create_route: ::std::option::Option::Some("/generation/xai/grok-imagine-image"),
     sse_route: ::std::option::Option::Some("/generation/sse/xai/grok-imagine-image"),
     poll_route: super::super::catalog::POLL_ROUTE,

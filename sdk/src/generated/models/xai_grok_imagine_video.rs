@@ -8,6 +8,7 @@
 /// Schema `XaiGrokImagineVideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct XaiGrokImagineVideoRequest {
     /// Text prompt describing the video.
     ///
@@ -119,20 +120,6 @@ impl crate::validation::Validate for XaiGrokImagineVideoRequest {
                 false,
             );
         }
-        if let ::std::option::Option::Some(value) = &self.aspect_ratio {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "aspect_ratio"),
-                out,
-            );
-        }
-        if let ::std::option::Option::Some(value) = &self.resolution {
-            crate::validation::Validate::validate_into(
-                value,
-                &crate::validation::join(path, "resolution"),
-                out,
-            );
-        }
     }
 }
 impl XaiGrokImagineVideoRequest {
@@ -147,167 +134,40 @@ impl crate::model::GenerationRequest for XaiGrokImagineVideoRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        XaiGrokImagineVideoRequest::validate(self)
-    }
 }
 /// Aspect ratio of the video.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum AspectRatio {
     /// `"16:9"`
-    #[serde(rename = "16:9")]
     V16_9,
     /// `"4:3"`
-    #[serde(rename = "4:3")]
     V4_3,
     /// `"3:2"`
-    #[serde(rename = "3:2")]
     V3_2,
     /// `"1:1"`
-    #[serde(rename = "1:1")]
     V1_1,
     /// `"2:3"`
-    #[serde(rename = "2:3")]
     V2_3,
     /// `"3:4"`
-    #[serde(rename = "3:4")]
     V3_4,
     /// `"9:16"`
-    #[serde(rename = "9:16")]
     V9_16,
 }
-impl AspectRatio {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[
-        Self::V16_9,
-        Self::V4_3,
-        Self::V3_2,
-        Self::V1_1,
-        Self::V2_3,
-        Self::V3_4,
-        Self::V9_16,
-    ];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V16_9 => "16:9",
-            Self::V4_3 => "4:3",
-            Self::V3_2 => "3:2",
-            Self::V1_1 => "1:1",
-            Self::V2_3 => "2:3",
-            Self::V3_4 => "3:4",
-            Self::V9_16 => "9:16",
-        }
-    }
-}
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for AspectRatio {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "16:9" => ::std::result::Result::Ok(Self::V16_9),
-            "4:3" => ::std::result::Result::Ok(Self::V4_3),
-            "3:2" => ::std::result::Result::Ok(Self::V3_2),
-            "1:1" => ::std::result::Result::Ok(Self::V1_1),
-            "2:3" => ::std::result::Result::Ok(Self::V2_3),
-            "3:4" => ::std::result::Result::Ok(Self::V3_4),
-            "9:16" => ::std::result::Result::Ok(Self::V9_16),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for AspectRatio {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(
+    AspectRatio { V16_9 = "16:9", V4_3 = "4:3", V3_2 = "3:2", V1_1 = "1:1", V2_3 = "2:3",
+    V3_4 = "3:4", V9_16 = "9:16" }
+);
 /// Output resolution.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Resolution {
     /// `"480p"`
-    #[serde(rename = "480p")]
     V480p,
     /// `"720p"`
-    #[serde(rename = "720p")]
     V720p,
 }
-impl Resolution {
-    /// Every value, in spec order.
-    pub const ALL: &'static [Self] = &[Self::V480p, Self::V720p];
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::V480p => "480p",
-            Self::V720p => "720p",
-        }
-    }
-}
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Resolution {
-    type Err = crate::validation::UnknownValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        match s {
-            "480p" => ::std::result::Result::Ok(Self::V480p),
-            "720p" => ::std::result::Result::Ok(Self::V720p),
-            other => {
-                ::std::result::Result::Err(
-                    crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    ),
-                )
-            }
-        }
-    }
-}
-impl crate::validation::Validate for Resolution {
-    fn validate_into(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<crate::validation::Violation>,
-    ) {}
-}
+crate::wire_enum::string_enum!(Resolution { V480p = "480p", V720p = "720p" });
 /// Routes and field metadata of `xai/grok-imagine-video`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
     id: "xai/grok-imagine-video",
@@ -315,7 +175,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "grok-imagine-video",
     category: crate::model::Category::Videos,
     summary: "Grok Imagine Video (xAI): text-to-video",
-    description: "xAI's Grok Imagine video model with generated audio. Takes a prompt, an optional image, duration, aspect ratio and resolution. Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "xAI's Grok Imagine video model with generated audio. Takes a prompt, an optional image, duration, aspect ratio and resolution.",
     create_route: ::std::option::Option::Some("/generation/xai/grok-imagine-video"),
     sse_route: ::std::option::Option::Some("/generation/sse/xai/grok-imagine-video"),
     poll_route: super::super::catalog::POLL_ROUTE,

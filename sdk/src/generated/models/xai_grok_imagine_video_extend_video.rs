@@ -8,6 +8,7 @@
 /// Schema `XaiGrokImagineVideoExtendVideoRequest`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct XaiGrokImagineVideoExtendVideoRequest {
     /// Text description of what should happen next in the video
     pub prompt: ::std::string::String,
@@ -107,11 +108,6 @@ impl crate::model::GenerationRequest for XaiGrokImagineVideoExtendVideoRequest {
     fn model() -> &'static crate::model::ModelDescriptor {
         &MODEL
     }
-    fn validate(
-        &self,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        XaiGrokImagineVideoExtendVideoRequest::validate(self)
-    }
 }
 /// Routes and field metadata of `xai/grok-imagine-video/extend-video`.
 pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
@@ -120,7 +116,7 @@ pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor 
     model: "grok-imagine-video/extend-video",
     category: crate::model::Category::Videos,
     summary: "Grok Imagine Extend Video",
-    description: "Extend source videos with xAI’s Grok Imagine Video model Creates the job and returns its id; poll GET /generation/{id} for the result.",
+    description: "Extend source videos with xAI’s Grok Imagine Video model",
     create_route: ::std::option::Option::Some(
         "/generation/xai/grok-imagine-video/extend-video",
     ),
