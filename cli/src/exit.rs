@@ -62,7 +62,8 @@ pub fn code_of(category: ErrorCategory) -> u8 {
         ErrorCategory::Failed => FAILED,
         ErrorCategory::Timeout => TIMEOUT,
         ErrorCategory::Config => INPUT,
-        ErrorCategory::Decode | ErrorCategory::Unknown => UNKNOWN,
+        // Decode, Unknown, and categories a later SDK adds.
+        _ => UNKNOWN,
     }
 }
 

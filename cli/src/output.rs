@@ -197,7 +197,13 @@ const CLI_WORDING: &[(&str, &str)] = &[
         "use https:// or call allow_insecure_http(true)",
         "use an https:// --base-url (or SKILLS_VIDEO_BASE_URL); plain http:// is accepted only for a loopback host",
     ),
-    ("`wait(id)` (`skills-video wait ID`)", "`skills-video wait ID`"),
+    ("`Client::wait(id)`", "`skills-video wait ID`"),
+    ("`Client::credits()`", "`skills-video credits`"),
+    (
+        "(each model's fields, allowed values and ranges: `ModelDescriptor::fields`)",
+        "(see `skills-video inspect MODEL`)",
+    ),
+    ("(`catalog::MODELS` lists them)", "(`skills-video models`)"),
 ];
 
 /// `text` with the SDK's API names replaced by the CLI's flags and

@@ -27,6 +27,7 @@ const CREDIT_PHRASES: &[&str] = &[
 
 /// The reference's error categories (plus the SDK's own outcomes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorCategory {
     /// 402, or a message about credits.
     InsufficientCredits,
@@ -73,14 +74,14 @@ impl ErrorCategory {
     /// What to do about an error of this category.
     pub fn guidance(&self) -> &'static str {
         match self {
-            ErrorCategory::InsufficientCredits => "Your credits are insufficient. Open https://skills.video/dashboard, go to Billing/Credits, recharge, then retry. Check the balance with `skills-video credits`.",
+            ErrorCategory::InsufficientCredits => "Your credits are insufficient. Open https://skills.video/dashboard, go to Billing/Credits, recharge, then retry. Check the balance with `Client::credits()`.",
             ErrorCategory::Auth => "The API key is missing or invalid. Create one at https://skills.video/dashboard/developer (Create API Key) and export it: export SKILLS_VIDEO_API_KEY=\"<YOUR_API_KEY>\".",
-            ErrorCategory::Validation => "The request does not match the model's schema. Fix the named fields (see `skills-video inspect MODEL`); do not resend the same payload.",
-            ErrorCategory::NotFound => "The model route or generation id does not exist. Check the model name (`skills-video models`) or the id.",
+            ErrorCategory::Validation => "The request does not match the model's schema. Fix the named fields (each model's fields, allowed values and ranges: `ModelDescriptor::fields`); do not resend the same payload.",
+            ErrorCategory::NotFound => "The model route or generation id does not exist. Check the model id (`catalog::MODELS` lists them) or the generation id.",
             ErrorCategory::Transient => "A temporary failure (rate limit, server error or network) persisted through every retry. Retry later; rate-limit windows are not published.",
             ErrorCategory::Ambiguous => "The platform may have accepted the job, but no generation id arrived. Do not resubmit blindly: resubmitting with the same Idempotency-Key is safe if the platform deduplicates; otherwise check your dashboard first.",
             ErrorCategory::Failed => "The platform ran the job and it ended FAILED or CANCELED. Read the message; adjust the request before trying again.",
-            ErrorCategory::Timeout => "The job did not finish within the poll budget. It may still complete: resume with `wait(id)` (`skills-video wait ID`) instead of creating it again.",
+            ErrorCategory::Timeout => "The job did not finish within the poll budget. It may still complete: resume with `Client::wait(id)` instead of creating it again.",
             ErrorCategory::Config => "Fix the client configuration as the message says.",
             ErrorCategory::Decode => "The platform answered with something this SDK could not read; the raw body is attached. Report it if it persists.",
             ErrorCategory::Unknown => "An unexpected error. The status and body are attached; retry only if you know the request was not accepted.",
@@ -188,6 +189,16 @@ pub enum Error {
         /// What failed, and what to do.
         message: String,
     },
+    /// The request could not be turned into JSON; nothing was sent.
+    #[error("cannot serialise the request: {message}")]
+    Serialize {
+        /// What serde reported.
+        message: String,
+    },
+    /// The lifecycle's event stream ended without a terminal result or an
+    /// error: an SDK bug, never a platform answer.
+    #[error("the lifecycle ended without a terminal result (an SDK bug; please report it)")]
+    NoTerminalResult,
     /// A response body could not be read.
     #[error("could not read the platform's response: {message}")]
     Decode {
@@ -211,6 +222,8 @@ impl Error {
             Error::Failed { .. } => ErrorCategory::Failed,
             Error::Timeout { .. } => ErrorCategory::Timeout,
             Error::Decode { .. } => ErrorCategory::Decode,
+            Error::Serialize { .. } => ErrorCategory::Validation,
+            Error::NoTerminalResult => ErrorCategory::Unknown,
             Error::InvalidId { .. } => ErrorCategory::Validation,
             Error::Ledger { .. } => ErrorCategory::Config,
         }

@@ -78,7 +78,7 @@ pub mod generation;
 mod id;
 #[cfg(feature = "ledger")]
 pub mod ledger;
-pub mod lenient;
+mod lenient;
 pub mod lifecycle;
 pub mod media;
 pub mod model;

@@ -296,7 +296,9 @@ impl RequestBody {
     /// be a top-level field or an item of a top-level array).
     pub fn from_request<T: Serialize + ?Sized>(request: &T) -> Result<Self, Error> {
         let (json, files) = collecting(|| serde_json::to_value(request));
-        let json = json.map_err(|e| Error::Config(format!("cannot serialise the request: {e}")))?;
+        let json = json.map_err(|e| Error::Serialize {
+            message: e.to_string(),
+        })?;
         let body = RequestBody { json, files };
         body.check_placement()?;
         Ok(body)

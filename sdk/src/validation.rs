@@ -68,7 +68,7 @@ impl<T: Validate> Validate for std::collections::BTreeMap<String, T> {
 }
 
 /// Runs a root-level validation and turns the violations into a result.
-pub fn validate_root<T: Validate + ?Sized>(value: &T) -> Result<(), ValidationErrors> {
+pub(crate) fn validate_root<T: Validate + ?Sized>(value: &T) -> Result<(), ValidationErrors> {
     let mut out = Vec::new();
     value.validate_into("", &mut out);
     if out.is_empty() {
@@ -79,7 +79,7 @@ pub fn validate_root<T: Validate + ?Sized>(value: &T) -> Result<(), ValidationEr
 }
 
 /// `path.field`, or `field` at the root.
-pub fn join(path: &str, field: &str) -> String {
+pub(crate) fn join(path: &str, field: &str) -> String {
     if path.is_empty() {
         field.to_string()
     } else {
@@ -88,7 +88,7 @@ pub fn join(path: &str, field: &str) -> String {
 }
 
 /// `field[i]`.
-pub fn index(field: &str, i: usize) -> String {
+pub(crate) fn index(field: &str, i: usize) -> String {
     format!("{field}[{i}]")
 }
 
@@ -101,7 +101,7 @@ fn push(out: &mut Vec<Violation>, path: &str, field: &str, rule: &'static str, m
 }
 
 /// `minimum` / `exclusiveMinimum`.
-pub fn check_minimum(
+pub(crate) fn check_minimum(
     out: &mut Vec<Violation>,
     path: &str,
     field: &str,
@@ -127,7 +127,7 @@ pub fn check_minimum(
 }
 
 /// `maximum` / `exclusiveMaximum`.
-pub fn check_maximum(
+pub(crate) fn check_maximum(
     out: &mut Vec<Violation>,
     path: &str,
     field: &str,
@@ -149,7 +149,13 @@ pub fn check_maximum(
 }
 
 /// `minLength`, counted in characters as JSON Schema does.
-pub fn check_min_length(out: &mut Vec<Violation>, path: &str, field: &str, value: &str, min: u64) {
+pub(crate) fn check_min_length(
+    out: &mut Vec<Violation>,
+    path: &str,
+    field: &str,
+    value: &str,
+    min: u64,
+) {
     let len = value.chars().count() as u64;
     if len < min {
         push(
@@ -163,7 +169,13 @@ pub fn check_min_length(out: &mut Vec<Violation>, path: &str, field: &str, value
 }
 
 /// `maxLength`, counted in characters.
-pub fn check_max_length(out: &mut Vec<Violation>, path: &str, field: &str, value: &str, max: u64) {
+pub(crate) fn check_max_length(
+    out: &mut Vec<Violation>,
+    path: &str,
+    field: &str,
+    value: &str,
+    max: u64,
+) {
     let len = value.chars().count() as u64;
     if len > max {
         push(
@@ -177,7 +189,13 @@ pub fn check_max_length(out: &mut Vec<Violation>, path: &str, field: &str, value
 }
 
 /// `minItems`.
-pub fn check_min_items(out: &mut Vec<Violation>, path: &str, field: &str, len: usize, min: u64) {
+pub(crate) fn check_min_items(
+    out: &mut Vec<Violation>,
+    path: &str,
+    field: &str,
+    len: usize,
+    min: u64,
+) {
     if (len as u64) < min {
         push(
             out,
@@ -190,7 +208,13 @@ pub fn check_min_items(out: &mut Vec<Violation>, path: &str, field: &str, len: u
 }
 
 /// `maxItems`.
-pub fn check_max_items(out: &mut Vec<Violation>, path: &str, field: &str, len: usize, max: u64) {
+pub(crate) fn check_max_items(
+    out: &mut Vec<Violation>,
+    path: &str,
+    field: &str,
+    len: usize,
+    max: u64,
+) {
     if len as u64 > max {
         push(
             out,
@@ -203,7 +227,7 @@ pub fn check_max_items(out: &mut Vec<Violation>, path: &str, field: &str, len: u
 }
 
 /// `pattern` (unanchored, as JSON Schema specifies).
-pub fn check_pattern(
+pub(crate) fn check_pattern(
     out: &mut Vec<Violation>,
     path: &str,
     field: &str,
@@ -225,7 +249,7 @@ pub fn check_pattern(
 }
 
 /// `format: uri`: an absolute URI with a scheme.
-pub fn check_uri(out: &mut Vec<Violation>, path: &str, field: &str, value: &str) {
+pub(crate) fn check_uri(out: &mut Vec<Violation>, path: &str, field: &str, value: &str) {
     if url::Url::parse(value).is_err() {
         push(
             out,
@@ -239,14 +263,15 @@ pub fn check_uri(out: &mut Vec<Violation>, path: &str, field: &str, value: &str)
 
 /// A media input: a URL must be absolute; a local file is checked when the
 /// request is encoded (it must exist, be a regular file and fit the upload cap).
-pub fn check_media(out: &mut Vec<Violation>, path: &str, field: &str, value: &crate::Media) {
+pub(crate) fn check_media(out: &mut Vec<Violation>, path: &str, field: &str, value: &crate::Media) {
     if let Some(url) = value.as_url() {
         check_uri(out, path, field, url);
     }
 }
 
 /// Whether two JSON literals are the same value (numbers compared numerically).
-pub fn same_literal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+#[allow(dead_code)] // Used by generated enums of mixed literals (none in today's specs).
+pub(crate) fn same_literal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     match (a, b) {
         (serde_json::Value::Number(x), serde_json::Value::Number(y)) => x.as_f64() == y.as_f64(),
         _ => a == b,

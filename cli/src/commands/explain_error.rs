@@ -22,7 +22,7 @@ pub fn explain(status: u16, body: &str) -> (Value, u8) {
         "status": status,
         "message": message,
         "should_retry": category == ErrorCategory::Transient,
-        "guidance": category.guidance(),
+        "guidance": crate::output::cli_wording(category.guidance()),
         "fields": field_errors,
         "credits_check_command": "skills-video credits",
         "recharge": {

@@ -70,6 +70,7 @@ fn record(ledger: &dyn Ledger, key: &str, item: &Result<Event, Error>, id_known:
             | Error::Transient { .. }
             | Error::InvalidRequest { .. }
             | Error::Config(_)
+            | Error::Serialize { .. }
             | Error::MissingApiKey),
         ) => ledger.record_state(key, JobState::Rejected, Some(&e.to_string())),
         // Anything else without an id (an unusable id, an unreadable answer):

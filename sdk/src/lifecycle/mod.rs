@@ -637,8 +637,5 @@ pub(crate) async fn finish(
             return Ok(generation);
         }
     }
-    Err(Error::Decode {
-        message: "the lifecycle ended without a terminal result".into(),
-        body: String::new(),
-    })
+    Err(Error::NoTerminalResult)
 }
