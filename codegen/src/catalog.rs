@@ -9,16 +9,12 @@
 use openapiv3::{OpenAPI, Operation, ReferenceOr};
 use serde_json::Value;
 
-use crate::error::{pointer_segment, CodegenError, Result};
+use crate::error::{CodegenError, Result};
 
-/// Which docs group a model is listed under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Category {
-    /// Under a group named `Images`.
-    Images,
-    /// Under a group named `Videos`.
-    Videos,
-}
+use skills_video_routes::docs::Page;
+use skills_video_routes::route::strip_v1;
+pub use skills_video_routes::route::{polling_twin, sse_twin};
+pub use skills_video_routes::Category;
 
 /// One model as the docs list it, paired with its routes in the OpenAPI document.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,18 +42,9 @@ pub struct Catalog {
     pub poll_route: String,
 }
 
-/// A `POST` page found under a category group.
-#[derive(Debug, Clone)]
-struct Page {
-    category: Category,
-    path: String,
-    pointer: String,
-}
-
 /// Builds the catalog from both specs.
 pub fn build(openapi: &OpenAPI, docs: &Value) -> Result<Catalog> {
-    let mut pages = Vec::new();
-    collect_pages(docs, None, String::new(), &mut pages);
+    let pages: Vec<Page> = skills_video_routes::docs::pages(docs);
     let prefix = path_prefix(openapi);
     let mut endpoints: Vec<Endpoint> = Vec::new();
     for page in pages {
@@ -117,28 +104,6 @@ fn path_prefix(openapi: &OpenAPI) -> &'static str {
     }
 }
 
-fn strip_v1(path: &str) -> &str {
-    path.strip_prefix("/v1")
-        .filter(|p| p.starts_with('/'))
-        .unwrap_or(path)
-}
-
-/// `/generation/sse/x` → `/generation/x` (the reverse of [`sse_twin`]).
-pub fn polling_twin(route: &str) -> String {
-    match route.strip_prefix("/generation/sse/") {
-        Some(rest) => format!("/generation/{rest}"),
-        None => route.to_string(),
-    }
-}
-
-/// The SSE twin: the first `/generation/` becomes `/generation/sse/`.
-pub fn sse_twin(route: &str) -> String {
-    match route.strip_prefix("/generation/") {
-        Some(rest) if !rest.starts_with("sse/") => format!("/generation/sse/{rest}"),
-        _ => route.to_string(),
-    }
-}
-
 /// The `GET /generation/{param}` route, relative to the API base; the
 /// platform's `/generation/{id}` when the document does not carry one.
 fn poll_route(openapi: &OpenAPI) -> String {
@@ -154,65 +119,5 @@ fn poll_route(openapi: &OpenAPI) -> String {
             })
         })
         .map(str::to_string)
-        .unwrap_or_else(|| "/generation/{id}".to_string())
-}
-
-fn category_of(name: &str) -> Option<Category> {
-    match name {
-        "Images" => Some(Category::Images),
-        "Videos" => Some(Category::Videos),
-        _ => None,
-    }
-}
-
-/// Walks any JSON value; a `{group, pages}` object named Images or Videos sets
-/// the category for everything below it.
-fn collect_pages(value: &Value, category: Option<Category>, pointer: String, out: &mut Vec<Page>) {
-    match value {
-        Value::Object(map) => {
-            let category = map
-                .get("group")
-                .and_then(Value::as_str)
-                .and_then(category_of)
-                .or(category);
-            for (key, child) in map {
-                let child_pointer = format!("{pointer}/{}", pointer_segment(key));
-                collect_pages(child, category, child_pointer, out);
-            }
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                collect_pages(item, category, format!("{pointer}/{i}"), out);
-            }
-        }
-        Value::String(text) => {
-            let Some(category) = category else { return };
-            let Some(path) = text.trim().strip_prefix("POST ") else {
-                return;
-            };
-            let path = path.trim();
-            if strip_v1(path).starts_with("/generation/") {
-                out.push(Page {
-                    category,
-                    path: path.to_string(),
-                    pointer: format!("#{pointer}"),
-                });
-            }
-        }
-        _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn twins() {
-        assert_eq!(sse_twin("/generation/a/b"), "/generation/sse/a/b");
-        assert_eq!(sse_twin("/generation/sse/a/b"), "/generation/sse/a/b");
-        assert_eq!(polling_twin("/generation/sse/a/b"), "/generation/a/b");
-        assert_eq!(strip_v1("/v1/generation/a"), "/generation/a");
-        assert_eq!(strip_v1("/v1x/generation/a"), "/v1x/generation/a");
-    }
+        .unwrap_or_else(|| skills_video_routes::route::DEFAULT_POLL_ROUTE.to_string())
 }

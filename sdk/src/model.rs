@@ -455,15 +455,7 @@ pub fn find_model(name: &str) -> Option<&'static ModelDescriptor> {
 
 /// Reduces any accepted spelling of a model to its id.
 pub fn model_id_of(name: &str) -> &str {
-    let mut s = name.trim();
-    s = s.strip_prefix("POST ").unwrap_or(s).trim();
-    s = s
-        .strip_prefix("/v1")
-        .filter(|r| r.starts_with('/'))
-        .unwrap_or(s);
-    s = s.strip_prefix("/generation/").unwrap_or(s);
-    s = s.strip_prefix("sse/").unwrap_or(s);
-    s.trim_matches('/')
+    skills_video_routes::route::model_id(name)
 }
 
 /// Every model in the catalog.

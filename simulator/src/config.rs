@@ -8,6 +8,10 @@ use crate::faults::FaultRule;
 /// [`SimulatorConfig::default`].
 pub const EMBEDDED_SPEC: &str = include_str!("../../specs/openapi.json");
 
+/// The docs.json compiled into the simulator: it says which models are
+/// images and which are videos, as it does for the generator.
+pub const EMBEDDED_DOCS: &str = include_str!("../../specs/docs.json");
+
 /// How a [`Simulator`](crate::Simulator) behaves.
 #[derive(Debug, Clone)]
 pub struct SimulatorConfig {
@@ -28,6 +32,10 @@ pub struct SimulatorConfig {
     /// The OpenAPI document whose `POST /generation/...` operations define the
     /// models and their request schemas (default: [`EMBEDDED_SPEC`]).
     pub spec: serde_json::Value,
+    /// The Mintlify docs.json whose `Images`/`Videos` groups give each model
+    /// its category (default: [`EMBEDDED_DOCS`]); a model it does not list
+    /// takes the category from its operation's `Images`/`Videos` tag, else images.
+    pub docs: serde_json::Value,
     /// The initial fault plan.
     pub faults: Vec<FaultRule>,
     /// Bound of the in-memory job store (default 100,000). Past it the oldest
@@ -61,6 +69,7 @@ impl Default for SimulatorConfig {
             step_delay: Duration::ZERO,
             progress_steps: 3,
             spec: embedded_spec(),
+            docs: serde_json::from_str(EMBEDDED_DOCS).unwrap_or(serde_json::Value::Null),
             faults: Vec::new(),
             max_jobs: 100_000,
             heartbeat_interval: Duration::from_secs(15),

@@ -105,10 +105,10 @@ pub(crate) async fn start(config: SimulatorConfig, addr: SocketAddr) -> anyhow::
     use axum::serve::ListenerExt;
 
     raise_fd_limit();
-    let spec = SpecIndex::load(&crate::config::with_extra_models(
-        &config.spec,
-        &config.extra_models,
-    ))
+    let spec = SpecIndex::load(
+        &crate::config::with_extra_models(&config.spec, &config.extra_models),
+        &config.docs,
+    )
     .context("loading the OpenAPI document")?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await

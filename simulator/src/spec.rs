@@ -103,7 +103,8 @@ pub struct SpecIndex {
 impl SpecIndex {
     /// Reads the model routes of an OpenAPI document and compiles their
     /// request validators.
-    pub fn load(spec: &Value) -> anyhow::Result<Self> {
+    pub fn load(spec: &Value, docs: &Value) -> anyhow::Result<Self> {
+        let listed = skills_video_routes::docs::categories(docs);
         let paths = spec
             .get("paths")
             .and_then(Value::as_object)
@@ -129,17 +130,9 @@ impl SpecIndex {
         let mut order: Vec<String> = Vec::new();
         for (path, item) in paths {
             let Some(op) = item.get("post") else { continue };
-            let path = path.strip_prefix("/v1").unwrap_or(path);
-            let Some(rest) = path.strip_prefix("/generation/") else {
+            let Some((model, sse)) = skills_video_routes::route::parse(path) else {
                 continue;
             };
-            let (model, sse) = match rest.strip_prefix("sse/") {
-                Some(m) => (m, true),
-                None => (rest, false),
-            };
-            if model.is_empty() || model.contains('{') {
-                continue;
-            }
             let entry = found.entry(model.to_string()).or_insert_with(|| {
                 order.push(model.to_string());
                 Found {
@@ -173,14 +166,14 @@ impl SpecIndex {
             let Some(f) = found.remove(&model) else {
                 continue;
             };
-            let category = if f.tags.iter().any(|t| t.eq_ignore_ascii_case("videos")) {
-                Category::Video
-            } else if f.tags.iter().any(|t| t.eq_ignore_ascii_case("images")) {
-                Category::Image
-            } else if model.contains("video") {
-                Category::Video
-            } else {
-                Category::Image
+            // docs.json decides, as it does for the generator; the operation's
+            // tag only for a model it does not list (extra or custom models).
+            let tagged_videos = f.tags.iter().any(|t| t.eq_ignore_ascii_case("videos"));
+            let category = match listed.iter().find(|(id, _)| *id == model) {
+                Some((_, skills_video_routes::Category::Videos)) => Category::Video,
+                Some((_, skills_video_routes::Category::Images)) => Category::Image,
+                None if tagged_videos => Category::Video,
+                None => Category::Image,
             };
             let mut root = match f.schema {
                 Some(s) => convert(&s),
@@ -497,6 +490,33 @@ fn plural(n: u64) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docs_json_decides_the_category_and_tags_only_for_unlisted_models() {
+        let op = |tag: &str| json!({"post": {"tags": [tag], "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}});
+        let spec = json!({"paths": {
+            "/generation/acme/still": op("Images"),
+            "/generation/sse/acme/still": op("Images"),
+            "/generation/acme/motion-video": op("Images"),
+            "/generation/acme/unlisted": op("Videos"),
+            "/generation/acme/unlisted-video": op("Images"),
+        }});
+        let docs = json!({"navigation": {"groups": [
+            {"group": "Videos", "pages": ["POST /generation/acme/still"]},
+            {"group": "Images", "pages": ["POST /generation/acme/motion-video"]}
+        ]}});
+        let index = SpecIndex::load(&spec, &docs).unwrap();
+        let category = |m: &str| index.get(m).map(|r| r.category);
+        // Listed: docs.json wins over the tag, and over a name that says "video".
+        assert_eq!(category("acme/still"), Some(Category::Video));
+        assert_eq!(category("acme/motion-video"), Some(Category::Image));
+        // Unlisted: the tag, else images (no guessing from the name).
+        assert_eq!(category("acme/unlisted"), Some(Category::Video));
+        assert_eq!(category("acme/unlisted-video"), Some(Category::Image));
+        assert!(index
+            .get("acme/still")
+            .is_some_and(|r| r.has_sse && r.has_poll));
+    }
 
     #[test]
     fn nullable_and_refs_convert() {
