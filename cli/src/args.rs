@@ -94,6 +94,38 @@ pub enum Command {
     Jobs(JobsArgs),
     /// Finish every unfinished generation of the ledger and repair missing or corrupt outputs.
     Resume(ResumeArgs),
+    /// Serve the platform as MCP tools for AI agents (stdio, or Streamable HTTP with --http).
+    Mcp(McpArgs),
+}
+
+/// `mcp`.
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Serve Streamable HTTP at ADDR (path `/mcp`) instead of stdio; a loopback address
+    /// unless --allow-remote.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8765")]
+    pub http: Option<String>,
+    /// Let --http listen on a non-loopback address (the server has no authentication of its own).
+    #[arg(long, requires = "http")]
+    pub allow_remote: bool,
+    /// Also list one tool per model, named by its SDK function name, whose input schema is
+    /// that model's request schema from the spec.
+    #[arg(long)]
+    pub per_model_tools: bool,
+    /// Default `wait_seconds` of `generate` and `wait_generation`.
+    #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_secs)]
+    pub wait: Duration,
+    /// Budget of the stream phase of each generation in seconds.
+    #[arg(long, value_name = "SECS", default_value = "120", value_parser = parse_secs)]
+    pub sse_timeout: Duration,
+    /// Budget of the polling phase of each generation in seconds.
+    #[arg(long, value_name = "SECS", default_value = "900", value_parser = parse_secs)]
+    pub poll_timeout: Duration,
+    /// Wait between polls in seconds (fractions allowed).
+    #[arg(long, value_name = "SECS", default_value = "3", value_parser = parse_secs)]
+    pub poll_interval: Duration,
+    #[command(flatten)]
+    pub download: DownloadArgs,
 }
 
 /// `jobs`.

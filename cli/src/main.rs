@@ -10,6 +10,7 @@ mod commands;
 mod download;
 mod exit;
 mod logging;
+mod mcp;
 mod output;
 mod payload;
 mod resolve;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
                     Command::Credits => commands::credits::run(&cli, &out).await,
                     Command::Demo(a) => commands::demo::run(a, &out).await,
                     Command::Resume(a) => commands::resume::run(&cli, a, &out).await,
+                    Command::Mcp(a) => commands::mcp::run(&cli, a).await,
                     _ => exit::USAGE,
                 }
             }),

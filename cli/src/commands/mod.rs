@@ -11,6 +11,7 @@ pub mod explain_error;
 pub mod generate;
 pub mod inspect;
 pub mod jobs;
+pub mod mcp;
 pub mod models;
 pub mod resume;
 pub mod wait;
