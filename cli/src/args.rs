@@ -94,6 +94,8 @@ pub enum Command {
     Jobs(JobsArgs),
     /// Finish every unfinished generation of the ledger and repair missing or corrupt outputs.
     Resume(ResumeArgs),
+    /// Run every job of a JSON Lines file (checked first), resumable, with outputs in DIR.
+    Batch(BatchArgs),
     /// Serve the platform as MCP tools for AI agents (stdio, or Streamable HTTP with --http).
     Mcp(McpArgs),
 }
@@ -168,6 +170,63 @@ pub struct ResumeArgs {
     pub interval: Duration,
     #[command(flatten)]
     pub download: DownloadArgs,
+}
+
+/// `batch`.
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// The jobs: JSON Lines, one `{"model": "...", "input": {...}, "name": "..."}` a line
+    /// (`name` optional). Every line is checked before anything is sent.
+    #[arg(value_name = "JOBS.jsonl")]
+    pub file: PathBuf,
+    /// Where the outputs (named after each job's name) and `results.jsonl` go.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Jobs in flight at once (creating, waiting or downloading).
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub concurrency: u32,
+    /// Requests per second, creates and polls together, for the whole batch (unlimited when
+    /// unset). A 429 pauses the whole batch for its Retry-After.
+    #[arg(long, value_name = "R", value_parser = parse_rps)]
+    pub max_rps: Option<f64>,
+    /// Jobs holding an SSE stream at once; beyond it jobs are created on the polling route
+    /// and wait in one shared poll scheduler (ids are cheap, streams are not).
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub max_streams: usize,
+    /// First wait between polls of a job in seconds; it grows with the job's age (x1.5 a
+    /// poll, up to ten times this, at most 30 s).
+    #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_secs)]
+    pub poll_interval: Duration,
+    /// Budget of each job from its create to its terminal status, in seconds (a job past
+    /// it stays resumable by id).
+    #[arg(long, value_name = "SECS", default_value = "900", value_parser = parse_secs)]
+    pub timeout: Duration,
+    /// Budget of a job's stream phase in seconds (then it is polled by id).
+    #[arg(long, value_name = "SECS", default_value = "120", value_parser = parse_secs)]
+    pub sse_timeout: Duration,
+    /// Re-send jobs of an earlier run whose create may have been accepted but whose id never
+    /// arrived, with their own idempotency key (safe where the platform deduplicates by key).
+    #[arg(long)]
+    pub retry_ambiguous: bool,
+    /// Longest line of the batch file, e.g. `1MiB`; a longer line is reported, never read whole.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    pub max_line_bytes: u64,
+    #[command(flatten)]
+    pub download: DownloadArgs,
+}
+
+/// Parses `--max-rps`: a positive number of requests per second.
+pub fn parse_rps(text: &str) -> Result<f64, String> {
+    let r: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of requests per second"))?;
+    if !r.is_finite() || r <= 0.0 || r > 1e6 {
+        return Err(format!(
+            "{text:?} must be a positive number of requests per second (at most 1000000)"
+        ));
+    }
+    Ok(r)
 }
 
 /// Model category filter.

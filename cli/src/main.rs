@@ -6,6 +6,7 @@
 //! exit-code table.
 
 mod args;
+mod batch;
 mod commands;
 mod download;
 mod exit;
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
                     Command::Credits => commands::credits::run(&cli, &out).await,
                     Command::Demo(a) => commands::demo::run(a, &out).await,
                     Command::Resume(a) => commands::resume::run(&cli, a, &out).await,
+                    Command::Batch(a) => commands::batch::run(&cli, a, &out).await,
                     Command::Mcp(a) => commands::mcp::run(&cli, a).await,
                     _ => exit::USAGE,
                 }

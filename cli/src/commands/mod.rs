@@ -1,5 +1,6 @@
 //! One module per subcommand; shared client construction.
 
+pub mod batch;
 pub mod check_key;
 pub mod credits;
 #[cfg(feature = "demo")]
