@@ -13,16 +13,8 @@ pub fn resolve_model(name: &str) -> Result<&'static ModelDescriptor, CliError> {
         return Ok(m);
     }
     let id = model_id_of(name);
-    let mut suggestions = closest(id, models().iter().map(|m| m.id), 3);
-    if suggestions.is_empty() {
-        // Match on the last segment too (`nano-banana-pr` → `google/nano-banana-pro`).
-        let tail = id.rsplit('/').next().unwrap_or(id);
-        suggestions = closest(tail, models().iter().map(|m| m.id), 3);
-    }
-    let mut message = format!("unknown model {name:?}: not in the built-in catalog");
-    if !suggestions.is_empty() {
-        message.push_str(&format!("; did you mean {}?", suggestions.join(", ")));
-    }
+    let suggestions = suggestions(name);
+    let mut message = unknown_model_message(name, &suggestions);
     // A model the platform added after this release: the script's way, unchecked.
     let raw_command = format!(
         "skills-video generate {} --raw --payload '{{\"prompt\": \"...\"}}'",
@@ -35,6 +27,28 @@ pub fn resolve_model(name: &str) -> Result<&'static ModelDescriptor, CliError> {
         .with("suggestions", suggestions)
         .with("models_command", "skills-video models")
         .with("raw_command", raw_command))
+}
+
+/// The catalog's closest model ids to an unknown name, best first (at most
+/// three); the last path segment is tried too (`nano-banana-pr` →
+/// `google/nano-banana-pro`). One rule for `generate`, `batch` and `mcp`.
+pub fn suggestions(name: &str) -> Vec<&'static str> {
+    let id = model_id_of(name);
+    let found = closest(id, models().iter().map(|m| m.id), 3);
+    if !found.is_empty() {
+        return found;
+    }
+    let tail = id.rsplit('/').next().unwrap_or(id);
+    closest(tail, models().iter().map(|m| m.id), 3)
+}
+
+/// "unknown model X: not in the built-in catalog; did you mean A, B?"
+pub fn unknown_model_message(name: &str, suggestions: &[&str]) -> String {
+    let mut message = format!("unknown model {name:?}: not in the built-in catalog");
+    if !suggestions.is_empty() {
+        message.push_str(&format!("; did you mean {}?", suggestions.join(", ")));
+    }
+    message
 }
 
 #[cfg(test)]

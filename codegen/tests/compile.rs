@@ -1,6 +1,7 @@
 //! The compile test: each fixture's generated module builds in place of
 //! `sdk/src/generated`. The SDK's manifest and hand-written sources are copied
-//! into a standalone workspace under `target/codegen-compile-test/`, the
+//! into a standalone workspace under `target/codegen-compile-test/` (the
+//! manifest written from `cargo metadata`, workspace values resolved), the
 //! fixture's files are written into its `src/generated`, and `cargo check`
 //! runs offline against a copy of the workspace's `Cargo.lock`. Warnings that
 //! point into the generated module fail the test too.
@@ -11,134 +12,117 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use serde_json::Value;
+
 use common::{fixtures, generate_fixture, workspace_root};
 
-/// `key = value` lines of one `[section]` of a manifest (single-line values only).
-fn section(manifest: &str, name: &str) -> BTreeMap<String, String> {
-    let header = format!("[{name}]");
-    let mut out = BTreeMap::new();
-    let mut inside = false;
-    for line in manifest.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with('[') {
-            inside = trimmed == header;
-            continue;
-        }
-        if !inside || trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        if let Some((key, value)) = trimmed.split_once('=') {
-            out.insert(key.trim().to_string(), value.trim().to_string());
-        }
-    }
-    out
+/// The SDK's package as `cargo metadata` resolves it (workspace values filled in).
+fn sdk_package(root: &Path) -> Value {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(root)
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metadata: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON");
+    metadata["packages"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "skills-video"))
+        .cloned()
+        .expect("the workspace has the skills-video package")
 }
 
-/// A workspace dependency value, with relative `path`s made absolute.
-fn concrete(value: &str, root: &Path) -> String {
-    match value.split_once("path = \"") {
-        Some((before, after)) => format!("{before}path = \"{}/{after}", root.display()),
-        None => value.to_string(),
-    }
+/// A TOML string (JSON string escaping is valid TOML basic-string escaping).
+fn toml_str(s: &str) -> String {
+    Value::from(s).to_string()
 }
 
-/// Where `features = [...]` sits in an inline table's text, and the list's items.
-fn features_of(table: &str) -> Option<(std::ops::Range<usize>, String)> {
-    let start = table.find("features")?;
-    let open = start + table[start..].find('[')?;
-    let close = open + table[open..].find(']')?;
-    Some((start..close + 1, table[open + 1..close].trim().to_string()))
+/// One dependency of `cargo metadata` as an inline TOML table.
+fn dependency(dep: &Value) -> String {
+    let mut fields = vec![format!(
+        "version = {}",
+        toml_str(dep["req"].as_str().unwrap_or("*"))
+    )];
+    if let Some(path) = dep["path"].as_str() {
+        fields.push(format!("path = {}", toml_str(path)));
+    }
+    if let Some(package) = dep["rename"].as_str().and(dep["name"].as_str()) {
+        fields.push(format!("package = {}", toml_str(package)));
+    }
+    if dep["uses_default_features"] == false {
+        fields.push("default-features = false".into());
+    }
+    let features: Vec<String> = dep["features"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(toml_str)
+        .collect();
+    if !features.is_empty() {
+        fields.push(format!("features = [{}]", features.join(", ")));
+    }
+    if dep["optional"] == true {
+        fields.push("optional = true".into());
+    }
+    let name = dep["rename"]
+        .as_str()
+        .or(dep["name"].as_str())
+        .unwrap_or_default();
+    format!("{name} = {{ {} }}\n", fields.join(", "))
 }
 
-/// Merges the extra keys of `{ workspace = true, extra... }` into the workspace value.
-fn merge(workspace_value: &str, extra: &str) -> String {
-    if extra.is_empty() {
-        return workspace_value.to_string();
+/// A standalone manifest for the SDK's library from its resolved metadata:
+/// its features and normal dependencies (per target where they have one),
+/// without benches, tests, examples and dev-dependencies.
+fn standalone_manifest(package: &Value) -> String {
+    let mut out = String::from("[workspace]\n\n[package]\n");
+    for key in ["name", "version", "edition"] {
+        out.push_str(&format!(
+            "{key} = {}\n",
+            toml_str(package[key].as_str().unwrap_or_default())
+        ));
     }
-    match workspace_value
-        .strip_prefix('{')
-        .and_then(|v| v.strip_suffix('}'))
-    {
-        Some(inner) => match (features_of(inner), features_of(extra)) {
-            (Some((a_at, a)), Some((b_at, b))) => {
-                // `features` in both: one list with the workspace's first, then the crate's.
-                let merged = format!("features = [{}, {}]", a, b);
-                let inner = inner.replace(&inner[a_at.clone()], &merged);
-                let rest = extra.replace(&extra[b_at], "");
-                let rest = rest.trim().trim_matches(',').trim();
-                if rest.is_empty() {
-                    format!("{{ {} }}", inner.trim())
-                } else {
-                    format!("{{ {}, {rest} }}", inner.trim())
-                }
-            }
-            _ => format!("{{ {}, {extra} }}", inner.trim()),
-        },
-        None => format!("{{ version = {workspace_value}, {extra} }}"),
-    }
-}
-
-/// The SDK manifest with every `workspace = true` replaced by the workspace's
-/// concrete value, and without benches, tests, examples and dev-dependencies.
-fn standalone_manifest(sdk_manifest: &str, workspace_manifest: &str, root: &Path) -> String {
-    let package = section(workspace_manifest, "workspace.package");
-    let deps = section(workspace_manifest, "workspace.dependencies");
-    let mut out = String::from("[workspace]\n\n");
-    let mut current = String::new();
-    for line in sdk_manifest.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with('[') {
-            current = trimmed.to_string();
-            if matches!(
-                current.as_str(),
-                "[dev-dependencies]" | "[[bench]]" | "[[test]]" | "[[example]]" | "[lints]"
-            ) {
-                continue;
-            }
-            out.push_str(line);
-            out.push('\n');
-            continue;
+    out.push_str("\n[features]\n");
+    if let Some(features) = package["features"].as_object() {
+        for (name, enables) in features {
+            let list: Vec<String> = enables
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(toml_str)
+                .collect();
+            out.push_str(&format!("{} = [{}]\n", toml_str(name), list.join(", ")));
         }
-        if matches!(
-            current.as_str(),
-            "[dev-dependencies]" | "[[bench]]" | "[[test]]" | "[[example]]" | "[lints]"
-        ) {
-            continue;
+    }
+    let mut by_target: BTreeMap<String, String> = BTreeMap::new();
+    for dep in package["dependencies"].as_array().into_iter().flatten() {
+        if !dep["kind"].is_null() {
+            continue; // dev- and build-dependencies are not the library's
         }
-        let Some((key, value)) = trimmed.split_once('=') else {
-            out.push_str(line);
-            out.push('\n');
-            continue;
+        let table = match dep["target"].as_str() {
+            Some(target) => format!("[target.{}.dependencies]", toml_str(target)),
+            None => "[dependencies]".to_string(),
         };
-        let (key, value) = (key.trim(), value.trim());
-        let lookup = |map: &BTreeMap<String, String>, name: &str| {
-            map.get(name)
-                .unwrap_or_else(|| panic!("`{name}` is not in the workspace manifest"))
-                .clone()
-        };
-        if let Some(name) = key.strip_suffix(".workspace") {
-            let table = if current == "[package]" {
-                &package
-            } else {
-                &deps
-            };
-            let v = concrete(&lookup(table, name), root);
-            out.push_str(&format!("{name} = {v}\n"));
-        } else if value.starts_with('{') && value.contains("workspace = true") {
-            let extra = value
-                .trim_start_matches('{')
-                .trim_end_matches('}')
-                .split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty() && *p != "workspace = true")
-                .collect::<Vec<_>>()
-                .join(", ");
-            let v = merge(&concrete(&lookup(&deps, key), root), &extra);
-            out.push_str(&format!("{key} = {v}\n"));
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
+        by_target
+            .entry(table)
+            .or_default()
+            .push_str(&dependency(dep));
+    }
+    for (table, deps) in by_target {
+        out.push_str(&format!("\n{table}\n{deps}"));
     }
     out
 }
@@ -167,11 +151,7 @@ fn prepare_sdk(root: &Path, base: &Path) -> PathBuf {
     }
     let src = root.join("sdk/src");
     copy_dir(&src, &sdk.join("src"), &src.join("generated"));
-    let manifest = standalone_manifest(
-        &std::fs::read_to_string(root.join("sdk/Cargo.toml")).unwrap(),
-        &std::fs::read_to_string(root.join("Cargo.toml")).unwrap(),
-        root,
-    );
+    let manifest = standalone_manifest(&sdk_package(root));
     std::fs::write(sdk.join("Cargo.toml"), manifest).unwrap();
     std::fs::copy(root.join("Cargo.lock"), sdk.join("Cargo.lock")).unwrap();
     sdk
@@ -190,13 +170,28 @@ fn write_generated(sdk: &Path, files: &skills_video_codegen::Files) {
 }
 
 #[test]
-fn manifest_conversion_resolves_workspace_values() {
-    let ws = "[workspace.package]\nedition = \"2021\"\n\n[workspace.dependencies]\nserde = { version = \"1\", features = [\"derive\"] }\nurl = \"2\"\nlocal = { path = \"local\" }\n";
-    let sdk = "[package]\nname = \"x\"\nedition.workspace = true\n\n[dependencies]\nserde.workspace = true\nurl = { workspace = true, optional = true }\nlocal.workspace = true\nhttpdate = \"1\"\n\n[dev-dependencies]\nfoo = \"1\"\n\n[[bench]]\nname = \"b\"\n";
-    let out = standalone_manifest(sdk, ws, Path::new("/r"));
+fn manifest_from_metadata_keeps_features_paths_and_targets() {
+    let package = serde_json::json!({
+        "name": "x", "version": "0.1.0", "edition": "2021",
+        "features": {"ledger": ["dep:rusqlite"]},
+        "dependencies": [
+            {"name": "serde", "req": "^1", "kind": null, "optional": false,
+             "uses_default_features": true, "features": ["derive"], "target": null, "rename": null},
+            {"name": "reqwest", "req": "^0.12", "kind": null, "optional": false,
+             "uses_default_features": false, "features": [], "target": null, "rename": null},
+            {"name": "rusqlite", "req": "^0.37", "kind": null, "optional": true,
+             "uses_default_features": true, "features": [], "target": null, "rename": null},
+            {"name": "local", "req": "*", "kind": null, "optional": false, "path": "/r/local",
+             "uses_default_features": true, "features": [], "target": null, "rename": null},
+            {"name": "libc", "req": "^0.2", "kind": null, "optional": false,
+             "uses_default_features": true, "features": [], "target": "cfg(unix)", "rename": null},
+            {"name": "foo", "req": "^1", "kind": "dev", "optional": false,
+             "uses_default_features": true, "features": [], "target": null, "rename": null}
+        ]
+    });
     assert_eq!(
-        out,
-        "[workspace]\n\n[package]\nname = \"x\"\nedition = \"2021\"\n\n[dependencies]\nserde = { version = \"1\", features = [\"derive\"] }\nurl = { version = \"2\", optional = true }\nlocal = { path = \"/r/local\" }\nhttpdate = \"1\"\n\n"
+        standalone_manifest(&package),
+        "[workspace]\n\n[package]\nname = \"x\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[features]\n\"ledger\" = [\"dep:rusqlite\"]\n\n[dependencies]\nserde = { version = \"^1\", features = [\"derive\"] }\nreqwest = { version = \"^0.12\", default-features = false }\nrusqlite = { version = \"^0.37\", optional = true }\nlocal = { version = \"*\", path = \"/r/local\" }\n\n[target.\"cfg(unix)\".dependencies]\nlibc = { version = \"^0.2\" }\n"
     );
 }
 

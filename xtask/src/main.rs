@@ -10,7 +10,7 @@
 //!   them, writes `specs/`, regenerates and prints the change report.
 //! - `cargo xtask reliability` runs the fault matrix and prints the report.
 //! - `cargo xtask chaos [--seed N]` runs the crash test (SIGKILL, then resume).
-//! - `cargo xtask bench [--in-flight N] [--quick] [--no-throughput]` builds the
+//! - `cargo xtask bench [--in-flight N] [--quick] [--no-throughput] [--batch N]` builds the
 //!   simulator and runs the end-to-end benchmark (`bench-e2e`) in release
 //!   mode: throughput/latency, then N generations in flight (default 10,000;
 //!   0 skips it) over HTTP/1.1 and over HTTP/2, each in its own process.
@@ -94,6 +94,10 @@ enum Command {
         /// Skip the throughput/latency run.
         #[arg(long)]
         no_throughput: bool,
+        /// Jobs of the `skills-video batch` in-flight run (one process, one
+        /// poll scheduler past 256 streams; 0 skips it).
+        #[arg(long, default_value_t = 10_000)]
+        batch: usize,
     },
 }
 
@@ -156,7 +160,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             in_flight,
             quick,
             no_throughput,
-        } => bench(in_flight, quick, no_throughput),
+            batch,
+        } => bench(in_flight, quick, no_throughput, batch),
         Command::UpdateSpecs { from, report } => update_specs::run(&root(), &from).and_then(|r| {
             print!("{}", r.to_text());
             if let Some(path) = report {
@@ -245,7 +250,12 @@ fn cargo(args: &[&str]) -> anyhow::Result<bool> {
     Ok(status.success())
 }
 
-fn bench(in_flight: usize, quick: bool, no_throughput: bool) -> anyhow::Result<ExitCode> {
+fn bench(
+    in_flight: usize,
+    quick: bool,
+    no_throughput: bool,
+    batch: usize,
+) -> anyhow::Result<ExitCode> {
     let run = [
         "run",
         "--release",
@@ -278,6 +288,33 @@ fn bench(in_flight: usize, quick: bool, no_throughput: bool) -> anyhow::Result<E
             args.extend(extra);
             ok &= cargo(&args)?;
         }
+    }
+    if batch > 0 {
+        // The example runs the simulator in process and the CLI as a child.
+        if !cargo(&[
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "skills-video-cli",
+            "--bin",
+            "skills-video",
+        ])? {
+            anyhow::bail!("building the CLI failed");
+        }
+        let n = batch.to_string();
+        ok &= cargo(&[
+            "run",
+            "--release",
+            "-q",
+            "-p",
+            "skills-video-cli",
+            "--example",
+            "batch_inflight",
+            "--",
+            n.as_str(),
+            "20",
+        ])?;
     }
     Ok(if ok {
         ExitCode::SUCCESS

@@ -18,7 +18,7 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use skills_video::model::{find_model, model_id_of, models};
+use skills_video::model::find_model;
 use skills_video::{ModelDescriptor, RequestBody};
 
 use crate::payload::{self, PayloadInput};
@@ -475,16 +475,8 @@ impl Checker {
 }
 
 fn unknown_model(line: usize, name: &str) -> LineProblem {
-    let id = model_id_of(name);
-    let mut suggestions = closest(id, models().iter().map(|m| m.id), 3);
-    if suggestions.is_empty() {
-        let tail = id.rsplit('/').next().unwrap_or(id);
-        suggestions = closest(tail, models().iter().map(|m| m.id), 3);
-    }
-    let mut message = format!("unknown model {name:?}: not in the built-in catalog");
-    if !suggestions.is_empty() {
-        message.push_str(&format!("; did you mean {}?", suggestions.join(", ")));
-    }
+    let suggestions = crate::resolve::suggestions(name);
+    let mut message = crate::resolve::unknown_model_message(name, &suggestions);
     message.push_str(" (`skills-video models` lists them)");
     let mut p = LineProblem::new(line, "model", message);
     p.suggestions = suggestions.into_iter().map(str::to_string).collect();

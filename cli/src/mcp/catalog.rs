@@ -2,11 +2,10 @@
 //! generated catalog (no key, no request).
 
 use serde_json::{json, Value};
-use skills_video::model::{model_id_of, models};
+use skills_video::model::models;
 use skills_video::{Category, ModelDescriptor};
 
 use crate::mcp::errors::ToolError;
-use crate::suggest::closest;
 
 /// The SDK's function for a model (`client.images().google_nano_banana_pro(..)`):
 /// the id's letter/digit runs, lower-cased, joined by `_` (the generator's
@@ -100,16 +99,8 @@ pub fn resolve(name: &str) -> Result<&'static ModelDescriptor, ToolError> {
     match crate::resolve::resolve_model(name) {
         Ok(m) => Ok(m),
         Err(_) => {
-            let id = model_id_of(name);
-            let mut suggestions = closest(id, models().iter().map(|m| m.id), 3);
-            if suggestions.is_empty() {
-                let tail = id.rsplit('/').next().unwrap_or(id);
-                suggestions = closest(tail, models().iter().map(|m| m.id), 3);
-            }
-            let mut message = format!("unknown model {name:?}: not in the catalog");
-            if !suggestions.is_empty() {
-                message.push_str(&format!("; did you mean {}?", suggestions.join(", ")));
-            }
+            let suggestions = crate::resolve::suggestions(name);
+            let message = crate::resolve::unknown_model_message(name, &suggestions);
             Err(ToolError {
                 category: "unknown_model".into(),
                 message,
