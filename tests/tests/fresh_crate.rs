@@ -49,22 +49,17 @@ fn as_example(block: &str) -> String {
     text
 }
 
-/// The fresh crate's manifest: the README's `[dependencies]` (the SDK's path
-/// made absolute) and the workspace's profiles, so the dependencies' checked
-/// artifacts are shared with the codegen compile test.
+/// The fresh crate's manifest: the README's `[dependencies]`, the SDK's path
+/// made absolute. No profile settings, like the codegen compile test's
+/// manifest, so the dependencies checked there are reused here.
 fn manifest(readme_toml: &str, root: &Path) -> String {
     let sdk = root.join("sdk").canonicalize().unwrap();
     let deps = readme_toml.replace(
         "path = \"sdk\"",
         &format!("path = {:?}", sdk.display().to_string()),
     );
-    let workspace = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
-    let profiles = workspace
-        .find("\n[profile")
-        .map(|at| &workspace[at..])
-        .unwrap_or("");
     format!(
-        "[workspace]\n\n[package]\nname = \"fresh-user\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n{deps}\n{profiles}\n"
+        "[workspace]\n\n[package]\nname = \"fresh-user\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n{deps}"
     )
 }
 
