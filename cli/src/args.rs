@@ -211,6 +211,15 @@ pub struct BatchArgs {
     /// Longest line of the batch file, e.g. `1MiB`; a longer line is reported, never read whole.
     #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
     pub max_line_bytes: u64,
+    /// Share the batch with other `--worker` processes (on this machine or others) through
+    /// a PostgreSQL ledger (`--ledger postgres://...`): each claims lines under a lease, and
+    /// the lines of a worker that dies are taken over when its lease runs out.
+    #[arg(long)]
+    pub worker: bool,
+    /// With --worker: how long a claimed line stays this worker's without a renewal (renewed
+    /// every third of it while the worker lives), in seconds.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs, requires = "worker")]
+    pub lease: Duration,
     #[command(flatten)]
     pub download: DownloadArgs,
 }

@@ -17,6 +17,8 @@
 //! - [`files`]: outputs saved under the job's name, never overwriting.
 //! - [`results`]: `DIR/results.jsonl` and the summary.
 //! - [`progress`]: the multi-line progress view, or one JSON line per job event.
+//! - [`workers`]: `--worker` on a PostgreSQL ledger: many processes share
+//!   one batch (claims under leases, taken over when a worker dies).
 
 pub mod files;
 pub mod input;
@@ -26,6 +28,7 @@ pub mod ratelimit;
 pub mod results;
 pub mod runner;
 pub mod scheduler;
+pub mod workers;
 
 /// The idempotency key of the job on `line` of the batch `batch_id`: the
 /// same on every run of the same file, so a re-run finds its jobs in the

@@ -22,6 +22,13 @@
 //! - an auth error stops everything: no new create, no more polls, jobs
 //!   waiting on an id are left pending (a re-run polls them);
 //! - a validation error or a FAILED/CANCELED job fails only that job.
+//!
+//! With a [`Worker`] (`--worker`, a PostgreSQL ledger), lines are not all
+//! planned up front: the run claims lines from the batch's shared queue
+//! whenever it has room, plans each claimed line from the ledger the same
+//! way, marks it done when its job ends here, and ends when no line of the
+//! batch is left unfinished by any worker (it keeps polling the queue while
+//! others hold leases, to take over the lines of a worker that dies).
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -44,6 +51,7 @@ use super::progress::{Phase, Progress};
 use super::ratelimit::RateLimiter;
 use super::results::{JobResult, Status};
 use super::scheduler::{PollConfig, PollEnd, Scheduler};
+use super::workers::Worker;
 use crate::commands::jobs::SharedLedger;
 use crate::download::DownloadPolicy;
 
@@ -150,7 +158,12 @@ struct Run<'a, 'o> {
     resent: usize,
     peak: usize,
     stop: Option<Stop>,
+    worker: Option<Worker>,
 }
+
+/// How long a worker with room waits before asking the queue again when it
+/// found nothing to claim.
+const CLAIM_RETRY: Duration = Duration::from_millis(200);
 
 /// Runs the batch to its end (or to a stop rule). A ledger that cannot be
 /// read while planning stops the run before any create.
@@ -161,6 +174,7 @@ pub async fn run(
     ledger: Option<SharedLedger>,
     cfg: RunConfig,
     progress: &mut Progress<'_>,
+    worker: Option<Worker>,
 ) -> Result<Report, String> {
     let started = Instant::now();
     let n = batch.jobs.len();
@@ -169,9 +183,9 @@ pub async fn run(
         .iter()
         .map(|j| job_key(&batch.batch_id, j.line))
         .collect();
-    // Plan every line before anything is sent.
+    // Plan every line before anything is sent (a worker plans the lines it claims).
     let mut plans = Vec::with_capacity(n);
-    for key in &keys {
+    for key in keys.iter().filter(|_| worker.is_none()) {
         let l: Option<&dyn Ledger> = ledger.as_deref().map(|l| l as &dyn Ledger);
         plans.push(plan(l, key, cfg.retry_ambiguous).map_err(|e| e.to_string())?);
     }
@@ -203,9 +217,187 @@ pub async fn run(
         resent: 0,
         peak: 0,
         stop: None,
+        worker,
     };
     let mut queue: VecDeque<usize> = VecDeque::new();
     for (idx, p) in plans.into_iter().enumerate() {
+        run.start(idx, p, &mut queue);
+    }
+    run.progress.queued(queue.len());
+    let mut next_claim = Instant::now();
+    loop {
+        // A worker claims lines while it has room for them.
+        if run.worker.is_some()
+            && run.stop.is_none()
+            && queue.is_empty()
+            && Instant::now() >= next_claim
+        {
+            let room = run.room();
+            if room > 0 {
+                next_claim = Instant::now() + CLAIM_RETRY;
+                let claimed = run.worker.as_mut().map(|w| w.claim(room));
+                match claimed {
+                    Some(Ok(idxs)) => {
+                        let before = queue.len();
+                        // Claimed something: room may be left, ask again at once.
+                        if !idxs.is_empty() {
+                            next_claim = Instant::now();
+                        }
+                        for idx in idxs {
+                            // Our own lease, lapsed and claimed back: the job is
+                            // already this run's (ended, or under way).
+                            if run.ended(idx) {
+                                if let Some(w) = &mut run.worker {
+                                    w.done(idx);
+                                }
+                                continue;
+                            }
+                            if run.phases[idx] != Phase::Queued {
+                                continue;
+                            }
+                            let l: Option<&dyn Ledger> =
+                                run.ledger.as_deref().map(|l| l as &dyn Ledger);
+                            match plan(l, &run.keys[idx], run.cfg.retry_ambiguous) {
+                                Ok(p) => run.start(idx, p, &mut queue),
+                                Err(e) => {
+                                    run.progress.note(&format!(
+                                        "line {}: the ledger cannot be read ({e}); given back to the queue",
+                                        run.batch.jobs[idx].line
+                                    ));
+                                    if let Some(w) = &mut run.worker {
+                                        w.release(idx);
+                                    }
+                                }
+                            }
+                        }
+                        if queue.len() > before {
+                            run.progress.queued(queue.len() - before);
+                        }
+                    }
+                    Some(Err(e)) => {
+                        run.progress
+                            .note(&format!("the batch queue cannot be read: {e}"));
+                        next_claim = Instant::now() + CLAIM_RETRY * 5;
+                    }
+                    None => {}
+                }
+            }
+        }
+        while run.stop.is_none()
+            && run.in_flight < run.cfg.concurrency
+            && run.creating < MAX_CREATING
+        {
+            let Some(idx) = queue.pop_front() else { break };
+            run.launch(idx);
+        }
+        while run.tasks.try_join_next().is_some() {}
+        if run.in_flight == 0 && (queue.is_empty() || run.stop.is_some()) {
+            let Some(w) = &run.worker else { break };
+            if run.stop.is_some() {
+                break;
+            }
+            // Done when no line of the batch is unfinished; otherwise other
+            // workers hold leases: wait, to take over if one of them dies.
+            match w.state() {
+                Ok(st) if st.unfinished == 0 => break,
+                Ok(_) => {}
+                Err(e) => {
+                    run.progress
+                        .note(&format!("the batch queue cannot be read: {e}"));
+                    break;
+                }
+            }
+            tokio::time::sleep_until(next_claim).await;
+            continue;
+        }
+        let claim_due =
+            run.worker.is_some() && run.stop.is_none() && queue.is_empty() && run.room() > 0;
+        tokio::select! {
+            Some(msg) = rx.recv() => run.on_msg(msg),
+            Some((idx, end)) = prx.recv() => run.on_poll(idx, end),
+            _ = tokio::time::sleep_until(next_claim), if claim_due => {}
+        }
+    }
+    run.tasks.abort_all();
+    drop(run.scheduler.take());
+    // Lines claimed but never started go back to the queue.
+    if let Some(w) = &mut run.worker {
+        w.release_all();
+    }
+    let not_sent = match &run.stop {
+        Some(Stop::Credits(_)) => "not sent: the credits ran out (402)",
+        Some(Stop::Auth(_)) => "not sent: authentication failed",
+        None => "not sent",
+    };
+    // A worker reports the lines other workers ran from the ledger.
+    if run.worker.is_some() {
+        let l: Option<&dyn Ledger> = run.ledger.as_deref().map(|l| l as &dyn Ledger);
+        for (idx, key) in run.keys.iter().enumerate() {
+            if run.results[idx].is_none() {
+                if let Some(r) = from_ledger(l, key) {
+                    run.results[idx] = Some(r);
+                }
+            }
+        }
+    }
+    let results = run
+        .results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                let mut q = JobResult::new(Status::Queued);
+                q.error = Some(not_sent.to_string());
+                q
+            })
+        })
+        .collect();
+    Ok(Report {
+        results,
+        creates: run.creates,
+        attached: run.attached,
+        resent: run.resent,
+        peak_in_flight: run.peak,
+        throttled: run.limiter.throttled(),
+        stop: run.stop,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The result of a line another worker ran, from the ledger.
+fn from_ledger(ledger: Option<&dyn Ledger>, key: &str) -> Option<JobResult> {
+    let record = ledger?.find(key).ok()??;
+    let mut r = match record.state {
+        skills_video::ledger::JobState::Terminal => from_record(&record),
+        state => {
+            let mut r = JobResult::new(match state {
+                skills_video::ledger::JobState::Ambiguous => Status::Ambiguous,
+                skills_video::ledger::JobState::Rejected => Status::Rejected,
+                _ if record.generation_id.is_none() => Status::Ambiguous,
+                _ => Status::Pending,
+            });
+            r.id = record.generation_id.clone();
+            r.error = record.error.clone();
+            r
+        }
+    };
+    r.earlier = true;
+    Some(r)
+}
+
+impl Run<'_, '_> {
+    /// How many more jobs could start now (within `--concurrency` and
+    /// [`MAX_CREATING`]).
+    fn room(&self) -> usize {
+        self.cfg
+            .concurrency
+            .saturating_sub(self.in_flight)
+            .min(MAX_CREATING.saturating_sub(self.creating))
+    }
+
+    /// Starts one planned line: queued for a create, handed to the poll
+    /// scheduler, its outputs downloaded, or ended at once.
+    fn start(&mut self, idx: usize, p: Plan, queue: &mut VecDeque<usize>) {
+        let run = self;
         match p {
             Plan::Create { resent } => {
                 if resent {
@@ -227,6 +419,9 @@ pub async fn run(
                 run.progress.skipped(r.status);
                 run.results[idx] = Some(r);
                 run.phases[idx] = Phase::Ended(Status::Completed);
+                if let Some(w) = &mut run.worker {
+                    w.done(idx);
+                }
             }
             Plan::Repair { record, urls } => {
                 run.enter();
@@ -253,52 +448,6 @@ pub async fn run(
             }
         }
     }
-    run.progress.queued(queue.len());
-    loop {
-        while run.stop.is_none()
-            && run.in_flight < run.cfg.concurrency
-            && run.creating < MAX_CREATING
-        {
-            let Some(idx) = queue.pop_front() else { break };
-            run.launch(idx);
-        }
-        while run.tasks.try_join_next().is_some() {}
-        if run.in_flight == 0 {
-            break;
-        }
-        tokio::select! {
-            Some(msg) = rx.recv() => run.on_msg(msg),
-            Some((idx, end)) = prx.recv() => run.on_poll(idx, end),
-        }
-    }
-    run.tasks.abort_all();
-    drop(run.scheduler.take());
-    let not_sent = match &run.stop {
-        Some(Stop::Credits(_)) => "not sent: the credits ran out (402)",
-        Some(Stop::Auth(_)) => "not sent: authentication failed",
-        None => "not sent",
-    };
-    let results = run
-        .results
-        .into_iter()
-        .map(|r| {
-            r.unwrap_or_else(|| {
-                let mut q = JobResult::new(Status::Queued);
-                q.error = Some(not_sent.to_string());
-                q
-            })
-        })
-        .collect();
-    Ok(Report {
-        results,
-        creates: run.creates,
-        attached: run.attached,
-        resent: run.resent,
-        peak_in_flight: run.peak,
-        throttled: run.limiter.throttled(),
-        stop: run.stop,
-        elapsed: started.elapsed(),
-    })
 }
 
 /// The result of a job finished by an earlier run.
@@ -386,6 +535,9 @@ impl Run<'_, '_> {
         }
         self.progress.moved(Some(from), to, event);
         self.results[idx] = Some(result);
+        if let Some(w) = &mut self.worker {
+            w.done(idx);
+        }
     }
 
     fn count_creating(&mut self, from: Phase, to: Phase) {

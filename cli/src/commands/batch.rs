@@ -11,6 +11,7 @@ use crate::batch::progress::Progress;
 use crate::batch::results::{self, Counts, Status};
 use crate::batch::runner::{self, RunConfig, Stop};
 use crate::batch::scheduler::PollConfig;
+use crate::batch::workers::Worker;
 use crate::commands::{client, client_with_ledger, download_policy, Timeouts};
 use crate::exit::{self, CliError};
 use crate::output::Output;
@@ -95,8 +96,39 @@ pub async fn run(cli: &Cli, args: &BatchArgs, out: &Output) -> u8 {
         download: download_policy(&sdk, &args.download),
         retry_ambiguous: args.retry_ambiguous,
     };
+    let worker = if args.worker {
+        let Some(l) = ledger.clone().filter(|l| l.postgres().is_some()) else {
+            let e = CliError::input(
+                "--worker shares the batch through a PostgreSQL ledger: pass --ledger postgres://USER@HOST/DB (the same for every worker)",
+            );
+            out.error(&e);
+            return e.code;
+        };
+        // At least a second, so that a renewal (every third) is not a busy loop.
+        let lease = args.lease.max(std::time::Duration::from_secs(1));
+        match tokio::task::block_in_place(|| Worker::join(l, &batch, lease)) {
+            Ok(w) => {
+                out.note(&format!(
+                    "worker {}: sharing the batch through the ledger (lease {:.0} s)",
+                    w.owner(),
+                    lease.as_secs_f64()
+                ));
+                Some(w)
+            }
+            Err(e) => {
+                let e = CliError::input(format!(
+                    "the batch queue cannot be joined, so nothing was sent: {e}"
+                ))
+                .with("ledger_error", e);
+                out.error(&e);
+                return e.code;
+            }
+        }
+    } else {
+        None
+    };
     let mut progress = Progress::new(out, batch.jobs.len());
-    let report = runner::run(&batch, sdk, poll_client, ledger, cfg, &mut progress).await;
+    let report = runner::run(&batch, sdk, poll_client, ledger, cfg, &mut progress, worker).await;
     progress.finish();
     drop(progress);
     // The staging folder of the downloads, when no other run uses it.
@@ -166,10 +198,16 @@ pub async fn run(cli: &Cli, args: &BatchArgs, out: &Output) -> u8 {
         "resume_command": (unfinished > 0 || code != exit::OK).then(|| resume_command.clone()),
         "exit_code": code,
     }));
+    let elsewhere = if args.worker {
+        "other workers or an earlier run"
+    } else {
+        "an earlier run"
+    };
     let mut text = if counts.earlier == total {
         format!(
-            "batch {}: all {total} job(s) were already finished by an earlier run; nothing was sent",
-            args.file.display()
+            "batch {}: all {total} job(s) were already finished by {}; nothing was sent",
+            args.file.display(),
+            elsewhere
         )
     } else {
         let parts: Vec<String> = Status::ALL
@@ -182,7 +220,7 @@ pub async fn run(cli: &Cli, args: &BatchArgs, out: &Output) -> u8 {
             args.file.display(),
             parts.join(", "),
             if counts.earlier > 0 {
-                format!(" ({} finished by an earlier run)", counts.earlier)
+                format!(" ({} finished by {elsewhere})", counts.earlier)
             } else {
                 String::new()
             },
@@ -232,10 +270,16 @@ fn resume_command(cli: &Cli, args: &BatchArgs) -> String {
         cmd.push_str(&format!(" --base-url {}", shell_quote(base.trim())));
     }
     if let Some(l) = &cli.ledger {
-        cmd.push_str(&format!(
-            " --ledger {}",
-            shell_quote(&l.display().to_string())
-        ));
+        let l = l.display().to_string();
+        let l = if skills_video::ledger::is_postgres_url(&l) {
+            skills_video::ledger::redact_url(&l)
+        } else {
+            l
+        };
+        cmd.push_str(&format!(" --ledger {}", shell_quote(&l)));
+    }
+    if args.worker {
+        cmd.push_str(" --worker");
     }
     cmd
 }

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
-use skills_video::ledger::{JobFilter, JobRecord, Ledger, OutputRecord, SqliteLedger};
+use skills_video::ledger::{
+    is_postgres_url, Intent, JobFilter, JobRecord, JobState, Ledger, LedgerError, OutputRecord,
+    PostgresLedger, SqliteLedger, TerminalRecord,
+};
 
 use crate::args::{Cli, JobsArgs, JobsCommand};
 use crate::download;
@@ -13,7 +16,83 @@ use crate::exit::{self, CliError};
 use crate::output::Output;
 
 /// The ledger as the commands share it.
-pub type SharedLedger = Arc<SqliteLedger>;
+pub type SharedLedger = Arc<CliLedger>;
+
+/// The ledger of a run: the SQLite file (the default), or PostgreSQL when
+/// `--ledger` is a `postgres://` URL (batches shared by `--worker`s).
+#[derive(Debug)]
+pub enum CliLedger {
+    /// `--ledger PATH` (or the default path).
+    Sqlite(SqliteLedger),
+    /// `--ledger postgres://...`.
+    Postgres(PostgresLedger),
+}
+
+impl CliLedger {
+    /// The file, or the PostgreSQL URL (password redacted), for messages.
+    pub fn path(&self) -> &Path {
+        match self {
+            CliLedger::Sqlite(l) => l.path(),
+            CliLedger::Postgres(l) => Path::new(l.url()),
+        }
+    }
+
+    /// The PostgreSQL ledger, if this is one (`batch --worker` needs it).
+    pub fn postgres(&self) -> Option<&PostgresLedger> {
+        match self {
+            CliLedger::Postgres(l) => Some(l),
+            CliLedger::Sqlite(_) => None,
+        }
+    }
+
+    fn inner(&self) -> &dyn Ledger {
+        match self {
+            CliLedger::Sqlite(l) => l,
+            CliLedger::Postgres(l) => l,
+        }
+    }
+}
+
+impl Ledger for CliLedger {
+    fn record_intent(&self, intent: &Intent) -> Result<(), LedgerError> {
+        self.inner().record_intent(intent)
+    }
+    fn record_id(&self, key: &str, generation_id: &str) -> Result<String, LedgerError> {
+        self.inner().record_id(key, generation_id)
+    }
+    fn record_status(&self, key: &str, status: &str) -> Result<(), LedgerError> {
+        self.inner().record_status(key, status)
+    }
+    fn record_terminal(&self, key: &str, terminal: &TerminalRecord) -> Result<(), LedgerError> {
+        self.inner().record_terminal(key, terminal)
+    }
+    fn record_state(
+        &self,
+        key: &str,
+        state: JobState,
+        error: Option<&str>,
+    ) -> Result<(), LedgerError> {
+        self.inner().record_state(key, state, error)
+    }
+    fn record_error(&self, key: &str, error: &str) -> Result<(), LedgerError> {
+        self.inner().record_error(key, error)
+    }
+    fn record_output(&self, key: &str, output: &OutputRecord) -> Result<(), LedgerError> {
+        self.inner().record_output(key, output)
+    }
+    fn record_download_dir(&self, key: &str, dir: &Path) -> Result<(), LedgerError> {
+        self.inner().record_download_dir(key, dir)
+    }
+    fn attach(&self, generation_id: &str, base_url: &str) -> Result<String, LedgerError> {
+        self.inner().attach(generation_id, base_url)
+    }
+    fn jobs(&self, filter: JobFilter) -> Result<Vec<JobRecord>, LedgerError> {
+        self.inner().jobs(filter)
+    }
+    fn find(&self, key_or_id: &str) -> Result<Option<JobRecord>, LedgerError> {
+        self.inner().find(key_or_id)
+    }
+}
 
 /// `$XDG_STATE_HOME/skills-video/ledger.sqlite3`, else
 /// `~/.local/state/skills-video/ledger.sqlite3`.
@@ -52,6 +131,11 @@ pub fn open_ledger(cli: &Cli) -> Result<Option<SharedLedger>, CliError> {
     let Some(path) = ledger_path(cli)? else {
         return Ok(None);
     };
+    if let Some(url) = path.to_str().filter(|p| is_postgres_url(p)) {
+        return PostgresLedger::connect(url)
+            .map(|l| Some(Arc::new(CliLedger::Postgres(l))))
+            .map_err(ledger_error);
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if let Err(e) = std::fs::create_dir_all(dir) {
             return Err(ledger_error(format!(
@@ -62,7 +146,7 @@ pub fn open_ledger(cli: &Cli) -> Result<Option<SharedLedger>, CliError> {
         }
     }
     SqliteLedger::open(&path)
-        .map(|l| Some(Arc::new(l)))
+        .map(|l| Some(Arc::new(CliLedger::Sqlite(l))))
         .map_err(ledger_error)
 }
 
@@ -158,7 +242,8 @@ pub fn run(cli: &Cli, args: &JobsArgs, out: &Output) -> u8 {
             return e.code;
         }
     };
-    if !path.exists() {
+    let postgres = path.to_str().is_some_and(is_postgres_url);
+    if !postgres && !path.exists() {
         if let Some(JobsCommand::Show { key_or_id }) = &args.show {
             let e = CliError::input(format!(
                 "no generation {key_or_id}: the ledger {} does not exist yet",
@@ -174,7 +259,14 @@ pub fn run(cli: &Cli, args: &JobsArgs, out: &Output) -> u8 {
         return exit::OK;
     }
     // Read-write when possible (a WAL ledger is best read with its -shm), else read-only.
-    let ledger = match SqliteLedger::open(&path).or_else(|_| SqliteLedger::open_read_only(&path)) {
+    let opened = if postgres {
+        PostgresLedger::connect(&path.to_string_lossy()).map(CliLedger::Postgres)
+    } else {
+        SqliteLedger::open(&path)
+            .or_else(|_| SqliteLedger::open_read_only(&path))
+            .map(CliLedger::Sqlite)
+    };
+    let ledger = match opened {
         Ok(l) => l,
         Err(e) => {
             let e = ledger_error(e);
@@ -191,7 +283,7 @@ pub fn run(cli: &Cli, args: &JobsArgs, out: &Output) -> u8 {
             Ok(None) => {
                 let e = CliError::input(format!(
                     "no generation with idempotency key or id {key_or_id} in {}",
-                    path.display()
+                    ledger.path().display()
                 ));
                 out.error(&e);
                 e.code
@@ -243,7 +335,7 @@ pub fn run(cli: &Cli, args: &JobsArgs, out: &Output) -> u8 {
         text = format!(
             "no {}generations in {}",
             if args.pending { "unfinished " } else { "" },
-            path.display()
+            ledger.path().display()
         );
     }
     out.summary(&text);

@@ -10,6 +10,8 @@
 //! - *outputs* downloaded (URL, path, size, SHA-256).
 //!
 //! The API key is never stored. [`SqliteLedger`] is the embedded default;
+//! `PostgresLedger` (feature `postgres`) keeps the same journal in
+//! PostgreSQL, with a work queue that batch workers share;
 //! give one to [`ClientBuilder::ledger`](crate::ClientBuilder::ledger) and
 //! `generate`, `events` and `wait` journal automatically;
 //! [`Client::resume`](crate::Client::resume) re-attaches what is unfinished.
@@ -20,9 +22,15 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 mod journal;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod resume;
 mod sqlite;
 
+#[cfg(feature = "postgres")]
+pub use self::postgres::{
+    is_postgres_url, redact_url, Claim, PostgresLedger, QueueState, CLAIM_SQL, PG_SCHEMA_VERSION,
+};
 pub(crate) use journal::{journal_generation, journal_wait, IntentParts};
 pub use resume::{check_outputs, OutputProblem, ResumeOptions, ResumeOutcome};
 pub use sqlite::{SqliteLedger, SCHEMA_VERSION};
