@@ -3,7 +3,9 @@
 //! - `cargo xtask codegen` regenerates `sdk/src/generated` from `specs/`.
 //! - `cargo xtask codegen --check` fails, naming each stale file, when the
 //!   committed code differs from what the specs produce (CI runs it).
-//! - `cargo xtask bench-codegen` times a full generation per stage.
+//! - `cargo xtask bench-codegen` times a full generation per stage;
+//!   `--vs-progenitor` runs the same spec through progenitor and ours,
+//!   interleaved in one process (`benches/vs-progenitor`, outside the workspace).
 //! - `cargo xtask specs-from-reference` rewrites the model schemas of `specs/`
 //!   from the reference fixtures in `specs/reference/pages/`.
 //! - `cargo xtask update-specs [--from URL|DIR]` takes new specs, checks
@@ -53,6 +55,14 @@ enum Command {
         /// How many generations to time.
         #[arg(long, default_value_t = 20)]
         iterations: u32,
+        /// Reuse the files in `--out` whose header shows the same input (what
+        /// `cargo xtask codegen` and `--check` do) instead of formatting all.
+        #[arg(long)]
+        reuse: bool,
+        /// Instead: run the progenitor comparison (`benches/vs-progenitor`,
+        /// its own workspace, built in release into target/vs-progenitor).
+        #[arg(long)]
+        vs_progenitor: bool,
     },
     /// Rewrite the model schemas of specs/ from specs/reference/pages/ (the
     /// platform's published API reference, one fixture per page).
@@ -155,7 +165,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             report,
             since,
         } => codegen(&paths, check, report.as_deref(), &since),
-        Command::BenchCodegen { paths, iterations } => bench_codegen(&paths, iterations),
+        Command::BenchCodegen {
+            paths,
+            iterations,
+            reuse,
+            vs_progenitor,
+        } => {
+            if vs_progenitor {
+                vs_progenitor_bench(iterations)
+            } else {
+                bench_codegen(&paths, iterations, reuse)
+            }
+        }
         Command::Bench {
             in_flight,
             quick,
@@ -366,7 +387,12 @@ fn codegen(
     since: &str,
 ) -> anyhow::Result<ExitCode> {
     let out = resolve(&paths.out);
-    let files = skills_video_codegen::generate(&resolve(&paths.openapi), &resolve(&paths.docs))?;
+    // Files whose header shows the same input are reused, not formatted again.
+    let (files, _) = skills_video_codegen::generate_reusing(
+        &resolve(&paths.openapi),
+        &resolve(&paths.docs),
+        &out,
+    )?;
     match change_report(paths, since) {
         Ok(report) => {
             if !report.is_empty() {
@@ -412,8 +438,9 @@ fn codegen(
     Ok(ExitCode::SUCCESS)
 }
 
-fn bench_codegen(paths: &SpecPaths, iterations: u32) -> anyhow::Result<ExitCode> {
+fn bench_codegen(paths: &SpecPaths, iterations: u32, reuse: bool) -> anyhow::Result<ExitCode> {
     let (openapi, docs) = (resolve(&paths.openapi), resolve(&paths.docs));
+    let out = resolve(&paths.out);
     let iterations = iterations.max(1);
     let mut totals = Vec::new();
     let mut stages = Vec::new();
@@ -421,7 +448,11 @@ fn bench_codegen(paths: &SpecPaths, iterations: u32) -> anyhow::Result<ExitCode>
     let mut bytes = 0;
     for _ in 0..iterations {
         let start = std::time::Instant::now();
-        let (out, timings) = skills_video_codegen::generate_timed(&openapi, &docs)?;
+        let (out, timings) = if reuse {
+            skills_video_codegen::generate_reusing(&openapi, &docs, &out)?
+        } else {
+            skills_video_codegen::generate_timed(&openapi, &docs)?
+        };
         totals.push(start.elapsed());
         stages.push(timings);
         files = out.len();
@@ -434,12 +465,13 @@ fn bench_codegen(paths: &SpecPaths, iterations: u32) -> anyhow::Result<ExitCode>
     };
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "codegen of {} ({} files, {} bytes), {} runs, release={}",
+        "codegen of {} ({} files, {} bytes), {} runs, release={}, reuse={}",
         paths.openapi.display(),
         files,
         bytes,
         iterations,
-        !cfg!(debug_assertions)
+        !cfg!(debug_assertions),
+        reuse
     );
     println!(
         "  total   median {:8.2} ms   min {:8.2} ms   max {:8.2} ms",
@@ -460,8 +492,52 @@ fn bench_codegen(paths: &SpecPaths, iterations: u32) -> anyhow::Result<ExitCode>
         ms(median(stages.iter().map(|s| s.ir).collect()))
     );
     println!(
-        "  emit    median {:8.2} ms (tokens, syn parse, prettyplease)",
+        "  emit    median {:8.2} ms (tokens, syn parse, prettyplease; wall)",
         ms(median(stages.iter().map(|s| s.emit).collect()))
     );
+    println!(
+        "    summed over files: tokens {:.2} ms, syn parse {:.2} ms, prettyplease {:.2} ms (medians)",
+        ms(median(stages.iter().map(|s| s.emit_parts.tokens).collect())),
+        ms(median(stages.iter().map(|s| s.emit_parts.parse).collect())),
+        ms(median(stages.iter().map(|s| s.emit_parts.print).collect())),
+    );
+    println!(
+        "    hashing {:.2} ms; files reused unformatted: {}",
+        ms(median(stages.iter().map(|s| s.emit_parts.hash).collect())),
+        stages.last().map_or(0, |s| s.emit_parts.reused)
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `bench-codegen --vs-progenitor`: builds and runs `benches/vs-progenitor`
+/// in release. It has its own `[workspace]`, so progenitor is never part of
+/// the workspace build; its target directory is `target/vs-progenitor`.
+fn vs_progenitor_bench(iterations: u32) -> anyhow::Result<ExitCode> {
+    let root = root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+        .join("vs-progenitor");
+    let status = std::process::Command::new(cargo)
+        .current_dir(&root)
+        .env("CARGO_TARGET_DIR", &target)
+        .args([
+            "run",
+            "--release",
+            "--quiet",
+            "--manifest-path",
+            "benches/vs-progenitor/Cargo.toml",
+            "--",
+            "--iterations",
+            &iterations.max(1).to_string(),
+            "--root",
+        ])
+        .arg(&root)
+        .status()?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

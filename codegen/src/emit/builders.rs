@@ -42,7 +42,7 @@ pub(super) fn builder(def: &TypeDef, fields: &[Field], open: bool) -> TokenStrea
                 quote!(#rust: #rust #conv)
             }
         } else {
-            quote!(#rust: ::std::option::Option::None)
+            quote!(#rust: None)
         }
     });
     let setters = fields.iter().filter(|f| !is_constructor_arg(f)).map(|f| {
@@ -56,7 +56,7 @@ pub(super) fn builder(def: &TypeDef, fields: &[Field], open: bool) -> TokenStrea
             #doc
             #[must_use]
             pub fn #setter(mut self, value: #ty) -> Self {
-                self.#rust = ::std::option::Option::Some(value #conv);
+                self.#rust = Some(value #conv);
                 self
             }
         }

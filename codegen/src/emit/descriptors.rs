@@ -3,58 +3,135 @@
 
 use super::*;
 
-pub(super) fn descriptor(m: &ModelIr) -> TokenStream {
-    let name = ident(&m.request.name);
-    let id = &m.id;
-    let provider = &m.provider;
-    let model = &m.model;
-    let category = match m.category {
-        Category::Images => quote!(crate::model::Category::Images),
-        Category::Videos => quote!(crate::model::Category::Videos),
-    };
-    let summary = &m.summary;
-    let description = &m.description;
-    let create = opt_str(m.create_route.as_deref());
-    let sse = opt_str(m.sse_route.as_deref());
-    let schema_name = &m.schema_name;
-    let schema_json = serde_json::to_string(&m.schema_json).unwrap_or_default();
-    let (fields, discriminator, workflows) = descriptor_fields(m);
-    let error_statuses = m.error_statuses.iter().map(|c| Literal::u16_unsuffixed(*c));
-    let doc = format!(" Routes and field metadata of `{id}`.");
-    quote! {
-        #[doc = #doc]
-        pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {
-            id: #id,
-            provider: #provider,
-            model: #model,
-            category: #category,
-            summary: #summary,
-            description: #description,
-            create_route: #create,
-            sse_route: #sse,
-            poll_route: super::super::catalog::POLL_ROUTE,
-            request_schema: #schema_name,
-            request_schema_json: #schema_json,
-            fields: &[#(#fields),*],
-            error_statuses: &[#(#error_statuses),*],
-            discriminator: #discriminator,
-            workflows: &[#(#workflows),*],
-            check_json: crate::model::check_json::<#name>,
-        };
+// The descriptor as text. It is plain data (string, number and path
+// literals in struct literals), about half of each model file, and the
+// dearest part to parse with `syn`; it is written directly in
+// prettyplease's layout (four-space indents, one field per line, trailing
+// commas), except that no line is wrapped at 100 columns. Literals are
+// spelled by `proc_macro2::Literal`, as the token path spells them.
+
+fn lit_str(s: &str) -> String {
+    Literal::string(s).to_string()
+}
+
+fn opt_lit_str(s: Option<&str>) -> String {
+    match s {
+        Some(s) => format!("Some({})", lit_str(s)),
+        None => "None".into(),
     }
 }
 
-/// The descriptor's field list, and for a tagged request its tag and the
-/// fields of each workflow. A tagged request lists its tag first (required,
-/// its values the workflows), then every workflow's fields once, none
-/// required: which are required depends on the workflow.
-pub(super) fn descriptor_fields(m: &ModelIr) -> (Vec<TokenStream>, TokenStream, Vec<TokenStream>) {
-    match &m.request.kind {
-        TypeKind::Struct { fields, .. } => (
-            fields.iter().map(field_info).collect(),
-            quote!(::std::option::Option::None),
-            Vec::new(),
+fn opt_json_text(v: &Option<Value>) -> String {
+    opt_lit_str(v.as_ref().map(Value::to_string).as_deref())
+}
+
+/// One line at an indent of `level` × 4 spaces.
+fn line(out: &mut String, level: usize, text: &str) {
+    for _ in 0..level {
+        out.push_str("    ");
+    }
+    out.push_str(text);
+    out.push('\n');
+}
+
+/// A `&[..]` of struct literals, one per entry, at `level` (the field's indent).
+fn list(out: &mut String, level: usize, name: &str, items: &[String]) {
+    if items.is_empty() {
+        line(out, level, &format!("{name}: &[],"));
+        return;
+    }
+    line(out, level, &format!("{name}: &["));
+    for item in items {
+        out.push_str(item);
+    }
+    line(out, level, "],");
+}
+
+/// The `MODEL` static of one model, formatted.
+pub(super) fn descriptor_text(m: &ModelIr) -> String {
+    let mut out = String::with_capacity(16 * 1024);
+    line(
+        &mut out,
+        0,
+        &format!("/// Routes and field metadata of `{}`.", m.id),
+    );
+    line(
+        &mut out,
+        0,
+        "pub static MODEL: crate::model::ModelDescriptor = crate::model::ModelDescriptor {",
+    );
+    let category = match m.category {
+        Category::Images => "Images",
+        Category::Videos => "Videos",
+    };
+    let schema_json = serde_json::to_string(&m.schema_json).unwrap_or_default();
+    for (name, value) in [
+        ("id", lit_str(&m.id)),
+        ("provider", lit_str(&m.provider)),
+        ("model", lit_str(&m.model)),
+        ("category", format!("crate::model::Category::{category}")),
+        ("summary", lit_str(&m.summary)),
+        ("description", lit_str(&m.description)),
+        ("create_route", opt_lit_str(m.create_route.as_deref())),
+        ("sse_route", opt_lit_str(m.sse_route.as_deref())),
+        ("poll_route", "super::super::catalog::POLL_ROUTE".into()),
+        ("request_schema", lit_str(&m.schema_name)),
+        ("request_schema_json", lit_str(&schema_json)),
+    ] {
+        line(&mut out, 1, &format!("{name}: {value},"));
+    }
+    let (fields, discriminator, workflows) = descriptor_parts(m);
+    let fields: Vec<String> = fields.iter().map(|f| field_info_text(f, 2)).collect();
+    list(&mut out, 1, "fields", &fields);
+    let statuses: Vec<String> = m
+        .error_statuses
+        .iter()
+        .map(|c| Literal::u16_unsuffixed(*c).to_string())
+        .collect();
+    line(
+        &mut out,
+        1,
+        &format!("error_statuses: &[{}],", statuses.join(", ")),
+    );
+    line(
+        &mut out,
+        1,
+        &format!("discriminator: {},", opt_lit_str(discriminator.as_deref())),
+    );
+    let workflows: Vec<String> = workflows
+        .iter()
+        .map(|(value, schema, summary, fields)| {
+            let mut w = String::new();
+            line(&mut w, 2, "crate::model::WorkflowInfo {");
+            line(&mut w, 3, &format!("value: {},", lit_str(value)));
+            line(&mut w, 3, &format!("schema: {},", lit_str(schema)));
+            line(&mut w, 3, &format!("summary: {},", lit_str(summary)));
+            let infos: Vec<String> = fields.iter().map(|f| field_info_text(f, 4)).collect();
+            list(&mut w, 3, "fields", &infos);
+            line(&mut w, 2, "},");
+            w
+        })
+        .collect();
+    list(&mut out, 1, "workflows", &workflows);
+    line(
+        &mut out,
+        1,
+        &format!(
+            "check_json: crate::model::check_json::<{}>,",
+            m.request.name
         ),
+    );
+    line(&mut out, 0, "};");
+    out
+}
+
+/// A workflow of the descriptor: its tag value, schema, summary and fields.
+type WorkflowParts = (String, String, String, Vec<Field>);
+
+/// [`descriptor_fields`] as data: the field list, the discriminator and the workflows.
+fn descriptor_parts(m: &ModelIr) -> (Vec<Field>, Option<String>, Vec<WorkflowParts>) {
+    match &m.request.kind {
+        TypeKind::Struct { fields, .. } => (fields.clone(), None, Vec::new()),
         TypeKind::Tagged { tag, variants } => {
             let structs: Vec<(&crate::ir::TaggedVariant, &[Field], &TypeDef)> = variants
                 .iter()
@@ -66,32 +143,7 @@ pub(super) fn descriptor_fields(m: &ModelIr) -> (Vec<TokenStream>, TokenStream, 
                     }
                 })
                 .collect();
-            let tag_field = Field {
-                wire: tag.clone(),
-                rust: tag.clone(),
-                ty: TypeRef::String,
-                required: true,
-                nullable: false,
-                docs: Vec::new(),
-                constraints: Vec::new(),
-                item_constraints: Vec::new(),
-                default: None,
-                example: None,
-                allowed: variants
-                    .iter()
-                    .map(|v| Value::from(v.wire.as_str()))
-                    .collect(),
-                format: None,
-                description: format!(
-                    "Selects the workflow; each has its own fields ({}).",
-                    variants
-                        .iter()
-                        .map(|v| v.wire.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            };
-            let mut union = vec![field_info(&tag_field)];
+            let mut union = vec![tag_field(tag, variants)];
             let mut seen: Vec<&str> = Vec::new();
             for (_, fields, _) in &structs {
                 for f in fields.iter() {
@@ -99,34 +151,57 @@ pub(super) fn descriptor_fields(m: &ModelIr) -> (Vec<TokenStream>, TokenStream, 
                         seen.push(&f.wire);
                         let mut loose = f.clone();
                         loose.required = false;
-                        union.push(field_info(&loose));
+                        union.push(loose);
                     }
                 }
             }
             let workflows = structs
                 .iter()
                 .map(|(v, fields, def)| {
-                    let value = &v.wire;
-                    let schema = &v.schema_name;
-                    let summary = def.docs.first().cloned().unwrap_or_default();
-                    let infos = fields.iter().map(field_info);
-                    quote! {
-                        crate::model::WorkflowInfo {
-                            value: #value,
-                            schema: #schema,
-                            summary: #summary,
-                            fields: &[#(#infos),*],
-                        }
-                    }
+                    (
+                        v.wire.clone(),
+                        v.schema_name.clone(),
+                        def.docs.first().cloned().unwrap_or_default(),
+                        fields.to_vec(),
+                    )
                 })
                 .collect();
-            (union, quote!(::std::option::Option::Some(#tag)), workflows)
+            (union, Some(tag.clone()), workflows)
         }
-        _ => (Vec::new(), quote!(::std::option::Option::None), Vec::new()),
+        _ => (Vec::new(), None, Vec::new()),
     }
 }
 
-pub(super) fn field_kind(f: &Field) -> TokenStream {
+/// The tag of a request with workflows, as a descriptor field.
+fn tag_field(tag: &str, variants: &[crate::ir::TaggedVariant]) -> Field {
+    Field {
+        wire: tag.to_string(),
+        rust: tag.to_string(),
+        ty: TypeRef::String,
+        required: true,
+        nullable: false,
+        docs: Vec::new(),
+        constraints: Vec::new(),
+        item_constraints: Vec::new(),
+        default: None,
+        example: None,
+        allowed: variants
+            .iter()
+            .map(|v| Value::from(v.wire.as_str()))
+            .collect(),
+        format: None,
+        description: format!(
+            "Selects the workflow; each has its own fields ({}).",
+            variants
+                .iter()
+                .map(|v| v.wire.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn field_kind_name(f: &Field) -> &'static str {
     let from_allowed = f.allowed.first().map(|v| match v {
         Value::String(_) => "String",
         Value::Bool(_) => "Boolean",
@@ -134,7 +209,7 @@ pub(super) fn field_kind(f: &Field) -> TokenStream {
         Value::Number(_) => "Integer",
         _ => "Json",
     });
-    let kind = from_allowed.unwrap_or(match &f.ty {
+    from_allowed.unwrap_or(match &f.ty {
         TypeRef::String | TypeRef::Media => "String",
         TypeRef::Integer => "Integer",
         TypeRef::Number => "Number",
@@ -142,38 +217,25 @@ pub(super) fn field_kind(f: &Field) -> TokenStream {
         TypeRef::Vec(_) => "Array",
         TypeRef::Map(_) => "Object",
         TypeRef::Json | TypeRef::Shared(_) | TypeRef::Local(_) => "Json",
-    });
-    let kind = ident(kind);
-    quote!(crate::model::FieldKind::#kind)
+    })
 }
 
-pub(super) fn field_info(f: &Field) -> TokenStream {
-    let name = &f.wire;
-    let required = f.required;
-    let nullable = f.nullable;
-    let kind = field_kind(f);
-    let description = &f.description;
-    let default = json_text(&f.default);
-    let example = json_text(&f.example);
-    let allowed = f.allowed.iter().map(|v| v.to_string());
-    let format = opt_str(f.format.as_deref());
+/// One `FieldInfo` literal at an indent of `level`, with its trailing comma.
+fn field_info_text(f: &Field, level: usize) -> String {
     let some_f64 = |v: Option<f64>| match v {
         Some(v) => {
             let lit = Literal::f64_suffixed(v.abs());
             if v < 0.0 {
-                quote!(::std::option::Option::Some(-#lit))
+                format!("Some(-{lit})")
             } else {
-                quote!(::std::option::Option::Some(#lit))
+                format!("Some({lit})")
             }
         }
-        None => quote!(::std::option::Option::None),
+        None => "None".to_string(),
     };
     let some_u64 = |v: Option<u64>| match v {
-        Some(v) => {
-            let v = Literal::u64_unsuffixed(v);
-            quote!(::std::option::Option::Some(#v))
-        }
-        None => quote!(::std::option::Option::None),
+        Some(v) => format!("Some({})", Literal::u64_unsuffixed(v)),
+        None => "None".to_string(),
     };
     let find_f64 = |min: bool| {
         f.constraints.iter().find_map(|c| match (c, min) {
@@ -189,23 +251,29 @@ pub(super) fn field_info(f: &Field) -> TokenStream {
             _ => None,
         })
     };
-    let (minimum, maximum) = (some_f64(find_f64(true)), some_f64(find_f64(false)));
-    let (min_length, max_length) = (some_u64(find_u64(true)), some_u64(find_u64(false)));
-    quote! {
-        crate::model::FieldInfo {
-            name: #name,
-            required: #required,
-            nullable: #nullable,
-            kind: #kind,
-            description: #description,
-            default_json: #default,
-            example_json: #example,
-            allowed_values_json: &[#(#allowed),*],
-            format: #format,
-            minimum: #minimum,
-            maximum: #maximum,
-            min_length: #min_length,
-            max_length: #max_length,
-        }
+    let allowed: Vec<String> = f.allowed.iter().map(|v| lit_str(&v.to_string())).collect();
+    let mut out = String::with_capacity(768);
+    line(&mut out, level, "crate::model::FieldInfo {");
+    for (name, value) in [
+        ("name", lit_str(&f.wire)),
+        ("required", f.required.to_string()),
+        ("nullable", f.nullable.to_string()),
+        (
+            "kind",
+            format!("crate::model::FieldKind::{}", field_kind_name(f)),
+        ),
+        ("description", lit_str(&f.description)),
+        ("default_json", opt_json_text(&f.default)),
+        ("example_json", opt_json_text(&f.example)),
+        ("allowed_values_json", format!("&[{}]", allowed.join(", "))),
+        ("format", opt_lit_str(f.format.as_deref())),
+        ("minimum", some_f64(find_f64(true))),
+        ("maximum", some_f64(find_f64(false))),
+        ("min_length", some_u64(find_u64(true))),
+        ("max_length", some_u64(find_u64(false))),
+    ] {
+        line(&mut out, level + 1, &format!("{name}: {value},"));
     }
+    line(&mut out, level, "},");
+    out
 }

@@ -1,6 +1,10 @@
 //! Stage 4: IR → Rust source files. Tokens are built with `quote`, parsed by
 //! `syn` and printed by `prettyplease`, so the output does not depend on which
-//! rustfmt is installed. Every file starts with the generated-code preamble.
+//! rustfmt is installed; each model's `MODEL` descriptor (plain data, half of
+//! the bytes) is written as text in the same layout instead. Every file
+//! starts with the generated-code preamble and a line of hashes, which lets
+//! an unchanged file be reused instead of formatted again. Files are emitted
+//! in parallel (rayon) into a sorted map: the output is deterministic.
 //!
 //! One file per thing emitted: `types`, `builders`, `validation`,
 //! `descriptors` and `methods`; this file lays out the files and holds
@@ -37,29 +41,154 @@ pub type Files = BTreeMap<String, String>;
 
 /// Emits every file of the generated module.
 pub fn emit(ir: &Ir) -> Result<Files> {
-    let mut files = Files::new();
-    files.insert("mod.rs".into(), render("mod.rs", mod_rs(ir))?);
-    files.insert("schemas.rs".into(), render("schemas.rs", schemas_rs(ir))?);
-    files.insert("catalog.rs".into(), render("catalog.rs", catalog_rs(ir))?);
-    files.insert(
-        "images.rs".into(),
-        render("images.rs", methods_rs(ir, Category::Images))?,
-    );
-    files.insert(
-        "videos.rs".into(),
-        render("videos.rs", methods_rs(ir, Category::Videos))?,
-    );
-    files.insert(
-        "models/mod.rs".into(),
-        render("models/mod.rs", models_mod_rs(ir))?,
-    );
-    let shared = Unchecked::of(&ir.shared, None);
-    for model in &ir.models {
-        let path = format!("models/{}.rs", model.module);
-        let tokens = model_rs(model, &shared);
-        files.insert(path.clone(), render(&path, tokens)?);
+    emit_timed(ir, &|_| None).map(|(files, _)| files)
+}
+
+/// The previous text of a generated file by its relative path (what is on
+/// disk), or `None`; [`emit_timed`] reuses a file whose header shows the
+/// same input instead of formatting it again.
+pub type Previous<'a> = dyn Fn(&str) -> Option<String> + Sync + 'a;
+
+/// Time spent inside [`emit`], summed over files (so with files formatted in
+/// parallel the parts add up to more than the wall time).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EmitTimings {
+    /// Building the token streams with `quote`.
+    pub tokens: std::time::Duration,
+    /// Parsing them into a `syn::File`.
+    pub parse: std::time::Duration,
+    /// Printing them with `prettyplease`.
+    pub print: std::time::Duration,
+    /// Hashing the input (a model's IR, the other files' tokens) and checking previous files.
+    pub hash: std::time::Duration,
+    /// Files taken from the previous output unformatted (same input hash).
+    pub reused: usize,
+}
+
+impl std::ops::AddAssign for EmitTimings {
+    fn add_assign(&mut self, o: Self) {
+        self.tokens += o.tokens;
+        self.parse += o.parse;
+        self.print += o.print;
+        self.hash += o.hash;
+        self.reused += o.reused;
     }
-    Ok(files)
+}
+
+/// One generated file: which builder makes its tokens.
+#[derive(Clone, Copy)]
+enum Job {
+    Mod,
+    Schemas,
+    Catalog,
+    Methods(Category),
+    ModelsMod,
+    Model(usize),
+}
+
+impl Job {
+    fn path(self, ir: &Ir) -> String {
+        match self {
+            Job::Mod => "mod.rs".into(),
+            Job::Schemas => "schemas.rs".into(),
+            Job::Catalog => "catalog.rs".into(),
+            Job::Methods(Category::Images) => "images.rs".into(),
+            Job::Methods(Category::Videos) => "videos.rs".into(),
+            Job::ModelsMod => "models/mod.rs".into(),
+            Job::Model(i) => format!("models/{}.rs", ir.models[i].module),
+        }
+    }
+
+    /// The file's tokens, and the text that follows them unparsed (a
+    /// model's descriptor).
+    fn tokens(self, ir: &Ir, shared: &Unchecked) -> (TokenStream, String) {
+        match self {
+            Job::Mod => (mod_rs(ir), String::new()),
+            Job::Schemas => (schemas_rs(ir), String::new()),
+            Job::Catalog => (catalog_rs(ir), String::new()),
+            Job::Methods(category) => (methods_rs(ir, category), String::new()),
+            Job::ModelsMod => (models_mod_rs(ir), String::new()),
+            Job::Model(i) => (
+                model_rs(&ir.models[i], shared),
+                descriptor_text(&ir.models[i]),
+            ),
+        }
+    }
+}
+
+/// [`emit`], also returning where the time went. Files are built and
+/// formatted in parallel (rayon); each file depends only on the IR, and the
+/// result is a sorted map, so the output does not depend on the schedule.
+///
+/// A file whose `previous` text carries the same input hash in its header
+/// (and whose body still matches the header's body hash) is reused as it is:
+/// formatting is skipped, and the result is the same text formatting would
+/// give with the same `prettyplease`. A model file's input hash is its IR's
+/// (with the emitter's source), so reusing it skips building its tokens too;
+/// the other six files hash their tokens.
+pub fn emit_timed(ir: &Ir, previous: &Previous<'_>) -> Result<(Files, EmitTimings)> {
+    use rayon::prelude::*;
+    let shared = Unchecked::of(&ir.shared, None);
+    let mut jobs = vec![
+        Job::Schemas,
+        Job::Methods(Category::Images),
+        Job::Methods(Category::Videos),
+        Job::Catalog,
+        Job::ModelsMod,
+        Job::Mod,
+    ];
+    jobs.extend((0..ir.models.len()).map(Job::Model));
+    let rendered: Vec<Result<(String, String, EmitTimings)>> = jobs
+        .par_iter()
+        .with_max_len(1)
+        .map(|job| {
+            let path = job.path(ir);
+            let mut timings = EmitTimings::default();
+            // A model file is a function of its IR and the shared enum names
+            // only: hash those (and the generator's own source), and an
+            // unchanged file costs neither tokens nor formatting.
+            let start = std::time::Instant::now();
+            let ir_hash = match job {
+                Job::Model(i) => Some(model_input_hash(&ir.models[*i], &shared)),
+                _ => None,
+            };
+            if let Some(text) = ir_hash.and_then(|h| reuse(previous, &path, h)) {
+                timings.hash = start.elapsed();
+                timings.reused = 1;
+                return Ok((path, text, timings));
+            }
+            timings.hash = start.elapsed();
+            let start = std::time::Instant::now();
+            let (tokens, tail) = job.tokens(ir, &shared);
+            timings.tokens = start.elapsed();
+            // The other files (six, cheap to build) hash their tokens.
+            let start = std::time::Instant::now();
+            let input = match ir_hash {
+                Some(h) => h,
+                None => {
+                    let h = hash64_more(hash64(tokens.to_string().as_bytes()), tail.as_bytes());
+                    if let Some(text) = reuse(previous, &path, h) {
+                        timings.hash += start.elapsed();
+                        timings.reused = 1;
+                        return Ok((path, text, timings));
+                    }
+                    h
+                }
+            };
+            timings.hash += start.elapsed();
+            let (text, parts) = render(&path, tokens, &tail, input)?;
+            timings += parts;
+            Ok((path, text, timings))
+        })
+        .collect();
+    let mut files = Files::new();
+    let mut timings = EmitTimings::default();
+    for r in rendered {
+        let (path, text, t) = r?;
+        timings += t;
+        files.insert(path, text);
+    }
+    Ok((files, timings))
 }
 
 /// The named types that hold nothing to validate (value enums, and aliases
@@ -119,13 +248,97 @@ impl Unchecked {
     }
 }
 
-fn render(file: &str, tokens: TokenStream) -> Result<String> {
+/// The second line of every generated file: the hash of its input (a model
+/// file's IR and the emitter's source; for the other files, their tokens),
+/// and of the text below the header (so a hand edit is not mistaken for an
+/// unchanged file).
+const HASH_LINE: &str = "// input-hash ";
+
+/// Formats `tokens` and appends `tail` (text already formatted), under the
+/// preamble and the hash line naming `input`.
+fn render(
+    file: &str,
+    tokens: TokenStream,
+    tail: &str,
+    input: u64,
+) -> Result<(String, EmitTimings)> {
+    let mut timings = EmitTimings::default();
+    let start = std::time::Instant::now();
     let parsed: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Emit {
         file: file.to_string(),
         message: e.to_string(),
     })?;
-    let body = prettyplease::unparse(&parsed);
-    Ok(format!("{PREAMBLE}\n\n{body}"))
+    timings.parse = start.elapsed();
+    let start = std::time::Instant::now();
+    let mut body = prettyplease::unparse(&parsed);
+    body.push_str(tail);
+    timings.print = start.elapsed();
+    let output = hash64(body.as_bytes());
+    Ok((
+        format!("{PREAMBLE}\n{HASH_LINE}{input:016x} body-hash {output:016x}\n\n{body}"),
+        timings,
+    ))
+}
+
+/// The previous text of `path` if its header names `input` and it is intact.
+fn reuse(previous: &Previous<'_>, path: &str, input: u64) -> Option<String> {
+    previous(path).and_then(|old| reusable(&old, input))
+}
+
+/// The source of the emitter, hashed into every model file's input hash, so
+/// a change to how files are emitted never reuses a file emitted before it.
+const EMITTER_SOURCE: [&str; 7] = [
+    env!("CARGO_PKG_VERSION"),
+    include_str!("mod.rs"),
+    include_str!("types.rs"),
+    include_str!("builders.rs"),
+    include_str!("validation.rs"),
+    include_str!("descriptors.rs"),
+    include_str!("methods.rs"),
+];
+
+/// The input hash of a model file: the emitter's source, the model's IR and
+/// the shared names without a `Validate` impl (as `Debug` text).
+fn model_input_hash(m: &ModelIr, shared: &Unchecked) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325;
+    for src in EMITTER_SOURCE {
+        h = hash64_more(h, src.as_bytes());
+    }
+    hash64_more(h, format!("{m:?}{shared:?}").as_bytes())
+}
+
+/// `old` (line ends normalised) when its header names `input` and its body
+/// still hashes to the header's body hash.
+fn reusable(old: &str, input: u64) -> Option<String> {
+    let old = old.replace("\r\n", "\n");
+    let rest = old.strip_prefix(PREAMBLE)?.strip_prefix('\n')?;
+    let rest = rest.strip_prefix(HASH_LINE)?;
+    let (line, body) = rest.split_once("\n\n")?;
+    let (old_input, old_output) = line.split_once(" body-hash ")?;
+    let same_input = u64::from_str_radix(old_input, 16).ok()? == input;
+    let intact = u64::from_str_radix(old_output, 16).ok()? == hash64(body.as_bytes());
+    (same_input && intact).then_some(old)
+}
+
+/// A 64-bit hash of `bytes`, for change detection (not security): stable
+/// across platforms and Rust versions, unlike `DefaultHasher`.
+fn hash64(bytes: &[u8]) -> u64 {
+    hash64_more(0xcbf2_9ce4_8422_2325, bytes)
+}
+
+/// [`hash64`] continued from `h`: eight bytes at a time (a megabyte costs
+/// well under a millisecond), then the tail byte by byte, then the length.
+fn hash64_more(mut h: u64, bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        h = (h ^ w).wrapping_mul(K).rotate_left(31);
+    }
+    for b in words.remainder() {
+        h = (h ^ u64::from(*b)).wrapping_mul(K).rotate_left(31);
+    }
+    (h ^ bytes.len() as u64).wrapping_mul(K)
 }
 
 fn ident(name: &str) -> Ident {
@@ -238,7 +451,6 @@ fn model_rs(m: &ModelIr, shared: &Unchecked) -> TokenStream {
     let request = type_def(&request_def, &unchecked);
     let locals = m.local_types.iter().map(|d| type_def(d, &unchecked));
     let name = ident(&m.request.name);
-    let descriptor = descriptor(m);
     let module_doc = format!(" `{}`: {}", m.id, one_line(&m.summary));
     quote! {
         #![doc = #module_doc]
@@ -255,26 +467,15 @@ fn model_rs(m: &ModelIr, shared: &Unchecked) -> TokenStream {
             }
         }
         #(#locals)*
-        #descriptor
     }
 }
 
-fn opt_str(s: Option<&str>) -> TokenStream {
-    match s {
-        Some(s) => quote!(::std::option::Option::Some(#s)),
-        None => quote!(::std::option::Option::None),
-    }
-}
-
-fn json_text(v: &Option<Value>) -> TokenStream {
-    match v {
-        Some(v) => {
-            let text = v.to_string();
-            quote!(::std::option::Option::Some(#text))
-        }
-        None => quote!(::std::option::Option::None),
-    }
-}
+// `Some(..)`/`None` in value and pattern positions are written bare (12
+// tokens fewer each than `::std::option::Option::Some`, thousands per run): the
+// generated modules import nothing, and no generated item can shadow them,
+// since only unit and tuple structs live in the value namespace and the
+// generator emits none. Type positions keep full paths (a schema may be
+// called `Option`).
 
 fn ty_tokens(ty: &TypeRef) -> TokenStream {
     match ty {
@@ -338,3 +539,8 @@ fn json_literal(v: &Value) -> TokenStream {
         _ => quote!(::serde_json::Value::Null),
     }
 }
+
+// Kept out of this file: the emitter's source is hashed into every model
+// file's header (`EMITTER_SOURCE`), and a test edit should not change them.
+#[cfg(test)]
+mod tests;

@@ -73,7 +73,7 @@ pub(super) fn validate_impl(def: &TypeDef, fields: &[Field], unchecked: &Uncheck
             return None;
         }
         Some(if is_option(f, def.role) {
-            quote!(if let ::std::option::Option::Some(value) = &self.#rust { #(#stmts)* })
+            quote!(if let Some(value) = &self.#rust { #(#stmts)* })
         } else {
             quote!({ let value = &self.#rust; #(#stmts)* })
         })
