@@ -6,12 +6,13 @@ use super::*;
 pub(super) fn catalog_rs(ir: &Ir) -> TokenStream {
     let entries = ir.models.iter().map(|m| {
         let module = ident(&m.module);
-        quote!(&super::models::#module::MODEL)
+        let cfg = category_cfg(m.category);
+        quote!(#cfg &super::models::#module::MODEL)
     });
     let poll = &ir.poll_route;
     quote! {
         #![doc = " The model catalog: every model's descriptor, and the poll route."]
-        #[doc = " Every model in the specs, in docs.json order."]
+        #[doc = " Every model in the specs, in docs.json order (those of the enabled `images`/`videos` features)."]
         pub static MODELS: &[&crate::model::ModelDescriptor] = &[#(#entries),*];
         #[doc = " The route that polls a generation by id, relative to the API base."]
         pub const POLL_ROUTE: &str = #poll;
