@@ -16,6 +16,8 @@ macro_rules! string_enum {
         impl $name {
             /// Every value, in spec order.
             pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+            /// Every value as JSON text, in spec order (the descriptor's allowed values).
+            pub const ALL_JSON: &'static [&'static str] = &[$(concat!("\"", $wire, "\"")),+];
             /// The value as sent on the wire.
             pub const fn as_str(&self) -> &'static str {
                 match self {
@@ -70,6 +72,8 @@ macro_rules! open_string_enum {
         impl $name {
             /// Every known value, in spec order (`Unknown` is not among them).
             pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+            /// Every known value as JSON text, in spec order.
+            pub const ALL_JSON: &'static [&'static str] = &[$(concat!("\"", $wire, "\"")),+];
             /// The value as sent on the wire.
             pub fn as_str(&self) -> &str {
                 match self {
@@ -126,6 +130,8 @@ macro_rules! int_enum {
         impl $name {
             /// Every value, in spec order.
             pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+            /// Every value as JSON text, in spec order (the descriptor's allowed values).
+            pub const ALL_JSON: &'static [&'static str] = &[$(stringify!($wire)),+];
             /// The value as sent on the wire.
             pub const fn value(&self) -> i64 {
                 match self {

@@ -61,3 +61,42 @@ fn a_status_the_sdk_does_not_know_is_kept_not_rejected() {
     let p: PredictionStatus = "warming_up".parse().unwrap();
     assert_eq!(p.as_str(), "warming_up");
 }
+
+#[test]
+fn descriptors_take_allowed_values_from_the_typed_enums() {
+    // The descriptor's list is the enum's own (written once, by its macro).
+    let kontext = skills_video::models::black_forest_labs_kontext::MODEL.field("resolution");
+    let listed = kontext.expect("kontext has resolution").allowed_values_json;
+    let typed: Vec<String> = Resolution::ALL
+        .iter()
+        .map(|v| serde_json::to_string(v).unwrap())
+        .collect();
+    assert_eq!(listed, typed.as_slice());
+    let duration = skills_video::models::runwayml_gen4_turbo::MODEL
+        .field("duration")
+        .expect("gen4 turbo has duration")
+        .allowed_values_json;
+    assert_eq!(duration, ["5", "10"]);
+    // Every allowed value of every model is valid JSON that the field accepts.
+    for model in skills_video::catalog::MODELS {
+        for field in model.fields {
+            for text in field.allowed_values_json {
+                let value: serde_json::Value = serde_json::from_str(text)
+                    .unwrap_or_else(|e| panic!("{} {}: {text:?}: {e}", model.id, field.name));
+                let body = serde_json::json!({ field.name: value });
+                let violations = match (model.check_json)(&body) {
+                    Ok(()) => Vec::new(),
+                    Err(e) => e.violations,
+                };
+                assert!(
+                    !violations
+                        .iter()
+                        .any(|v| v.field == field.name && v.rule == "allowed_values"),
+                    "{} {} = {text} is listed but refused: {violations:?}",
+                    model.id,
+                    field.name
+                );
+            }
+        }
+    }
+}

@@ -81,7 +81,10 @@ pub(super) fn descriptor_text(m: &ModelIr) -> String {
         line(&mut out, 1, &format!("{name}: {value},"));
     }
     let (fields, discriminator, workflows) = descriptor_parts(m);
-    let fields: Vec<String> = fields.iter().map(|f| field_info_text(f, 2)).collect();
+    let fields: Vec<String> = fields
+        .iter()
+        .map(|f| field_info_text(f, 2, &m.local_types))
+        .collect();
     list(&mut out, 1, "fields", &fields);
     let statuses: Vec<String> = m
         .error_statuses
@@ -106,7 +109,10 @@ pub(super) fn descriptor_text(m: &ModelIr) -> String {
             line(&mut w, 3, &format!("value: {},", lit_str(value)));
             line(&mut w, 3, &format!("schema: {},", lit_str(schema)));
             line(&mut w, 3, &format!("summary: {},", lit_str(summary)));
-            let infos: Vec<String> = fields.iter().map(|f| field_info_text(f, 4)).collect();
+            let infos: Vec<String> = fields
+                .iter()
+                .map(|f| field_info_text(f, 4, &m.local_types))
+                .collect();
             list(&mut w, 3, "fields", &infos);
             line(&mut w, 2, "},");
             w
@@ -220,8 +226,41 @@ fn field_kind_name(f: &Field) -> &'static str {
     })
 }
 
+/// A field's allowed values as JSON texts: the typed enum's `ALL_JSON` (the
+/// values written once, by the enum's macro) when the field is a local value
+/// enum with exactly those values and the macro can spell their JSON
+/// (strings needing no escapes, non-negative integers); else a literal list.
+fn allowed_text(f: &Field, locals: &[TypeDef]) -> String {
+    let typed =
+        match &f.ty {
+            TypeRef::Local(name) => locals
+                .iter()
+                .find(|d| &d.name == name)
+                .and_then(|d| match &d.kind {
+                    TypeKind::Enum { variants } => Some((name, variants)),
+                    _ => None,
+                }),
+            _ => None,
+        };
+    if let Some((name, variants)) = typed {
+        let same = variants.len() == f.allowed.len()
+            && variants.iter().zip(&f.allowed).all(|(v, a)| &v.wire == a);
+        let all_strings = variants.iter().all(|v| {
+            v.wire
+                .as_str()
+                .is_some_and(|s| !s.chars().any(|c| c == '"' || c == '\\' || c < ' '))
+        });
+        let all_ints = variants.iter().all(|v| v.wire.as_u64().is_some());
+        if same && !variants.is_empty() && (all_strings || all_ints) {
+            return format!("{name}::ALL_JSON");
+        }
+    }
+    let allowed: Vec<String> = f.allowed.iter().map(|v| lit_str(&v.to_string())).collect();
+    format!("&[{}]", allowed.join(", "))
+}
+
 /// One `FieldInfo` literal at an indent of `level`, with its trailing comma.
-fn field_info_text(f: &Field, level: usize) -> String {
+fn field_info_text(f: &Field, level: usize, locals: &[TypeDef]) -> String {
     let some_f64 = |v: Option<f64>| match v {
         Some(v) => {
             let lit = Literal::f64_suffixed(v.abs());
@@ -251,7 +290,6 @@ fn field_info_text(f: &Field, level: usize) -> String {
             _ => None,
         })
     };
-    let allowed: Vec<String> = f.allowed.iter().map(|v| lit_str(&v.to_string())).collect();
     let mut out = String::with_capacity(768);
     line(&mut out, level, "crate::model::FieldInfo {");
     for (name, value) in [
@@ -265,7 +303,7 @@ fn field_info_text(f: &Field, level: usize) -> String {
         ("description", lit_str(&f.description)),
         ("default_json", opt_json_text(&f.default)),
         ("example_json", opt_json_text(&f.example)),
-        ("allowed_values_json", format!("&[{}]", allowed.join(", "))),
+        ("allowed_values_json", allowed_text(f, locals)),
         ("format", opt_lit_str(f.format.as_deref())),
         ("minimum", some_f64(find_f64(true))),
         ("maximum", some_f64(find_f64(false))),
