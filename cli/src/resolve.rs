@@ -1,6 +1,7 @@
 //! Model names: every accepted spelling, and suggestions for unknown ones.
 
-use skills_video::model::{find_model, model_id_of, models};
+use skills_video::catalog::MODELS;
+use skills_video::model::{find_model, model_id_of};
 use skills_video::ModelDescriptor;
 
 use crate::exit::CliError;
@@ -34,12 +35,12 @@ pub fn resolve_model(name: &str) -> Result<&'static ModelDescriptor, CliError> {
 /// `google/nano-banana-pro`). One rule for `generate`, `batch` and `mcp`.
 pub fn suggestions(name: &str) -> Vec<&'static str> {
     let id = model_id_of(name);
-    let found = closest(id, models().iter().map(|m| m.id), 3);
+    let found = closest(id, MODELS.iter().map(|m| m.id), 3);
     if !found.is_empty() {
         return found;
     }
     let tail = id.rsplit('/').next().unwrap_or(id);
-    closest(tail, models().iter().map(|m| m.id), 3)
+    closest(tail, MODELS.iter().map(|m| m.id), 3)
 }
 
 /// "unknown model X: not in the built-in catalog; did you mean A, B?"

@@ -458,11 +458,6 @@ pub fn model_id_of(name: &str) -> &str {
     skills_video_routes::route::model_id(name)
 }
 
-/// Every model in the catalog.
-pub fn models() -> &'static [&'static ModelDescriptor] {
-    crate::generated::catalog::MODELS
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

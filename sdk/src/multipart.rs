@@ -566,7 +566,7 @@ mod tests {
     /// A model with a polling route, a `format: uri` string field, and no
     /// required field but `prompt`.
     fn uri_model() -> (&'static crate::ModelDescriptor, &'static str) {
-        crate::model::models()
+        crate::catalog::MODELS
             .iter()
             .copied()
             .filter(|m| m.create_route.is_some())

@@ -1256,7 +1256,7 @@ fn field_value(field: &'static FieldInfo) -> BoxedStrategy<Value> {
 /// mostly present, optional ones sometimes, sometimes an unknown key or a
 /// missing tag; now and then not an object at all.
 fn payload() -> impl Strategy<Value = (usize, Value)> {
-    let models = skills_video::model::models();
+    let models = skills_video::catalog::MODELS;
     (0..models.len(), any::<Index>()).prop_flat_map(move |(m, pick)| {
         let model = models[m];
         let workflow = (!model.workflows.is_empty())
@@ -1299,7 +1299,7 @@ proptest! {
     /// required field, a missing workflow tag.
     #[test]
     fn check_json_of_every_model_is_total((m, value) in payload()) {
-        let model = skills_video::model::models()[m];
+        let model = skills_video::catalog::MODELS[m];
         let result = (model.check_json)(&value);
         if let Err(errors) = &result {
             prop_assert!(!errors.violations.is_empty());

@@ -34,7 +34,7 @@ async fn every_model_runs_from_its_template() {
     let setup = Setup::default();
     let sim = matrix::simulator(&setup, vec![]).await;
     let client = matrix::client(&sim, &setup);
-    let models = skills_video::model::models();
+    let models = skills_video::catalog::MODELS;
     assert!(models.len() > 50, "the catalog lost models");
     let mut failures = Vec::new();
     for model in models {

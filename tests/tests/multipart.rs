@@ -10,7 +10,8 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use skills_video::model::{models, ModelDescriptor};
+use skills_video::catalog::MODELS;
+use skills_video::model::ModelDescriptor;
 use skills_video::{Category, FieldKind, GenerateOptions, Media, RequestBody, Source};
 use skills_video_simulator::{
     Fault, FaultRule, RecordedRequest, RouteKind, RunningSimulator, EMBEDDED_SPEC,
@@ -64,7 +65,7 @@ fn image_field_rank(name: &str) -> Option<u8> {
 /// name (the specs are refreshed independently), and known to the simulator.
 fn image_to_video_model() -> (&'static ModelDescriptor, &'static str) {
     let mut best: Option<(u8, &'static ModelDescriptor, &'static str)> = None;
-    for model in models().iter().copied() {
+    for model in MODELS.iter().copied() {
         if model.category != Category::Videos
             || model.sse_route.is_none()
             || model.create_route.is_none()
@@ -97,7 +98,7 @@ fn image_to_video_model() -> (&'static ModelDescriptor, &'static str) {
 /// An image model whose `*image_urls` array field takes several images, with
 /// nothing else required but `prompt`.
 fn image_array_model() -> (&'static ModelDescriptor, &'static str) {
-    models()
+    MODELS
         .iter()
         .copied()
         .filter(|m| m.category == Category::Images && m.sse_route.is_some())

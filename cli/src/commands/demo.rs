@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use skills_video::model::{find_model, models};
+use skills_video::catalog::MODELS;
+use skills_video::model::find_model;
 use skills_video::{Category, Client, GenerateOptions, ModelDescriptor, Source};
 use skills_video_simulator::{Fault, FaultRule, Simulator, SimulatorConfig};
 
@@ -23,7 +24,7 @@ pub fn demo_model() -> Option<&'static ModelDescriptor> {
     find_model("google/nano-banana-pro")
         .filter(|m| m.sse_route.is_some())
         .or_else(|| {
-            models()
+            MODELS
                 .iter()
                 .copied()
                 .find(|m| m.category == Category::Images && m.sse_route.is_some())

@@ -152,7 +152,8 @@ pub fn run(args: &InspectArgs, out: &Output) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use skills_video::model::{find_model, models};
+    use skills_video::catalog::MODELS;
+    use skills_video::model::find_model;
 
     #[test]
     fn fields_show_ranges_and_limits() {
@@ -201,14 +202,11 @@ mod tests {
     #[test]
     fn every_template_validates_or_names_its_placeholders() {
         // Templates are starting points; for most models they validate as they are.
-        let valid = models()
+        let valid = MODELS
             .iter()
             .filter(|m| (m.check_json)(&template(m)).is_ok())
             .count();
-        assert!(
-            valid * 2 > models().len(),
-            "only {valid} templates validate"
-        );
+        assert!(valid * 2 > MODELS.len(), "only {valid} templates validate");
     }
 
     #[test]

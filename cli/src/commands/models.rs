@@ -1,7 +1,7 @@
 //! `models`: the catalog from the generated code.
 
 use serde_json::{json, Value};
-use skills_video::model::models;
+use skills_video::catalog::MODELS;
 use skills_video::{Category, ModelDescriptor};
 
 use crate::args::{CategoryFilter, ModelsArgs};
@@ -28,7 +28,7 @@ pub fn describe(m: &ModelDescriptor) -> Value {
 
 /// Runs the command.
 pub fn run(args: &ModelsArgs, out: &Output) -> u8 {
-    let selected: Vec<&ModelDescriptor> = models()
+    let selected: Vec<&ModelDescriptor> = MODELS
         .iter()
         .copied()
         .filter(|m| match args.category {

@@ -2,7 +2,7 @@
 //! generated catalog (no key, no request).
 
 use serde_json::{json, Value};
-use skills_video::model::models;
+use skills_video::catalog::MODELS;
 use skills_video::{Category, ModelDescriptor};
 
 use crate::mcp::errors::ToolError;
@@ -67,7 +67,7 @@ pub fn list_entry(m: &ModelDescriptor) -> Value {
 
 /// `list_models {category?}`.
 pub fn list_models(category: Option<Category>) -> Value {
-    let list: Vec<Value> = models()
+    let list: Vec<Value> = MODELS
         .iter()
         .filter(|m| category.is_none_or(|c| m.category == c))
         .map(|m| list_entry(m))

@@ -147,13 +147,14 @@ fn finish(mut obj: Map<String, Value>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use skills_video::model::{find_model, models};
+    use skills_video::catalog::MODELS;
+    use skills_video::model::find_model;
 
     #[test]
     fn every_schema_is_self_contained_with_an_object_root() {
         let components = components();
         assert!(!components.is_empty());
-        for m in models() {
+        for m in MODELS {
             let s = Value::Object(input_schema(m, &components));
             assert_eq!(s["type"], "object", "{}", m.id);
             let text = s.to_string();

@@ -75,7 +75,7 @@ impl Shared {
         let mut per_model = HashMap::new();
         if args.per_model_tools {
             let components = schema::components();
-            for m in skills_video::model::models() {
+            for m in skills_video::catalog::MODELS {
                 let name = catalog::sdk_function_name(m);
                 if per_model.contains_key(&name) || tools.iter().any(|t| t.name == name) {
                     tracing::warn!(model = m.id, %name, "per-model tool name taken; skipped");
