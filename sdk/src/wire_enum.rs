@@ -9,37 +9,13 @@
 // enabled `images`/`videos` features (the only integer enum is a video model's).
 #![allow(unused_macros, unused_imports, dead_code)]
 
-/// A closed set of string values (request fields): unknown text is an error
-/// that lists the allowed values.
-macro_rules! string_enum {
-    ($name:ident { $($variant:ident = $wire:literal),+ $(,)? }) => {
-        impl $name {
-            /// Every value, in spec order.
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-            /// Every value as JSON text, in spec order (the descriptor's allowed values).
-            pub const ALL_JSON: &'static [&'static str] = &[$(concat!("\"", $wire, "\"")),+];
-            /// The value as sent on the wire.
-            pub const fn as_str(&self) -> &'static str {
-                match self {
-                    $(Self::$variant => $wire,)+
-                }
-            }
-        }
+/// What both string macros share: `Display` and serde through the wire
+/// text (`as_str` out, `FromStr` in; an open enum's `FromStr` never fails).
+macro_rules! wire_text {
+    ($name:ident) => {
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
-            }
-        }
-        impl ::std::str::FromStr for $name {
-            type Err = $crate::validation::UnknownValue;
-            fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-                match s {
-                    $($wire => ::std::result::Result::Ok(Self::$variant),)+
-                    other => ::std::result::Result::Err($crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    )),
-                }
             }
         }
         impl ::serde::Serialize for $name {
@@ -60,6 +36,39 @@ macro_rules! string_enum {
                 text.parse().map_err(::serde::de::Error::custom)
             }
         }
+    };
+}
+pub(crate) use wire_text;
+
+/// A closed set of string values (request fields): unknown text is an error
+/// that lists the allowed values.
+macro_rules! string_enum {
+    ($name:ident { $($variant:ident = $wire:literal),+ $(,)? }) => {
+        impl $name {
+            /// Every value, in spec order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+            /// Every value as JSON text, in spec order (the descriptor's allowed values).
+            pub const ALL_JSON: &'static [&'static str] = &[$(concat!("\"", $wire, "\"")),+];
+            /// The value as sent on the wire.
+            pub const fn as_str(&self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire,)+
+                }
+            }
+        }
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::validation::UnknownValue;
+            fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+                match s {
+                    $($wire => ::std::result::Result::Ok(Self::$variant),)+
+                    other => ::std::result::Result::Err($crate::validation::UnknownValue::new(
+                        other,
+                        Self::ALL.iter().map(|v| v.as_str()),
+                    )),
+                }
+            }
+        }
+        $crate::wire_enum::wire_text!($name);
     };
 }
 pub(crate) use string_enum;
@@ -86,11 +95,6 @@ macro_rules! open_string_enum {
                 !matches!(self, Self::Unknown(_))
             }
         }
-        impl ::std::fmt::Display for $name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
         impl ::std::str::FromStr for $name {
             type Err = ::std::convert::Infallible;
             fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
@@ -100,25 +104,7 @@ macro_rules! open_string_enum {
                 })
             }
         }
-        impl ::serde::Serialize for $name {
-            fn serialize<S: ::serde::Serializer>(
-                &self,
-                serializer: S,
-            ) -> ::std::result::Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-        impl<'de> ::serde::Deserialize<'de> for $name {
-            fn deserialize<D: ::serde::Deserializer<'de>>(
-                deserializer: D,
-            ) -> ::std::result::Result<Self, D::Error> {
-                let text = <::std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(
-                    deserializer,
-                )?;
-                let ::std::result::Result::Ok(value) = text.parse();
-                ::std::result::Result::Ok(value)
-            }
-        }
+        $crate::wire_enum::wire_text!($name);
     };
 }
 pub(crate) use open_string_enum;

@@ -96,18 +96,7 @@ pub async fn run(cli: &Cli, args: &GenerateArgs, out: &Output) -> u8 {
     );
     let events =
         crate::commands::jobs::note_download_dir(events, ledger, &key, args.out.as_deref());
-    let outcome = drive_with(
-        out,
-        events,
-        &RunOptions {
-            out_dir: args.out.as_deref(),
-            sse_timeout_secs: Some(args.sse_timeout.as_secs_f64()),
-            file_prefix: None,
-            download: download_policy(&client, &args.download),
-        },
-        &info,
-    )
-    .await;
+    let outcome = drive_with(out, events, &run_options(args, &client), &info).await;
     outcome.code
 }
 
@@ -183,22 +172,21 @@ async fn run_raw(
             no_sse: args.no_sse,
         },
     );
-    let outcome = drive_with(
-        out,
-        events,
-        &RunOptions {
-            out_dir: args.out.as_deref(),
-            sse_timeout_secs: Some(args.sse_timeout.as_secs_f64()),
-            file_prefix: None,
-            download: download_policy(&client, &args.download),
-        },
-        &info,
-    )
-    .await;
+    let outcome = drive_with(out, events, &run_options(args, &client), &info).await;
     outcome.code
 }
 
 /// The base URL the client will use (`--base-url`, `SKILLS_VIDEO_BASE_URL`, else the platform's).
+/// How the lines and downloads of a `generate` run are shaped (typed and `--raw` alike).
+fn run_options<'a>(args: &'a GenerateArgs, client: &skills_video::Client) -> RunOptions<'a> {
+    RunOptions {
+        out_dir: args.out.as_deref(),
+        sse_timeout_secs: Some(args.sse_timeout.as_secs_f64()),
+        file_prefix: None,
+        download: download_policy(client, &args.download),
+    }
+}
+
 fn base_url(cli: &Cli) -> String {
     cli.base_url
         .as_deref()
