@@ -529,13 +529,14 @@ fn parse_object(text: &str, what: &str) -> Result<Map<String, Value>, CliError> 
         Ok(Value::Object(map)) => Ok(map),
         Ok(other) => Err(CliError::input(format!(
             "{what} must be a JSON object, got {}",
-            kind_of(&other)
+            json_kind(&other)
         ))),
         Err(e) => Err(CliError::input(format!("{what} is not valid JSON: {e}"))),
     }
 }
 
-fn kind_of(v: &Value) -> &'static str {
+/// A JSON value's kind with its article (`a string`, `null`), for messages.
+pub fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

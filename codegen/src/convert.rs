@@ -331,7 +331,7 @@ impl<'a> Converter<'a> {
             kind,
         };
         let schema_json = json_at(self.json, &schema_pointer)
-            .cloned()
+            .map(|s| crate::inline::inline_refs(s, self.json))
             .unwrap_or(Value::Null);
         let (provider, model) = endpoint
             .id

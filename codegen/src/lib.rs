@@ -13,6 +13,7 @@ pub mod convert;
 pub mod diff;
 pub mod emit;
 pub mod error;
+pub mod inline;
 pub mod ir;
 pub mod load;
 pub mod naming;

@@ -112,7 +112,9 @@ pub struct ModelDescriptor {
     pub poll_route: &'static str,
     /// The request schema's name in the spec.
     pub request_schema: &'static str,
-    /// The request schema as JSON text.
+    /// The request schema as JSON text: OpenAPI 3.0 as the spec writes it,
+    /// with every `$ref` inlined, so it is self-contained (the one JSON copy
+    /// of the schema the crate carries).
     pub request_schema_json: &'static str,
     /// The request fields in spec order. For a request with workflows: the
     /// tag first, then every workflow's fields once, none marked required.

@@ -110,7 +110,10 @@ impl std::fmt::Display for Status {
 
 /// The first string under any of `keys`, depth first: the keys of an object
 /// are tried (in `keys` order) before its children are searched.
-pub fn find_string<'v>(value: &'v Value, keys: &[&'static str]) -> Option<(&'static str, &'v str)> {
+pub(crate) fn find_string<'v>(
+    value: &'v Value,
+    keys: &[&'static str],
+) -> Option<(&'static str, &'v str)> {
     match value {
         Value::Object(map) => {
             for key in keys {
@@ -126,33 +129,33 @@ pub fn find_string<'v>(value: &'v Value, keys: &[&'static str]) -> Option<(&'sta
 }
 
 /// The status and the key it was found under.
-pub fn find_status(value: &Value) -> Option<(&'static str, Status)> {
+pub(crate) fn find_status(value: &Value) -> Option<(&'static str, Status)> {
     find_string(value, STATUS_KEYS).map(|(k, s)| (k, Status::parse(s)))
 }
 
 /// The job id.
-pub fn find_id(value: &Value) -> Option<String> {
+pub(crate) fn find_id(value: &Value) -> Option<String> {
     find_string(value, ID_KEYS)
         .map(|(_, s)| s.to_string())
         .filter(|s| !s.is_empty())
 }
 
 /// Whether an SSE event name alone marks the end of the job.
-pub fn is_terminal_event_name(name: &str) -> bool {
+pub(crate) fn is_terminal_event_name(name: &str) -> bool {
     TERMINAL_EVENT_NAMES
         .iter()
         .any(|n| n.eq_ignore_ascii_case(name.trim()))
 }
 
 /// Whether a terminal event name means failure.
-pub fn is_failure_event_name(name: &str) -> bool {
+pub(crate) fn is_failure_event_name(name: &str) -> bool {
     ["failed", "failure"]
         .iter()
         .any(|n| n.eq_ignore_ascii_case(name.trim()))
 }
 
 /// Whether a terminal event name means cancellation.
-pub fn is_cancel_event_name(name: &str) -> bool {
+pub(crate) fn is_cancel_event_name(name: &str) -> bool {
     ["canceled", "cancelled"]
         .iter()
         .any(|n| n.eq_ignore_ascii_case(name.trim()))

@@ -8,7 +8,9 @@
 //!   parser written here; an event over the cap is an error and the parser's
 //!   heap never grows with it (measured by a per-thread counting allocator).
 //! - `retry::parse_retry_after` on arbitrary and numeric/date-shaped strings.
-//! - Poll bodies: `Generation::from_body` and its accessors, `status::find_*`.
+//! - Poll bodies: `Generation::from_body` and its accessors, against a
+//!   reference search written here (depth first, an object's keys in
+//!   `STATUS_KEYS`/`ID_KEYS` order before its children).
 //! - Error bodies: `Error::from_response` for statuses 0..=999.
 //! - Ids: `Client::wait` against a closed port and against a local server that
 //!   records what reached the network.
@@ -28,7 +30,7 @@ use serde_json::{json, Map, Value};
 use skills_video::error::ErrorCategory;
 use skills_video::retry::{parse_retry_after, RetryPolicy};
 use skills_video::sse::{self, SseError, SseEvent, SseParser, SseStreamError};
-use skills_video::status::{self, Status, ID_KEYS, STATUS_KEYS};
+use skills_video::status::{Status, ID_KEYS, STATUS_KEYS};
 use skills_video::{Client, Error, FieldInfo, FieldKind, Generation, Source};
 
 // ---------------------------------------------------------------------------
@@ -840,9 +842,25 @@ fn urls_in(v: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// The reference for where a poll body keeps a string: the first string
+/// under any of `keys`, an object's own keys (in `keys` order) tried before
+/// its children, children and array items in document order.
+fn reference_find<'v>(value: &'v Value, keys: &[&'static str]) -> Option<(&'static str, &'v str)> {
+    match value {
+        Value::Object(map) => keys
+            .iter()
+            .find_map(|k| map.get(*k).and_then(Value::as_str).map(|s| (*k, s)))
+            .or_else(|| map.values().find_map(|v| reference_find(v, keys))),
+        Value::Array(items) => items.iter().find_map(|v| reference_find(v, keys)),
+        _ => None,
+    }
+}
+
 fn check_generation(raw: Value) -> Result<(), TestCaseError> {
-    let found = status::find_status(&raw);
-    let id = status::find_id(&raw);
+    let found = reference_find(&raw, STATUS_KEYS).map(|(k, s)| (k, Status::parse(s)));
+    let id = reference_find(&raw, ID_KEYS)
+        .map(|(_, s)| s.to_string())
+        .filter(|s| !s.is_empty());
     if let Some((key, _)) = &found {
         prop_assert!(STATUS_KEYS.contains(key));
     }
@@ -1336,5 +1354,7 @@ proptest! {
 fn the_id_and_status_keys_are_the_documented_ones() {
     // The properties above lean on these lists; keep them honest.
     assert!(STATUS_KEYS.contains(&"status") && ID_KEYS.contains(&"id"));
-    assert_eq!(status::find_id(&json!({"id": ""})), None);
+    let g = Generation::from_body(json!({"id": "", "status": "COMPLETED"}), Source::Poll)
+        .expect("a body with a status is a generation");
+    assert_eq!(g.id(), None, "an empty id is no id");
 }

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use skills_video::generation::SkippedOutput;
-use skills_video::ledger::{sha256_file, Ledger, OutputRecord};
+use skills_video::ledger::{sha256_file, Ledger};
 
 use crate::download::{self, DownloadPolicy};
 
@@ -172,16 +172,7 @@ fn record(
     sha256: String,
 ) {
     let Some(ledger) = ledger else { return };
-    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let r = OutputRecord {
-        url: url.to_string(),
-        path,
-        size,
-        sha256,
-    };
-    if let Err(e) = ledger.record_output(key, &r) {
-        tracing::warn!(error = %e, "the download could not be recorded in the ledger");
-    }
+    crate::commands::jobs::record_saved_file(ledger, key, url, path, Some((size, sha256)));
 }
 
 #[cfg(test)]

@@ -302,8 +302,8 @@ impl Checker {
                 line,
                 "not_an_object",
                 format!(
-                    "a JSON {} where a job object is expected: {{\"model\": \"...\", \"input\": {{...}}, \"name\": \"...\"}}",
-                    kind_of(&value)
+                    "{} where a job object is expected: {{\"model\": \"...\", \"input\": {{...}}, \"name\": \"...\"}}",
+                    payload::json_kind(&value)
                 ),
             ));
             return;
@@ -350,7 +350,10 @@ impl Checker {
                 self.push(LineProblem::new(
                     line,
                     "model",
-                    format!("\"model\" must be a string, not a JSON {}", kind_of(other)),
+                    format!(
+                        "\"model\" must be a string, not {}",
+                        payload::json_kind(other)
+                    ),
                 ));
                 None
             }
@@ -370,8 +373,8 @@ impl Checker {
                     line,
                     "input",
                     format!(
-                        "\"input\" must be a JSON object, not a JSON {}",
-                        kind_of(other)
+                        "\"input\" must be a JSON object, not {}",
+                        payload::json_kind(other)
                     ),
                 ));
                 None
@@ -466,7 +469,10 @@ impl Checker {
                 self.push(LineProblem::new(
                     line,
                     "name",
-                    format!("\"name\" must be a string, not a JSON {}", kind_of(other)),
+                    format!(
+                        "\"name\" must be a string, not {}",
+                        payload::json_kind(other)
+                    ),
                 ));
                 None
             }
@@ -481,17 +487,6 @@ fn unknown_model(line: usize, name: &str) -> LineProblem {
     let mut p = LineProblem::new(line, "model", message);
     p.suggestions = suggestions.into_iter().map(str::to_string).collect();
     p
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -467,15 +467,6 @@ fn from_record(r: &JobRecord) -> JobResult {
     out
 }
 
-fn terminal_record(g: &Generation) -> TerminalRecord {
-    TerminalRecord {
-        status: g.status().to_string(),
-        response: g.raw().clone(),
-        output_urls: g.output_urls(),
-        usage: g.raw().get("usage").cloned().filter(|u| !u.is_null()),
-    }
-}
-
 impl Run<'_, '_> {
     fn job(&self, idx: usize) -> &Job {
         &self.batch.jobs[idx]
@@ -693,7 +684,7 @@ impl Run<'_, '_> {
         match end {
             PollEnd::Terminal(g) => {
                 if let Some(l) = &ledger {
-                    if let Err(e) = l.record_terminal(&key, &terminal_record(&g)) {
+                    if let Err(e) = l.record_terminal(&key, &TerminalRecord::of(&g)) {
                         tracing::warn!(error = %e, "the terminal result could not be recorded");
                     }
                 }
@@ -703,7 +694,7 @@ impl Run<'_, '_> {
                 if let Some(l) = &ledger {
                     let r = match &e {
                         Error::Failed { generation, .. } => {
-                            l.record_terminal(&key, &terminal_record(generation))
+                            l.record_terminal(&key, &TerminalRecord::of(generation))
                         }
                         other => l.record_error(&key, &other.to_string()),
                     };

@@ -57,14 +57,7 @@ pub async fn run(cli: &Cli, args: &GenerateArgs, out: &Output) -> u8 {
         }
     };
     // ledger hook (issue 15): the client journals to the ledger (unless --no-ledger).
-    let (client, ledger) = match crate::commands::client_with_ledger(
-        cli,
-        Timeouts {
-            sse: Some(args.sse_timeout),
-            poll: Some(args.poll_timeout),
-            interval: Some(args.poll_interval),
-        },
-    ) {
+    let (client, ledger) = match crate::commands::client_with_ledger(cli, timeouts(args)) {
         Ok(c) => c,
         Err(e) => {
             refuse(out, &info, &e);
@@ -149,14 +142,7 @@ async fn run_raw(
         }
     };
     // The plain client: raw runs are not journaled to the ledger.
-    let client = match crate::commands::client(
-        cli,
-        Timeouts {
-            sse: Some(args.sse_timeout),
-            poll: Some(args.poll_timeout),
-            interval: Some(args.poll_interval),
-        },
-    ) {
+    let client = match crate::commands::client(cli, timeouts(args)) {
         Ok(c) => c,
         Err(e) => {
             refuse(out, &info, &e);
@@ -233,4 +219,13 @@ fn wait_flags(cli: &Cli, args: &GenerateArgs) -> String {
         flags.push_str(&format!(" --base-url {}", shell_quote(base.trim())));
     }
     flags
+}
+
+/// The client's budgets from `--sse-timeout`, `--poll-timeout` and `--poll-interval`.
+fn timeouts(args: &GenerateArgs) -> Timeouts {
+    Timeouts {
+        sse: Some(args.sse_timeout),
+        poll: Some(args.poll_timeout),
+        interval: Some(args.poll_interval),
+    }
 }

@@ -157,22 +157,29 @@ pub fn record_downloads(ledger: &SharedLedger, current: Arc<Mutex<Option<String>
         let Some(key) = current.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
             return;
         };
-        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        match skills_video::ledger::sha256_file(&path) {
-            Ok((size, sha256)) => {
-                let record = OutputRecord {
-                    url: url.to_string(),
-                    path,
-                    size,
-                    sha256,
-                };
-                if let Err(e) = ledger.record_output(&key, &record) {
-                    tracing::warn!(error = %e, "the download could not be recorded in the ledger");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "the saved file could not be hashed"),
-        }
+        record_saved_file(&*ledger, &key, url, path, None);
     })));
+}
+
+/// Records a file saved from `url` at `path` under `key` (`digest`: the
+/// size and SHA-256 when the writer computed them; `None` reads the file
+/// back). A failure is logged, never fatal: the file is on disk, and
+/// `resume` checks saved files again.
+pub fn record_saved_file(
+    ledger: &dyn Ledger,
+    key: &str,
+    url: &str,
+    path: &Path,
+    digest: Option<(u64, String)>,
+) {
+    match OutputRecord::for_saved_file(url, path, digest) {
+        Ok(record) => {
+            if let Err(e) = ledger.record_output(key, &record) {
+                tracing::warn!(error = %e, "the download could not be recorded in the ledger");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "the saved file could not be hashed"),
+    }
 }
 
 /// One line, when the ledger holds unfinished generations for `base_url`.

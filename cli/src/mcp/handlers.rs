@@ -136,7 +136,7 @@ pub fn explain_error(arguments: Option<JsonObject>) -> Result<Value, ToolError> 
     let status = match a.value("status") {
         Some(Value::Number(n)) => n.as_u64().and_then(|s| u16::try_from(s).ok()),
         Some(Value::String(s)) => s.trim().parse::<u16>().ok(),
-        Some(other) => return Err(bad_status(tools::kind(other).to_string())),
+        Some(other) => return Err(bad_status(crate::payload::json_kind(other).to_string())),
         None => {
             return Err(ToolError::argument(
                 "explain_error: the argument \"status\" is required",

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures::{Stream, StreamExt};
 use serde_json::{json, Value};
-use skills_video::ledger::{Ledger, OutputRecord};
+use skills_video::ledger::Ledger;
 use skills_video::{Error, Event, GenerateOptions, Generation, ModelDescriptor};
 use tokio_util::sync::CancellationToken;
 
@@ -42,7 +42,7 @@ pub async fn generate(
         return Err(ToolError::argument(format!(
             "generate: \"input\" must be an object of {}'s fields, not {}",
             model.id,
-            crate::mcp::tools::kind(input)
+            crate::payload::json_kind(input)
         )));
     };
     let text = input.to_string();
@@ -297,19 +297,5 @@ async fn save(
 
 /// Records a saved file (size, SHA-256) in the ledger.
 fn record(ledger: &SharedLedger, key: &str, url: &str, path: &Path) {
-    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    match skills_video::ledger::sha256_file(&path) {
-        Ok((size, sha256)) => {
-            let record = OutputRecord {
-                url: url.to_string(),
-                path,
-                size,
-                sha256,
-            };
-            if let Err(e) = ledger.record_output(key, &record) {
-                tracing::warn!(error = %e, "the download could not be recorded in the ledger");
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "the saved file could not be hashed"),
-    }
+    crate::commands::jobs::record_saved_file(&**ledger, key, url, path, None);
 }

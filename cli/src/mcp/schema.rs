@@ -2,41 +2,20 @@
 //! MCP `inputSchema` (JSON Schema 2020-12 with an object root).
 //!
 //! The generated descriptor holds the request schema as the spec wrote it
-//! (`request_schema_json`), which is OpenAPI 3.0: workflows are `$ref`s to
-//! `#/components/schemas/...`, and `nullable`/`example` are OpenAPI words.
-//! The spec the SDK was generated from is compiled in, its references are
-//! inlined, `nullable: true` becomes a `null` type, `example` becomes
-//! `examples`, and a `oneOf` root gets `type: object`. Nothing is kept by
-//! hand: a spec change reaches the tools with the next build.
+//! (`request_schema_json`, references already inlined by codegen), which is
+//! OpenAPI 3.0: `nullable`/`example` are OpenAPI words. Here `nullable: true`
+//! becomes a `null` type, `example` becomes `examples`, and a `oneOf` root
+//! gets `type: object`. Nothing is kept by hand: a spec change reaches the
+//! tools with the next build.
 
 use serde_json::{json, Map, Value};
 use skills_video::ModelDescriptor;
 
-/// The OpenAPI document the SDK is generated from.
-const SPEC: &str = include_str!("../../../specs/openapi.json");
-
-/// How deep references are followed (the spec's own nesting is far less).
-const MAX_DEPTH: usize = 32;
-
-/// The `components.schemas` of the compiled-in spec (empty if it cannot be read).
-pub fn components() -> Map<String, Value> {
-    serde_json::from_str::<Value>(SPEC)
-        .ok()
-        .and_then(|mut spec| match spec["components"]["schemas"].take() {
-            Value::Object(m) => Some(m),
-            _ => None,
-        })
-        .unwrap_or_default()
-}
-
-/// The model's input schema: its request schema, references inlined,
-/// OpenAPI words turned into JSON Schema, with an object root.
-pub fn input_schema(
-    model: &ModelDescriptor,
-    components: &Map<String, Value>,
-) -> Map<String, Value> {
+/// The model's input schema: its request schema with OpenAPI words turned
+/// into JSON Schema, with an object root.
+pub fn input_schema(model: &ModelDescriptor) -> Map<String, Value> {
     let raw: Value = serde_json::from_str(model.request_schema_json).unwrap_or_else(|_| json!({}));
-    let mut schema = match convert(&raw, components, 0) {
+    let mut schema = match convert(&raw) {
         Value::Object(m) => m,
         _ => Map::new(),
     };
@@ -46,51 +25,26 @@ pub fn input_schema(
 }
 
 /// One schema converted (see the module docs).
-fn convert(schema: &Value, components: &Map<String, Value>, depth: usize) -> Value {
+fn convert(schema: &Value) -> Value {
     let Value::Object(obj) = schema else {
         // `true`/`false` schemas and anything else pass as they are.
         return schema.clone();
     };
-    if depth > MAX_DEPTH {
-        return json!({});
-    }
-    if let Some(Value::String(r)) = obj.get("$ref") {
-        let resolved = r
-            .strip_prefix("#/components/schemas/")
-            .and_then(|name| components.get(name));
-        let mut target = match resolved {
-            Some(t) => convert(t, components, depth + 1),
-            None => json!({"description": format!("unresolved reference {r}")}),
-        };
-        // Sibling keywords (a description beside the reference) are kept.
-        if let Value::Object(t) = &mut target {
-            for (k, v) in obj.iter().filter(|(k, _)| k.as_str() != "$ref") {
-                t.insert(k.clone(), convert_keyword(k, v, components, depth));
-            }
-            return finish(t.clone());
-        }
-        return target;
-    }
     let mut out = Map::new();
     for (k, v) in obj {
-        out.insert(k.clone(), convert_keyword(k, v, components, depth));
+        out.insert(k.clone(), convert_keyword(k, v));
     }
     finish(out)
 }
 
 /// A keyword's value: subschemas converted, everything else as it is.
-fn convert_keyword(
-    key: &str,
-    value: &Value,
-    components: &Map<String, Value>,
-    depth: usize,
-) -> Value {
+fn convert_keyword(key: &str, value: &Value) -> Value {
     match (key, value) {
         ("properties" | "patternProperties" | "$defs" | "definitions", Value::Object(props)) => {
             Value::Object(
                 props
                     .iter()
-                    .map(|(name, s)| (name.clone(), convert(s, components, depth + 1)))
+                    .map(|(name, s)| (name.clone(), convert(s)))
                     .collect(),
             )
         }
@@ -103,12 +57,10 @@ fn convert_keyword(
             | "unevaluatedProperties"
             | "unevaluatedItems",
             s,
-        ) => convert(s, components, depth + 1),
-        ("oneOf" | "anyOf" | "allOf" | "prefixItems", Value::Array(list)) => Value::Array(
-            list.iter()
-                .map(|s| convert(s, components, depth + 1))
-                .collect(),
-        ),
+        ) => convert(s),
+        ("oneOf" | "anyOf" | "allOf" | "prefixItems", Value::Array(list)) => {
+            Value::Array(list.iter().map(convert).collect())
+        }
         _ => value.clone(),
     }
 }
@@ -152,10 +104,8 @@ mod tests {
 
     #[test]
     fn every_schema_is_self_contained_with_an_object_root() {
-        let components = components();
-        assert!(!components.is_empty());
         for m in MODELS {
-            let s = Value::Object(input_schema(m, &components));
+            let s = Value::Object(input_schema(m));
             assert_eq!(s["type"], "object", "{}", m.id);
             let text = s.to_string();
             assert!(!text.contains("$ref"), "{}: {text}", m.id);
@@ -166,7 +116,7 @@ mod tests {
     #[test]
     fn nullable_becomes_a_null_type() {
         let m = find_model("google/veo-3.1").unwrap();
-        let s = Value::Object(input_schema(m, &components()));
+        let s = Value::Object(input_schema(m));
         assert_eq!(s["properties"]["seed"]["type"], json!(["integer", "null"]));
     }
 }

@@ -74,14 +74,13 @@ impl Shared {
         let mut tools = tools::static_tools();
         let mut per_model = HashMap::new();
         if args.per_model_tools {
-            let components = schema::components();
             for m in skills_video::catalog::MODELS {
                 let name = catalog::sdk_function_name(m);
                 if per_model.contains_key(&name) || tools.iter().any(|t| t.name == name) {
                     tracing::warn!(model = m.id, %name, "per-model tool name taken; skipped");
                     continue;
                 }
-                tools.push(per_model_tool(m, &name, &components));
+                tools.push(per_model_tool(m, &name));
                 per_model.insert(name, *m);
             }
         }
@@ -128,11 +127,7 @@ impl Shared {
 }
 
 /// One model's tool: named by its SDK function, its request schema as input.
-fn per_model_tool(
-    m: &ModelDescriptor,
-    name: &str,
-    components: &serde_json::Map<String, Value>,
-) -> Tool {
+fn per_model_tool(m: &ModelDescriptor, name: &str) -> Tool {
     let description = format!(
         "{} — {} Runs `generate` for {} with the arguments as its input (checked first; progress while it runs; returns the id to wait for if it takes longer than the server's --wait). Costs credits.",
         m.summary,
@@ -142,7 +137,7 @@ fn per_model_tool(
     Tool::new(
         name.to_string(),
         description,
-        Arc::new(schema::input_schema(m, components)),
+        Arc::new(schema::input_schema(m)),
     )
     .with_title(m.summary)
     .annotate(

@@ -215,7 +215,7 @@ impl<'a> Args<'a> {
             Some(other) => Err(ToolError::argument(format!(
                 "{}: the argument {name:?} must be a string, not {}",
                 self.tool,
-                kind(other)
+                crate::payload::json_kind(other)
             ))),
         }
     }
@@ -234,7 +234,7 @@ impl<'a> Args<'a> {
             Some(other) => Err(ToolError::argument(format!(
                 "{}: {name:?} must be a number of seconds, not {}",
                 self.tool,
-                kind(other)
+                crate::payload::json_kind(other)
             ))),
         }
     }
@@ -242,18 +242,6 @@ impl<'a> Args<'a> {
     /// The raw value of an argument.
     pub fn value(&self, name: &str) -> Option<&Value> {
         self.map.get(name).filter(|v| !v.is_null())
-    }
-}
-
-/// A JSON value's kind, for messages.
-pub fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -16,7 +16,6 @@ use serde_json::Value;
 
 use super::{now_ms, Intent, JobState, Ledger, TerminalRecord};
 use crate::error::Error;
-use crate::generation::Generation;
 use crate::lifecycle::{Event, EventStream};
 
 /// The parts of the intent known before the lifecycle starts.
@@ -29,15 +28,6 @@ pub(crate) struct IntentParts {
 
 fn warn(op: &str, key: &str, e: &super::LedgerError) {
     tracing::warn!(idempotency_key = %key, op, error = %e, "ledger write failed; the generation goes on");
-}
-
-fn terminal_record(g: &Generation) -> TerminalRecord {
-    TerminalRecord {
-        status: g.status().to_string(),
-        response: g.raw().clone(),
-        output_urls: g.output_urls(),
-        usage: g.raw().get("usage").cloned().filter(|u| !u.is_null()),
-    }
 }
 
 /// Records what one event tells; `id_known` tracks whether an id was seen.
@@ -54,9 +44,9 @@ fn record(ledger: &dyn Ledger, key: &str, item: &Result<Event, Error>, id_known:
         Ok(Event::Poll {
             status: Some(s), ..
         }) => ledger.record_status(key, &s.to_string()),
-        Ok(Event::Terminal(g)) => ledger.record_terminal(key, &terminal_record(g)),
+        Ok(Event::Terminal(g)) => ledger.record_terminal(key, &TerminalRecord::of(g)),
         Err(Error::Failed { generation, .. }) => {
-            ledger.record_terminal(key, &terminal_record(generation))
+            ledger.record_terminal(key, &TerminalRecord::of(generation))
         }
         Err(e @ Error::Ambiguous { .. }) => {
             ledger.record_state(key, JobState::Ambiguous, Some(&e.to_string()))

@@ -108,6 +108,20 @@ pub struct TerminalRecord {
     pub usage: Option<Value>,
 }
 
+impl TerminalRecord {
+    /// What the ledger keeps of a terminal generation: its status, the
+    /// response, the output URLs and the usage object (absent when the
+    /// platform sent none or `null`).
+    pub fn of(g: &crate::generation::Generation) -> TerminalRecord {
+        TerminalRecord {
+            status: g.status().to_string(),
+            response: g.raw().clone(),
+            output_urls: g.output_urls(),
+            usage: g.raw().get("usage").cloned().filter(|u| !u.is_null()),
+        }
+    }
+}
+
 /// One downloaded output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputRecord {
@@ -119,6 +133,31 @@ pub struct OutputRecord {
     pub size: u64,
     /// Its SHA-256, lower-case hex.
     pub sha256: String,
+}
+
+impl OutputRecord {
+    /// The record of a file saved at `path` from `url`. The path is made
+    /// canonical (kept as given when that fails), so a later resume finds
+    /// the file from any working directory. `digest` is the size and
+    /// SHA-256 when the writer computed them while writing; `None` reads
+    /// the file back to compute them.
+    pub fn for_saved_file(
+        url: &str,
+        path: &std::path::Path,
+        digest: Option<(u64, String)>,
+    ) -> std::io::Result<OutputRecord> {
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let (size, sha256) = match digest {
+            Some(d) => d,
+            None => sha256_file(&path)?,
+        };
+        Ok(OutputRecord {
+            url: url.to_string(),
+            path,
+            size,
+            sha256,
+        })
+    }
 }
 
 /// One generation as the ledger holds it.

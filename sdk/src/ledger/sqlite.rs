@@ -200,20 +200,8 @@ impl SqliteLedger {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX
         };
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| {
-            if is_readonly_error(&e) {
-                LedgerError::ReadOnly {
-                    path: path_buf.clone(),
-                    detail: e.to_string(),
-                }
-            } else {
-                LedgerError::Storage {
-                    op: "open",
-                    detail: e.to_string(),
-                }
-            }
-        })?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(storage("open"))?;
+        // What an error while opening means: not a ledger, a read-only
+        // file, or storage trouble.
         let classify = |e: rusqlite::Error| {
             if is_not_a_db(&e) {
                 LedgerError::NotALedger {
@@ -232,6 +220,8 @@ impl SqliteLedger {
                 }
             }
         };
+        let conn = Connection::open_with_flags(path, flags).map_err(classify)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(storage("open"))?;
         // Identify before writing anything.
         let (app_id, version, objects) = retry_busy(|| identify(&conn)).map_err(classify)?;
         if app_id != APPLICATION_ID && !(app_id == 0 && version == 0 && objects == 0) {
