@@ -336,7 +336,7 @@ pub fn describe_bytes(n: u64) -> String {
     for (unit, size) in UNITS {
         if n >= size {
             let value = n as f64 / size as f64;
-            return if n % size == 0 {
+            return if n.is_multiple_of(size) {
                 format!("{n} bytes ({} {unit})", n / size)
             } else {
                 format!("{n} bytes ({value:.1} {unit})")
