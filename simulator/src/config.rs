@@ -87,6 +87,26 @@ pub fn embedded_spec() -> serde_json::Value {
     serde_json::from_str(EMBEDDED_SPEC).unwrap_or(serde_json::Value::Null)
 }
 
+/// The [`EMBEDDED_SPEC`] cut down to the create routes of `models` (both the
+/// SSE and the polling route of each; every other path is removed, the
+/// components are kept). A simulator compiles one request validator per
+/// model when it starts, which takes seconds for the whole catalog in a debug
+/// build: a test that generates with one or two models starts its simulator
+/// on this spec in milliseconds. Any other model is then unknown to the
+/// simulator (`404`), so a test that strays from its list fails loudly.
+pub fn embedded_spec_serving(models: &[&str]) -> serde_json::Value {
+    let mut spec = embedded_spec();
+    if let Some(paths) = spec
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        paths.retain(|path, _| {
+            skills_video_routes::route::parse(path).is_some_and(|(id, _)| models.contains(&id))
+        });
+    }
+    spec
+}
+
 /// `spec` with the routes of every id of `extra` added: `POST
 /// /generation/{id}` and `POST /generation/sse/{id}`, tagged `Images`, whose
 /// request schema accepts any JSON object. `spec` itself is returned
@@ -115,4 +135,34 @@ pub(crate) fn with_extra_models<'a>(
         spec["paths"][format!("/generation/sse/{id}")] = op;
     }
     std::borrow::Cow::Owned(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spec_serving_one_model_keeps_both_of_its_routes_and_nothing_else() {
+        let full = embedded_spec();
+        let spec = embedded_spec_serving(&["google/nano-banana-pro"]);
+        let paths: Vec<&String> = spec["paths"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            paths,
+            [
+                "/generation/google/nano-banana-pro",
+                "/generation/sse/google/nano-banana-pro"
+            ],
+        );
+        assert_eq!(
+            spec["paths"]["/generation/google/nano-banana-pro"],
+            full["paths"]["/generation/google/nano-banana-pro"]
+        );
+        assert_eq!(spec["components"], full["components"]);
+        assert!(embedded_spec_serving(&[])
+            .get("paths")
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .is_empty());
+    }
 }

@@ -623,14 +623,40 @@ pub fn cases() -> Vec<Case> {
 
 /// Starts a simulator for a case.
 pub async fn simulator(setup: &Setup, faults: Vec<FaultRule>) -> RunningSimulator {
-    let config = SimulatorConfig {
+    start(SimulatorConfig {
         api_key: KEY.into(),
         credits: setup.credits,
         step_delay: setup.step_delay,
         heartbeat_interval: setup.heartbeat,
         faults,
         ..SimulatorConfig::default()
-    };
+    })
+    .await
+}
+
+/// Starts a simulator like [`simulator`] that serves only `models` (ids),
+/// on the embedded spec cut down to their routes: it compiles their request
+/// schemas only, so it starts in milliseconds instead of seconds in a debug
+/// build. Any other model is unknown to it (`404`), so a test that uses
+/// another model fails instead of passing unchecked.
+pub async fn simulator_serving(
+    setup: &Setup,
+    faults: Vec<FaultRule>,
+    models: &[&str],
+) -> RunningSimulator {
+    start(SimulatorConfig {
+        api_key: KEY.into(),
+        credits: setup.credits,
+        step_delay: setup.step_delay,
+        heartbeat_interval: setup.heartbeat,
+        faults,
+        spec: skills_video_simulator::config::embedded_spec_serving(models),
+        ..SimulatorConfig::default()
+    })
+    .await
+}
+
+async fn start(config: SimulatorConfig) -> RunningSimulator {
     match Simulator::start(config, ([127, 0, 0, 1], 0).into()).await {
         Ok(sim) => sim,
         Err(e) => panic!("the simulator did not start: {e:#}"),
@@ -645,18 +671,8 @@ pub const CASE_MODEL: &str = "google/nano-banana-pro";
 /// compiles one request schema, not every model's).
 fn case_spec() -> serde_json::Value {
     static SPEC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
-    SPEC.get_or_init(|| {
-        let mut spec = skills_video_simulator::config::embedded_spec();
-        if let Some(paths) = spec
-            .get_mut("paths")
-            .and_then(serde_json::Value::as_object_mut)
-        {
-            let suffix = format!("/{CASE_MODEL}");
-            paths.retain(|path, _| path.ends_with(&suffix));
-        }
-        spec
-    })
-    .clone()
+    SPEC.get_or_init(|| skills_video_simulator::config::embedded_spec_serving(&[CASE_MODEL]))
+        .clone()
 }
 
 /// Starts a simulator for one case of the matrix: [`simulator`] serving

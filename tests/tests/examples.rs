@@ -35,7 +35,12 @@ fn run(name: &str, base_url: &str, args: &[&str]) -> (bool, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_example_runs_against_the_simulator() {
     let setup = Setup::default();
-    let sim = matrix::simulator(&setup, vec![]).await;
+    let sim = matrix::simulator_serving(
+        &setup,
+        vec![],
+        &["bytedance/seedream-4.5", "kling-ai/v3/video"],
+    )
+    .await;
     let base = sim.base_url();
 
     let (_, out) = run("quickstart", &base, &[]);

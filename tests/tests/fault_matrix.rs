@@ -21,11 +21,12 @@ async fn every_fault_of_the_matrix() {
 #[tokio::test]
 async fn fallback_events_come_in_order_with_the_id_first() {
     let setup = Setup::default();
-    let sim = matrix::simulator(
+    let sim = matrix::simulator_serving(
         &setup,
         vec![skills_video_simulator::FaultRule::always(
             skills_video_simulator::Fault::DropAfterId,
         )],
+        &[matrix::CASE_MODEL],
     )
     .await;
     let client = matrix::client(&sim, &setup);
@@ -81,7 +82,7 @@ async fn fallback_events_come_in_order_with_the_id_first() {
 #[tokio::test]
 async fn client_side_validation_sends_nothing() {
     let setup = Setup::default();
-    let sim = matrix::simulator(&setup, vec![]).await;
+    let sim = matrix::simulator_serving(&setup, vec![], &[matrix::CASE_MODEL]).await;
     let client = matrix::client(&sim, &setup);
     let err = client
         .images()
@@ -101,7 +102,7 @@ async fn client_side_validation_sends_nothing() {
 #[tokio::test]
 async fn wait_resumes_by_id_and_unknown_ids_are_not_found() {
     let setup = Setup::default();
-    let sim = matrix::simulator(&setup, vec![]).await;
+    let sim = matrix::simulator_serving(&setup, vec![], &[matrix::CASE_MODEL]).await;
     let client = matrix::client(&sim, &setup);
     let done = client
         .images()
@@ -126,7 +127,7 @@ async fn a_thousand_concurrent_generations_through_one_client() {
         credits: 5000.0,
         ..Setup::default()
     };
-    let sim = matrix::simulator(&setup, vec![]).await;
+    let sim = matrix::simulator_serving(&setup, vec![], &[matrix::CASE_MODEL]).await;
     let client = matrix::client(&sim, &setup);
     let tasks: Vec<_> = (0..1000)
         .map(|i| {
@@ -185,11 +186,12 @@ async fn the_overall_deadline_bounds_stream_and_polling_together() {
         poll_timeout: Duration::from_secs(30),
         ..Setup::default()
     };
-    let sim = matrix::simulator(
+    let sim = matrix::simulator_serving(
         &setup,
         vec![skills_video_simulator::FaultRule::always(
             skills_video_simulator::Fault::StallHeartbeats,
         )],
+        &[matrix::CASE_MODEL],
     )
     .await;
     let client = Client::builder()
@@ -224,11 +226,12 @@ async fn heartbeats_are_events_and_do_not_extend_the_sse_budget() {
         sse_timeout: Duration::from_secs(1),
         ..Setup::default()
     };
-    let sim = matrix::simulator(
+    let sim = matrix::simulator_serving(
         &setup,
         vec![skills_video_simulator::FaultRule::always(
             skills_video_simulator::Fault::StallHeartbeats,
         )],
+        &[matrix::CASE_MODEL],
     )
     .await;
     let client = matrix::client(&sim, &setup);

@@ -1,10 +1,40 @@
 //! A new user's first hour: a fresh crate outside the workspace, with only the
 //! dependencies the README names, compiles every Rust block of the README and
 //! every example of `sdk/examples/` (`cargo check --offline`, against a copy
-//! of the workspace's `Cargo.lock`).
+//! of the workspace's `Cargo.lock`). The crate lives under
+//! `target/fresh-crate-test/` and is only rewritten where its content
+//! changed, so a re-run with nothing changed checks nothing again.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// Makes `dir` hold exactly `files` (relative path → bytes) outside its
+/// `target/`: a file is written only when its bytes differ, so cargo's
+/// fingerprints of an unchanged crate stay fresh; other files are removed
+/// (a README block or an example that is gone is not checked again). The
+/// lock file cargo writes back is left for the next run to restore.
+fn sync_dir(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) {
+    for (rel, bytes) in files {
+        let path = dir.join(rel);
+        if std::fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, bytes).unwrap();
+        }
+    }
+    for sub in ["src", "examples"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let rel = Path::new(sub).join(path.file_name().unwrap());
+            if !files.contains_key(&rel) {
+                std::fs::remove_file(&path).unwrap();
+            }
+        }
+    }
+}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -74,35 +104,64 @@ fn readme_and_examples_compile_in_a_fresh_crate() {
         .expect("the README names the SDK dependency in a toml block");
     assert!(deps.trim_start().starts_with("[dependencies]"), "{deps}");
 
-    let base = root.join("target/fresh-crate-test");
-    let krate = base.join("fresh-user");
-    if krate.exists() {
-        std::fs::remove_dir_all(&krate).unwrap();
-    }
-    let examples = krate.join("examples");
-    std::fs::create_dir_all(&examples).unwrap();
-    std::fs::create_dir_all(krate.join("src")).unwrap();
-    std::fs::write(krate.join("src/lib.rs"), "").unwrap();
-    std::fs::write(krate.join("Cargo.toml"), manifest(deps, &root)).unwrap();
-    std::fs::copy(root.join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
+    // The crate is kept between runs and a file is written only when its
+    // content changed: unchanged, the check below is a no-op.
+    let krate = root.join("target/fresh-crate-test/fresh-user");
+    let mut files: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
+    files.insert("src/lib.rs".into(), Vec::new());
+    files.insert("Cargo.toml".into(), manifest(deps, &root).into_bytes());
+    files.insert(
+        "Cargo.lock".into(),
+        std::fs::read(root.join("Cargo.lock")).unwrap(),
+    );
 
     let rust = blocks(&readme, "rust");
     assert!(rust.len() >= 2, "the README's Rust blocks: {}", rust.len());
     for (i, block) in rust.iter().enumerate() {
-        std::fs::write(examples.join(format!("readme_{i}.rs")), as_example(block)).unwrap();
+        files.insert(
+            format!("examples/readme_{i}.rs").into(),
+            as_example(block).into_bytes(),
+        );
     }
     let mut names = Vec::new();
     for entry in std::fs::read_dir(root.join("sdk/examples")).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "rs") {
-            std::fs::copy(&path, examples.join(path.file_name().unwrap())).unwrap();
+            files.insert(
+                Path::new("examples").join(path.file_name().unwrap()),
+                std::fs::read(&path).unwrap(),
+            );
             names.push(path.file_stem().unwrap().to_string_lossy().into_owned());
         }
     }
     assert!(names.len() >= 6, "sdk/examples: {names:?}");
+    sync_dir(&krate, &files);
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    // Not the variables cargo sets for this test (its package's name,
+    // version and manifest directory): build scripts such as ring's watch
+    // some of them, and the codegen compile test, another package, shares
+    // this target directory; inherited, each would re-check the other's
+    // dependencies.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_RUSTC_CURRENT_DIR",
+        ]
+        .iter()
+        .any(|p| key.starts_with(p))
+        {
+            command.env_remove(key);
+        }
+    }
+    let output = command
         .args(["check", "--offline", "--examples", "--message-format=short"])
         .current_dir(&krate)
         .env(

@@ -10,7 +10,7 @@ use skills_video_tests::matrix::{self, Setup};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dot_segments_empty_and_control_character_ids_are_refused_without_a_request() {
     let setup = Setup::default();
-    let sim = matrix::simulator(&setup, vec![]).await;
+    let sim = matrix::simulator_serving(&setup, vec![], &[matrix::CASE_MODEL]).await;
     let client = matrix::client(&sim, &setup);
     for id in ["", ".", "..", "gen\r\nX-Injected: 1", "gen\u{7f}"] {
         match client.wait(id).await {

@@ -95,6 +95,12 @@ fn image_to_video_model() -> (&'static ModelDescriptor, &'static str) {
     (model, field)
 }
 
+/// The models these tests generate with (the two above): the simulator
+/// serves only these, so it starts in milliseconds.
+fn served() -> [&'static str; 2] {
+    [image_to_video_model().0.id, image_array_model().0.id]
+}
+
 /// An image model whose `*image_urls` array field takes several images, with
 /// nothing else required but `prompt`.
 fn image_array_model() -> (&'static ModelDescriptor, &'static str) {
@@ -154,7 +160,7 @@ async fn image_to_video_with_a_local_png_through_the_sdk() {
     let dir = tempfile::tempdir().unwrap();
     let (png, sha) = write_png(dir.path(), "first frame.png");
     let setup = Setup::default();
-    let sim = matrix::simulator(&setup, Vec::new()).await;
+    let sim = matrix::simulator_serving(&setup, Vec::new(), &served()).await;
     let client = matrix::client(&sim, &setup);
 
     let body = RequestBody::json(json!({"prompt": "the lighthouse wakes up"})).with_file(
@@ -182,7 +188,7 @@ async fn an_array_field_mixes_files_and_urls_through_the_sdk() {
     let dir = tempfile::tempdir().unwrap();
     let (png, sha) = write_png(dir.path(), "ref.png");
     let setup = Setup::default();
-    let sim = matrix::simulator(&setup, Vec::new()).await;
+    let sim = matrix::simulator_serving(&setup, Vec::new(), &served()).await;
     let client = matrix::client(&sim, &setup);
 
     let body =
@@ -199,7 +205,7 @@ async fn an_array_field_mixes_files_and_urls_through_the_sdk() {
 async fn a_missing_file_is_a_validation_error_before_any_request() {
     let (model, field) = image_to_video_model();
     let setup = Setup::default();
-    let sim = matrix::simulator(&setup, Vec::new()).await;
+    let sim = matrix::simulator_serving(&setup, Vec::new(), &served()).await;
     let client = matrix::client(&sim, &setup);
     let body = RequestBody::json(json!({"prompt": "p"})).with_file(
         field,
@@ -225,7 +231,12 @@ async fn a_dropped_stream_after_the_id_is_polled_without_a_second_upload() {
     let dir = tempfile::tempdir().unwrap();
     let (png, sha) = write_png(dir.path(), "frame.png");
     let setup = Setup::default();
-    let sim = matrix::simulator(&setup, vec![FaultRule::always(Fault::DropAfterId)]).await;
+    let sim = matrix::simulator_serving(
+        &setup,
+        vec![FaultRule::always(Fault::DropAfterId)],
+        &served(),
+    )
+    .await;
     let client = matrix::client(&sim, &setup);
     let body = RequestBody::json(json!({"prompt": "p"})).with_file(field, Media::file(&png), false);
     let generation = client
@@ -243,7 +254,7 @@ async fn a_retried_create_resends_the_whole_form_with_the_same_key() {
     let dir = tempfile::tempdir().unwrap();
     let (png, sha) = write_png(dir.path(), "frame.png");
     let setup = Setup::default();
-    let sim = matrix::simulator(
+    let sim = matrix::simulator_serving(
         &setup,
         vec![FaultRule::times(
             Fault::CreateStatus {
@@ -252,6 +263,7 @@ async fn a_retried_create_resends_the_whole_form_with_the_same_key() {
             },
             2,
         )],
+        &served(),
     )
     .await;
     let client = matrix::client(&sim, &setup);
@@ -323,7 +335,7 @@ async fn image_to_video_with_a_local_png_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let (png, sha) = write_png(dir.path(), "frame.png");
     let setup = Setup::default();
-    let sim = matrix::simulator(&setup, Vec::new()).await;
+    let sim = matrix::simulator_serving(&setup, Vec::new(), &served()).await;
     let args = vec![
         "generate".to_string(),
         model.id.to_string(),

@@ -42,11 +42,12 @@ async fn the_key_never_reaches_logs_debug_or_errors() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     let setup = Setup::default();
-    let sim = matrix::simulator(
+    let sim = matrix::simulator_serving(
         &setup,
         vec![skills_video_simulator::FaultRule::always(
             skills_video_simulator::Fault::DropAfterId,
         )],
+        &[matrix::CASE_MODEL],
     )
     .await;
     let client = matrix::client(&sim, &setup);

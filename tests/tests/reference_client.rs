@@ -112,7 +112,7 @@ async fn reference_generate(base: &str) -> (String, &'static str, Value) {
 }
 
 async fn check(faults: Vec<FaultRule>, expected_source: &str) {
-    let sim = matrix::simulator(&Setup::default(), faults).await;
+    let sim = matrix::simulator_serving(&Setup::default(), faults, &[matrix::CASE_MODEL]).await;
     let (status, source, body) = reference_generate(&sim.base_url()).await;
     assert_eq!(status, "COMPLETED");
     assert_eq!(source, expected_source);

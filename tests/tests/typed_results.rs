@@ -10,7 +10,12 @@ use skills_video_tests::matrix::{self, Setup};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn images_and_videos_are_typed_and_events_carry_progress() {
     let setup = Setup::default();
-    let sim = matrix::simulator(&setup, vec![]).await;
+    let sim = matrix::simulator_serving(
+        &setup,
+        vec![],
+        &["bytedance/seedream-4.5", "kling-ai/v3/video"],
+    )
+    .await;
     let client = matrix::client(&sim, &setup);
 
     let image = client

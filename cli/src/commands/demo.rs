@@ -81,6 +81,9 @@ pub async fn run(args: &DemoArgs, out: &Output) -> u8 {
     };
     let config = SimulatorConfig {
         step_delay: Duration::from_millis(100),
+        // Only the demo's model: the simulator compiles a request validator
+        // for every model it serves, seconds for the whole catalog.
+        spec: skills_video_simulator::config::embedded_spec_serving(&[model.id]),
         ..SimulatorConfig::default()
     };
     let key = config.api_key.clone();

@@ -11,6 +11,20 @@ use skills_video_simulator::{FaultRule, RunningSimulator, Simulator, SimulatorCo
 /// The key the simulator accepts; it must never appear in any output.
 pub const KEY: &str = "sk-cli-test-SECRET-4f2a9c";
 
+/// The models the CLI tests generate with; [`Sim`] serves only these. The
+/// simulator compiles one request validator per served model when it
+/// starts, seconds for the whole catalog in a debug build, milliseconds for
+/// two. A test that generates with another model gets a `404` from the
+/// simulator and fails, so this list cannot hide a case.
+pub const SERVED: &[&str] = &["google/nano-banana-pro", "bytedance/seedream-4.5"];
+
+/// The embedded spec cut down to [`SERVED`] (parsed once per test binary).
+fn served_spec() -> Value {
+    static SPEC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    SPEC.get_or_init(|| skills_video_simulator::config::embedded_spec_serving(SERVED))
+        .clone()
+}
+
 /// A simulator on 127.0.0.1 with the runtime that serves it.
 pub struct Sim {
     pub sim: RunningSimulator,
@@ -35,10 +49,13 @@ impl Sim {
         Sim::with(|_| {})
     }
 
+    /// A simulator serving [`SERVED`] with a short step delay, configured
+    /// further by `f` (which may set `spec` to serve other models).
     pub fn with(f: impl FnOnce(&mut SimulatorConfig)) -> Sim {
         let mut config = SimulatorConfig {
             api_key: KEY.into(),
             step_delay: Duration::from_millis(50),
+            spec: served_spec(),
             ..SimulatorConfig::default()
         };
         f(&mut config);
