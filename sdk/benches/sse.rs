@@ -11,13 +11,15 @@
 //!
 //! Add e.g. `-- --measurement-time 2 --warm-up-time 1` for a quicker run, or
 //! a filter such as `-- large` for one input. Criterion prints MB/s (in
-//! "thrpt") for every input.
+//! "thrpt") for every input; then a table times our parser and
+//! `eventsource-stream` side by side (interleaved rounds) and prints their
+//! GB/s and ratio.
 
 use std::convert::Infallible;
 use std::hint::black_box;
 
 use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use skills_video::sse::{events, SseEvent, SseParser, DEFAULT_MAX_EVENT_BYTES};
@@ -133,13 +135,18 @@ fn memchr_ceiling(chunks: &[Bytes]) -> usize {
         .sum()
 }
 
-fn bench(c: &mut Criterion) {
-    let inputs = [
+/// The inputs, by name.
+fn inputs() -> [(&'static str, Vec<u8>); 4] {
+    [
         ("small_10k", small_events("\n")),
         ("large_16x1MiB", large_events()),
         ("multi_line_20", multi_line_events()),
         ("crlf_small_10k", small_events("\r\n")),
-    ];
+    ]
+}
+
+fn bench(c: &mut Criterion) {
+    let inputs = inputs();
     let mut group = c.benchmark_group("sse");
     for (name, input) in &inputs {
         let chunks = chunks(input);
@@ -175,5 +182,63 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// Seconds per pass of `f` over `chunks`: the best of `reps` passes.
+fn best_of(reps: usize, chunks: &[Bytes], f: fn(&[Bytes]) -> (usize, usize)) -> f64 {
+    (0..reps)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            black_box(f(black_box(chunks)));
+            start.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Median, min and max.
+fn median_min_max(v: &mut [f64]) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+/// Our parser and `eventsource-stream` side by side: 7 rounds, each timing
+/// both on the same input one after the other (ours: the best of 10 passes,
+/// theirs: the best of 2), so drift on a shared machine hits both alike;
+/// prints GB/s as median (min-max) of the rounds and the median ratio.
+fn side_by_side() {
+    println!();
+    println!(
+        "side by side, 7 interleaved rounds; GB/s median (min-max); load average {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|_| "unknown".into())
+    );
+    println!("| input | skills_video | eventsource-stream | ratio (median of rounds) |");
+    println!("|---|---:|---:|---:|");
+    for (name, input) in inputs() {
+        let chunks = chunks(&input);
+        let gb = input.len() as f64 / 1e9;
+        let (mut ours_v, mut theirs_v, mut ratio_v) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..7 {
+            let a = best_of(10, &chunks, ours);
+            let b = best_of(2, &chunks, eventsource_stream);
+            ours_v.push(gb / a);
+            theirs_v.push(gb / b);
+            ratio_v.push(b / a);
+        }
+        let (o, olo, ohi) = median_min_max(&mut ours_v);
+        let (t, tlo, thi) = median_min_max(&mut theirs_v);
+        let (r, _, _) = median_min_max(&mut ratio_v);
+        println!("| {name} | {o:.2} ({olo:.2}-{ohi:.2}) | {t:.3} ({tlo:.3}-{thi:.3}) | {r:.0}x |");
+    }
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    // Skipped in `cargo test --benches` (criterion's quick test mode) and
+    // when only listing.
+    if !std::env::args().any(|a| a == "--test" || a == "--list") {
+        side_by_side();
+    }
+}

@@ -101,6 +101,10 @@ pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) base: Url,
     pub(crate) key: ApiKey,
+    /// `Bearer <key>`, built once and shared by every request (a clone is a
+    /// reference count, not a new string); `None` when the key cannot be a
+    /// header value, so each request reports that error as it always did.
+    pub(crate) auth: Option<reqwest::header::HeaderValue>,
     pub(crate) config: Config,
     /// The job ledger, when one was given (feature `ledger`).
     #[cfg(feature = "ledger")]
@@ -179,11 +183,22 @@ impl Client {
     }
 
     pub(crate) fn request(&self, method: reqwest::Method, url: Url) -> reqwest::RequestBuilder {
-        self.inner
-            .http
-            .request(method, url)
-            .bearer_auth(self.inner.key.expose())
+        let request = self.inner.http.request(method, url);
+        match &self.inner.auth {
+            Some(auth) => request.header(reqwest::header::AUTHORIZATION, auth.clone()),
+            None => request.bearer_auth(self.inner.key.expose()),
+        }
     }
+}
+
+/// The `Authorization` value for `key`, marked sensitive (kept out of
+/// debug output and HTTP/2 header compression tables), or `None` when the
+/// key holds bytes a header cannot carry.
+fn bearer(key: &ApiKey) -> Option<reqwest::header::HeaderValue> {
+    let value = bytes::Bytes::from(format!("Bearer {}", key.expose()));
+    let mut value = reqwest::header::HeaderValue::from_maybe_shared(value).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 /// The image models (`client.images()`); one generated async function per model.
@@ -398,6 +413,7 @@ impl ClientBuilder {
             inner: Arc::new(Inner {
                 http,
                 base,
+                auth: bearer(&key),
                 key,
                 config: self.config,
                 #[cfg(feature = "ledger")]

@@ -15,13 +15,22 @@
 //!
 //! The parser keeps everything as bytes, scans with `memchr`, appends data
 //! slices straight into the event's data buffer, and validates UTF-8 once per
-//! event when it is dispatched.
+//! event when it is dispatched. Dispatched text is [`SseText`]: UTF-8 in
+//! shared [`Bytes`]. Small events are copied into an arena the size of the
+//! chunk being parsed, so the events of one chunk share one allocation
+//! (cloning an event, or the id it shares with the next ones, is a reference
+//! count); a large event's data buffer is handed over without a copy.
+//! Between chunks the parser holds no buffers when no event is pending, so a
+//! quiet stream costs little memory.
 
-use std::collections::VecDeque;
+use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures::Stream;
 
 /// Default cap on the size of one event: 16 MiB.
@@ -30,17 +39,177 @@ pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 /// The UTF-8 byte-order mark, skipped once at the start of a stream.
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
+/// Event data at least this large is handed over in its own buffer instead
+/// of being copied into the arena.
+const OWN_BUFFER_BYTES: usize = 4 * 1024;
+
+/// The largest arena: the events of a bigger chunk take several.
+const MAX_ARENA_BYTES: usize = 64 * 1024;
+
+/// The name of an event whose block set none.
+const MESSAGE: SseText = SseText::from_static("message");
+
+/// Text of a dispatched event: UTF-8 held in shared [`Bytes`].
+///
+/// It dereferences to `str` and compares with `str` and `String`; cloning it
+/// bumps a reference count instead of copying. Invalid UTF-8 on the wire was
+/// already replaced by U+FFFD when the parser made it, as WHATWG asks.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SseText(Bytes);
+
+impl SseText {
+    /// Text of a `'static` string, without a copy.
+    pub const fn from_static(text: &'static str) -> Self {
+        SseText(Bytes::from_static(text.as_bytes()))
+    }
+
+    /// Decodes `bytes` as UTF-8; invalid sequences become U+FFFD (then the
+    /// text is a new buffer), valid input is kept as it is, without a copy.
+    pub fn from_utf8_lossy(bytes: Bytes) -> Self {
+        match std::str::from_utf8(&bytes) {
+            Ok(_) => SseText(bytes),
+            Err(_) => SseText(Bytes::from(
+                String::from_utf8_lossy(&bytes).into_owned().into_bytes(),
+            )),
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // SAFETY: every constructor checks (or makes) valid UTF-8, and the
+        // bytes are never changed afterwards.
+        unsafe { std::str::from_utf8_unchecked(&self.0) }
+    }
+
+    /// The UTF-8 bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The shared buffer, for handing on without a copy.
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+}
+
+impl Deref for SseText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for SseText {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<[u8]> for SseText {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl Borrow<str> for SseText {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Hash for SseText {
+    /// Hashes as the `str` it holds (so `Borrow<str>` lookups work).
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl fmt::Debug for SseText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for SseText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+impl From<String> for SseText {
+    /// Takes the string's buffer without a copy.
+    fn from(text: String) -> Self {
+        SseText(Bytes::from(text.into_bytes()))
+    }
+}
+
+impl From<&str> for SseText {
+    /// Copies the string.
+    fn from(text: &str) -> Self {
+        SseText(Bytes::copy_from_slice(text.as_bytes()))
+    }
+}
+
+impl From<SseText> for String {
+    /// Copies the text into a new `String`.
+    fn from(text: SseText) -> Self {
+        text.as_str().to_owned()
+    }
+}
+
+impl From<SseText> for Bytes {
+    fn from(text: SseText) -> Self {
+        text.0
+    }
+}
+
+impl PartialEq<str> for SseText {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for SseText {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for SseText {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<SseText> for str {
+    fn eq(&self, other: &SseText) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<SseText> for &str {
+    fn eq(&self, other: &SseText) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<SseText> for String {
+    fn eq(&self, other: &SseText) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SseEvent {
     /// The event type: the last `event` field of the block, or `"message"`
     /// when the block had none (or an empty one).
-    pub event: String,
+    pub event: SseText,
     /// The `data` lines of the block joined with `\n`.
-    pub data: String,
+    pub data: SseText,
     /// The last event id in effect when the event was dispatched (ids persist
     /// across events until a later `id` field changes them).
-    pub id: Option<String>,
+    pub id: Option<SseText>,
     /// The `retry` field (reconnection time in milliseconds), if this event's
     /// block set a valid one.
     pub retry: Option<u64>,
@@ -140,7 +309,17 @@ pub struct SseParser {
     event: Vec<u8>,
     block_retry: Option<u64>,
     last_retry: Option<u64>,
-    last_id: Option<String>,
+    last_id: Option<SseText>,
+    /// The name of the last event that had one: the next event with the
+    /// same name shares it.
+    last_name: Option<SseText>,
+    /// Where small dispatched text is copied (see the module docs).
+    arena: BytesMut,
+    /// `last_id` points into an arena block (copied out at the chunk's end).
+    id_in_arena: bool,
+    /// Bytes of the chunk being pushed that follow the current line: with
+    /// the text at hand, the size of a new arena.
+    chunk_left: usize,
     failed: Option<SseError>,
     /// Comment lines seen so far (servers send them as heartbeats).
     comments: u64,
@@ -168,6 +347,10 @@ impl SseParser {
             block_retry: None,
             last_retry: None,
             last_id: None,
+            last_name: None,
+            arena: BytesMut::new(),
+            id_in_arena: false,
+            chunk_left: 0,
             failed: None,
             comments: 0,
         }
@@ -183,7 +366,7 @@ impl SseParser {
     /// The last event id set by the stream (what a reconnecting client would
     /// send as `Last-Event-ID`).
     pub fn last_event_id(&self) -> Option<&str> {
-        self.last_id.as_deref()
+        self.last_id.as_ref().map(SseText::as_str)
     }
 
     /// The most recent valid `retry` value seen on the stream, in
@@ -201,10 +384,30 @@ impl SseParser {
             return Err(err.clone());
         }
         let result = self.push_inner(chunk, out);
-        if let Err(err) = &result {
-            self.fail(err.clone());
+        match &result {
+            Err(err) => self.fail(err.clone()),
+            Ok(()) => self.release(),
         }
         result
+    }
+
+    /// At the end of a chunk, let go of what would otherwise stay allocated
+    /// while the stream is quiet: the arena (its block then lives only as
+    /// long as the events in it), the buffers when no event is pending, the
+    /// cached event name, and the arena block the last id points into.
+    fn release(&mut self) {
+        self.arena = BytesMut::new();
+        self.last_name = None;
+        if self.line == Line::Idle && self.data.is_empty() && self.event.is_empty() {
+            self.data = Vec::new();
+            self.event = Vec::new();
+            self.partial = Vec::new();
+        }
+        if std::mem::take(&mut self.id_in_arena) {
+            if let Some(id) = &self.last_id {
+                self.last_id = Some(SseText(Bytes::copy_from_slice(id.as_bytes())));
+            }
+        }
     }
 
     /// End of stream.
@@ -241,6 +444,7 @@ impl SseParser {
             None
         };
         let (last_id, last_retry) = (self.last_id.take(), self.last_retry);
+        // Drops the arena and the buffers with it.
         *self = SseParser::new(self.max);
         self.last_id = last_id;
         self.last_retry = last_retry;
@@ -253,6 +457,8 @@ impl SseParser {
         self.partial = Vec::new();
         self.data = Vec::new();
         self.event = Vec::new();
+        self.arena = BytesMut::new();
+        self.last_name = None;
     }
 
     fn push_inner(&mut self, mut chunk: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
@@ -300,6 +506,7 @@ impl SseParser {
             let line = &rest[..i];
             let terminator = rest[i];
             rest = &rest[i + 1..];
+            self.chunk_left = rest.len();
             if self.line == Line::Idle {
                 self.process_line(line, out)?;
             } else {
@@ -466,7 +673,10 @@ impl SseParser {
             }
             Field::Id => {
                 if memchr::memchr(0, &self.partial).is_none() {
-                    self.last_id = Some(String::from_utf8_lossy(&self.partial).into_owned());
+                    let partial = std::mem::take(&mut self.partial);
+                    self.last_id = Some(self.text(&partial));
+                    self.id_in_arena = true;
+                    self.partial = partial;
                 }
                 self.partial.clear();
             }
@@ -492,24 +702,68 @@ impl SseParser {
         if self.data.last() == Some(&b'\n') {
             self.data.pop();
         }
-        // Hand the buffer over without copying; the next event likely has a
-        // similar size, so start its buffer with that capacity (bounded, so a
-        // single big event doesn't pin a big allocation).
-        let hint = self.data.len().min(64 * 1024);
-        let data = std::mem::replace(&mut self.data, Vec::with_capacity(hint));
-        let event = if self.event.is_empty() {
-            String::from("message")
+        let data = if self.data.len() >= OWN_BUFFER_BYTES {
+            // Hand the buffer over without copying; the next event likely
+            // has a similar size, so start its buffer with that capacity
+            // (bounded, so a single big event doesn't pin a big allocation).
+            let hint = self.data.len().min(MAX_ARENA_BYTES);
+            let data = std::mem::replace(&mut self.data, Vec::with_capacity(hint));
+            SseText::from_utf8_lossy(Bytes::from(data))
         } else {
-            let name = String::from_utf8_lossy(&self.event).into_owned();
+            let data = std::mem::take(&mut self.data);
+            let text = self.text(&data);
+            self.data = data;
+            self.data.clear();
+            text
+        };
+        let event = if self.event.is_empty() {
+            MESSAGE
+        } else {
+            let name = match &self.last_name {
+                Some(last) if last.as_bytes() == self.event.as_slice() => last.clone(),
+                _ => {
+                    let event = std::mem::take(&mut self.event);
+                    let name = self.text(&event);
+                    self.event = event;
+                    self.last_name = Some(name.clone());
+                    name
+                }
+            };
             self.event.clear();
             name
         };
         out.push(SseEvent {
             event,
-            data: bytes_to_string(data),
+            data,
             id: self.last_id.clone(),
             retry,
         });
+    }
+
+    /// `bytes` as text, decoded lossily: valid UTF-8 is copied into the
+    /// arena. A new arena holds this text and the rest of the chunk (which
+    /// may hold more events), within `MAX_ARENA_BYTES` and the event cap.
+    fn text(&mut self, bytes: &[u8]) -> SseText {
+        if std::str::from_utf8(bytes).is_err() {
+            return SseText::from(String::from_utf8_lossy(bytes).into_owned());
+        }
+        if self.arena.capacity() < bytes.len() {
+            let size = bytes.len().max(
+                bytes
+                    .len()
+                    .saturating_add(self.chunk_left)
+                    .min(MAX_ARENA_BYTES)
+                    .min(self.max),
+            );
+            self.arena = BytesMut::with_capacity(size);
+        }
+        self.arena.extend_from_slice(bytes);
+        let text = SseText(self.arena.split().freeze());
+        if self.arena.capacity() == 0 {
+            // Full: let the block go with the last event that holds it.
+            self.arena = BytesMut::new();
+        }
+        text
     }
 }
 
@@ -527,14 +781,6 @@ fn append_capped(buf: &mut Vec<u8>, bytes: &[u8], max: usize) {
         buf.reserve_exact(target - buf.len());
     }
     buf.extend_from_slice(bytes);
-}
-
-/// UTF-8 decode without copying when the bytes are valid; lossy otherwise.
-fn bytes_to_string(bytes: Vec<u8>) -> String {
-    match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
-    }
 }
 
 /// A `retry` value: one or more ASCII digits that fit in a `u64`.
@@ -602,8 +848,11 @@ where
 struct ItemStream<S, E> {
     inner: Pin<Box<S>>,
     parser: SseParser,
-    scratch: Vec<SseEvent>,
-    ready: VecDeque<SseItem>,
+    /// The events of the last chunk not yet yielded, last first (so each is
+    /// taken with `pop`); its buffer is let go once empty.
+    pending: Vec<SseEvent>,
+    /// A heartbeat to yield before `pending`.
+    heartbeat: bool,
     error: Option<SseStreamError<E>>,
     done: bool,
     heartbeats: bool,
@@ -615,8 +864,8 @@ impl<S, E> ItemStream<S, E> {
         ItemStream {
             inner: Box::pin(stream),
             parser: SseParser::new(max_event_bytes),
-            scratch: Vec::new(),
-            ready: VecDeque::new(),
+            pending: Vec::new(),
+            heartbeat: false,
             error: None,
             done: false,
             heartbeats,
@@ -637,8 +886,15 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
-            if let Some(item) = this.ready.pop_front() {
-                return Poll::Ready(Some(Ok(item)));
+            if std::mem::take(&mut this.heartbeat) {
+                return Poll::Ready(Some(Ok(SseItem::Heartbeat)));
+            }
+            if let Some(event) = this.pending.pop() {
+                if this.pending.is_empty() {
+                    // Hold nothing while the stream is quiet.
+                    this.pending = Vec::new();
+                }
+                return Poll::Ready(Some(Ok(SseItem::Event(event))));
             }
             if let Some(err) = this.error.take() {
                 return Poll::Ready(Some(Err(err)));
@@ -649,13 +905,12 @@ where
             match this.inner.as_mut().poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(chunk))) => {
-                    let result = this.parser.push(&chunk, &mut this.scratch);
+                    let result = this.parser.push(&chunk, &mut this.pending);
+                    this.pending.reverse();
                     if this.heartbeats && this.parser.comments_seen() > this.comments {
                         this.comments = this.parser.comments_seen();
-                        this.ready.push_back(SseItem::Heartbeat);
+                        this.heartbeat = true;
                     }
-                    this.ready
-                        .extend(this.scratch.drain(..).map(SseItem::Event));
                     if let Err(err) = result {
                         this.error = Some(SseStreamError::Parse(err));
                         this.done = true;
@@ -667,7 +922,7 @@ where
                 }
                 Poll::Ready(None) => {
                     this.done = true;
-                    this.ready.extend(this.parser.finish().map(SseItem::Event));
+                    this.pending.extend(this.parser.finish());
                 }
             }
         }
@@ -680,9 +935,9 @@ mod tests {
 
     fn ev(event: &str, data: &str, id: Option<&str>, retry: Option<u64>) -> SseEvent {
         SseEvent {
-            event: event.to_owned(),
-            data: data.to_owned(),
-            id: id.map(str::to_owned),
+            event: event.into(),
+            data: data.into(),
+            id: id.map(SseText::from),
             retry,
         }
     }
@@ -1213,13 +1468,13 @@ mod tests {
             .iter()
             .map(|i| match i {
                 SseItem::Heartbeat => "heartbeat".to_string(),
-                SseItem::Event(e) => e.data.clone(),
+                SseItem::Event(e) => e.data.to_string(),
             })
             .collect();
         assert_eq!(names, ["heartbeat", "heartbeat", "a", "b"]);
         // `events` is the same stream without the heartbeats.
         let plain: Vec<String> = events(futures::stream::iter(chunks), 1024)
-            .map(|e| e.unwrap().data)
+            .map(|e| e.unwrap().data.to_string())
             .collect()
             .await;
         assert_eq!(plain, ["a", "b"]);

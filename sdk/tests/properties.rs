@@ -320,10 +320,10 @@ fn reference(input: &[u8], cap: usize) -> Outcome {
                 event: if event.is_empty() {
                     "message".into()
                 } else {
-                    String::from_utf8_lossy(&event).into_owned()
+                    String::from_utf8_lossy(&event).into_owned().into()
                 },
-                data: String::from_utf8_lossy(&data).into_owned(),
-                id: self.id.clone(),
+                data: String::from_utf8_lossy(&data).into_owned().into(),
+                id: self.id.clone().map(Into::into),
                 retry,
             });
         }

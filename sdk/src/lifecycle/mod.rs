@@ -15,20 +15,22 @@
 //! phase, and `send` sorts every request's outcome (the transient rule, the
 //! money rule, retry waits inside the budget, capped body reads).
 
+use std::pin::Pin;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::{Stream, StreamExt};
+use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::Method;
 use serde_json::Value;
-use tokio::time::{sleep, timeout, Instant};
+use tokio::time::{sleep, Instant};
 
-use crate::client::Client;
+use crate::client::{Client, Config};
 use crate::error::Error;
 use crate::generation::{Generation, Source};
 use crate::media::RequestBody;
 use crate::model::{GenerationRequest, ModelDescriptor};
 use crate::multipart;
-use crate::sse::{SseItem, SseStreamError};
 use crate::status::{self, Status};
 
 mod poll;
@@ -42,7 +44,7 @@ pub use raw::UNLISTED_MODEL;
 use send::{
     bounded, create_attempt, earliest, next_retry, read_body, time_for_create, truncate, Attempt,
 };
-use sse_phase::{interpret, terminal_result};
+use sse_phase::{terminal_result, SseStep};
 
 /// The header that makes a create safe to resubmit where the platform deduplicates.
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
@@ -466,166 +468,357 @@ impl Client {
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let span = tracing::info_span!("generation", model = model.id, idempotency_key = %key);
-        in_span(
-            span,
-            Box::pin(async_stream::try_stream! {
-                let body = prepared?;
-                let config = client.inner.config.clone();
-                // Every local file is checked (present, a regular file, within
-                // the cap) before any request is sent.
-                if body.is_multipart() {
-                    multipart::check(&body, model.id, config.max_upload_bytes)?;
+        let model_id = model.id;
+        // Each phase runs in its own box, freed when it ends: while the
+        // stream is read (the long part of a job), only the reader's state
+        // and this small driver are allocated, not the create's.
+        let creating = Box::pin(create_phase(
+            client.clone(),
+            model,
+            prepared,
+            options.no_sse,
+            key.clone(),
+        ));
+        let stream: EventStream = Box::pin(async_stream::try_stream! {
+            let mut creating = creating;
+            let mut next = None;
+            while let Some(step) = creating.next().await {
+                match step? {
+                    Step::Event(event) => {
+                        let done = matches!(event, Event::Terminal(_));
+                        yield event;
+                        if done {
+                            return;
+                        }
+                    }
+                    Step::Next(then) => next = Some(then),
                 }
-                let started = Instant::now();
-                let deadline = config.deadline.map(|d| started + d);
-                let sse_route = if options.no_sse { None } else { model.sse_route.clone() };
-                let mode = if sse_route.is_some() { Mode::Sse } else { Mode::Polling };
-                tracing::info!(model = model.id, idempotency_key = %key, mode = ?mode, "generation started");
-                yield Event::Started { model: model.id, idempotency_key: key.clone(), mode };
-
-                let mut generation_id: Option<String> = None;
-                let mut need_polling_create = sse_route.is_none();
-
-                if let Some(route) = sse_route {
-                    let sse_deadline = earliest(started + config.sse_timeout, deadline);
-                    let url = client.route_url(&route, None);
-                    let mut retries = 0u32;
-                    let response = loop {
-                        time_for_create(Some(sse_deadline), retries, "the SSE create")?;
-                        let request = client
-                            .request(Method::POST, url.clone())
-                            .header(reqwest::header::ACCEPT, "text/event-stream")
-                            .header(IDEMPOTENCY_HEADER, &key);
-                        // JSON, or a multipart form rebuilt (files reopened) per attempt.
-                        let (request, upload) = Box::pin(multipart::attach(request, &body, model.id, config.max_upload_bytes)).await?;
-                        tracing::debug!(model = model.id, attempt = retries + 1, "SSE create");
-                        let wait = sse_deadline.saturating_duration_since(Instant::now());
-                        // Boxed: the create's future is large and would otherwise
-                        // be reserved in this stream's state for the whole stream
-                        // phase (measured: 4.8 KB -> 3.7 KB per generation in flight).
-                        match Box::pin(create_attempt(request, upload, wait, &key, "the SSE create", &config)).await? {
-                            Attempt::Accepted(resp) => break Some(resp),
-                            Attempt::NotFound(_) if model.create_route.is_some() => break None,
-                            Attempt::NotFound(text) => Err(Error::from_response(404, &text, None))?,
-                            Attempt::Retry(failure) => {
-                                let delay = next_retry(&config, &mut retries, &failure, None, Some(sse_deadline))?;
-                                tracing::warn!(model = model.id, attempt = retries, delay_ms = delay.as_millis() as u64, reason = %failure.reason, "retrying create");
-                                yield Event::Retrying { phase: Phase::SseCreate, attempt: retries, delay, reason: failure.reason, status: failure.status, body: failure.body };
-                                sleep(delay).await;
-                            }
-                        }
-                    };
-
-                    match response {
-                        None => {
-                            tracing::info!(model = model.id, "SSE route not found; creating on the polling route");
-                            need_polling_create = true;
-                            yield Event::FallbackToPolling { reason: FallbackReason::NoSseRoute, generation_id: None };
-                        }
-                        Some(response) => {
-                            yield Event::SseOpen { status: response.status().as_u16() };
-                            // Events and heartbeats from the shared SSE reader; the
-                            // whole phase, not each read, is bounded by the SSE budget.
-                            let mut items = crate::sse::items(response.bytes_stream(), config.max_event_bytes);
-                            let mut conflicts: Vec<String> = Vec::new();
-                            let reason = loop {
-                                let raw = match timeout(sse_deadline.saturating_duration_since(Instant::now()), items.next()).await {
-                                    Err(_) => break FallbackReason::SseTimeout,
-                                    Ok(None) => break FallbackReason::StreamEnded,
-                                    Ok(Some(Err(SseStreamError::Transport(e)))) => break FallbackReason::StreamError(e.to_string()),
-                                    Ok(Some(Err(SseStreamError::Parse(e)))) => break FallbackReason::EventTooLarge(e.to_string()),
-                                    Ok(Some(Ok(SseItem::Heartbeat))) => {
-                                        yield Event::Heartbeat;
-                                        continue;
-                                    }
-                                    Ok(Some(Ok(SseItem::Event(raw)))) => raw,
-                                };
-                                let (message, terminal) = interpret(raw);
-                                match (&generation_id, &message.generation_id) {
-                                    (None, Some(id)) => {
-                                        generation_id = Some(id.clone());
-                                        tracing::info!(model = model.id, generation_id = %id, "generation created");
-                                        yield Event::Created { generation_id: id.clone() };
-                                    }
-                                    // The first id wins; a different later one is reported once.
-                                    (Some(first), Some(later)) if first != later && !conflicts.contains(later) => {
-                                        conflicts.push(later.clone());
-                                        tracing::warn!(model = model.id, generation_id = %first, ignored_id = %later, "the stream named a different generation id; keeping the first");
-                                        yield Event::IdConflict { kept: first.clone(), ignored: later.clone() };
-                                    }
-                                    _ => {}
-                                }
-                                yield Event::Message(message);
-                                if let Some(generation) = terminal {
-                                    yield terminal_result(generation, generation_id.clone())?;
+            }
+            drop(creating);
+            let (id, deadline) = match next {
+                None => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: "no generation id".into() })?,
+                Some(Next::Poll { id, deadline }) => (id, deadline),
+                Some(Next::Read { mut reading, deadline }) => {
+                    let mut end = (FallbackReason::StreamEnded, None);
+                    while let Some(step) = reading.next().await {
+                        match step? {
+                            SseStep::Event(event) => {
+                                let done = matches!(event, Event::Terminal(_));
+                                yield event;
+                                if done {
                                     return;
                                 }
-                            };
-                            drop(items);
-                            match &generation_id {
-                                None => Err(Error::Ambiguous {
-                                    idempotency_key: key.clone(),
-                                    reason: format!("the stream ended ({reason}) before any generation id"),
-                                })?,
-                                Some(id) => {
-                                    tracing::warn!(model = model.id, generation_id = %id, reason = %reason, "switching to polling");
-                                    yield Event::FallbackToPolling { reason, generation_id: Some(id.clone()) };
-                                }
                             }
+                            SseStep::Fallback { reason, generation_id } => end = (reason, generation_id),
+                        }
+                    }
+                    drop(reading);
+                    match end {
+                        (reason, None) => Err(Error::Ambiguous {
+                            idempotency_key: key.clone(),
+                            reason: format!("the stream ended ({reason}) before any generation id"),
+                        })?,
+                        (reason, Some(id)) => {
+                            tracing::warn!(model = model_id, generation_id = %id, reason = %reason, "switching to polling");
+                            yield Event::FallbackToPolling { reason, generation_id: Some(id.clone()) };
+                            (id, deadline)
                         }
                     }
                 }
-
-                if need_polling_create {
-                    let route = model.create_route.clone().ok_or_else(|| Error::Config(format!("model {} has no create route", model.id)))?;
-                    let url = client.route_url(&route, None);
-                    let mut retries = 0u32;
-                    let created: Value = loop {
-                        time_for_create(deadline, retries, "the create")?;
-                        let request = client.request(Method::POST, url.clone()).header(IDEMPOTENCY_HEADER, &key);
-                        let (request, upload) = Box::pin(multipart::attach(request, &body, model.id, config.max_upload_bytes)).await?;
-                        let wait = bounded(config.request_timeout, deadline);
-                        match Box::pin(create_attempt(request, upload, wait, &key, "the create", &config)).await? {
-                            Attempt::Accepted(resp) => {
-                                let text = match Box::pin(read_body(resp, config.request_timeout, config.max_body_bytes)).await {
-                                    Ok(t) => t,
-                                    Err(e) => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: format!("the create's response could not be read: {e}") })?,
-                                };
-                                match serde_json::from_str::<Value>(&text) {
-                                    Ok(v) => break v,
-                                    Err(e) => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: format!("the create's response is not JSON ({e}): {}", truncate(&text)) })?,
-                                }
-                            }
-                            Attempt::NotFound(text) => Err(Error::from_response(404, &text, None))?,
-                            Attempt::Retry(failure) => {
-                                let delay = next_retry(&config, &mut retries, &failure, None, deadline)?;
-                                yield Event::Retrying { phase: Phase::Create, attempt: retries, delay, reason: failure.reason, status: failure.status, body: failure.body };
-                                sleep(delay).await;
-                            }
-                        }
-                    };
-                    let id = status::find_id(&created).ok_or_else(|| Error::Ambiguous {
-                        idempotency_key: key.clone(),
-                        reason: format!("the create's response carried no generation id: {}", truncate(&created.to_string())),
-                    })?;
-                    tracing::info!(model = model.id, generation_id = %id, "generation created");
-                    yield Event::Created { generation_id: id.clone() };
-                    if let Some((_, status)) = status::find_status(&created).filter(|(_, s)| s.is_terminal()) {
-                        yield terminal_result(Generation::new(Some(id), status, created, Source::Poll), None)?;
-                        return;
-                    }
-                    generation_id = Some(id);
-                }
-
-                let id = generation_id.ok_or_else(|| Error::Ambiguous { idempotency_key: key.clone(), reason: "no generation id".into() })?;
-                let mut polls = client.poll(id, Some(key), deadline);
-                while let Some(event) = polls.next().await {
-                    yield event?;
-                }
-            }),
-        )
+            };
+            let mut polls = client.poll(id, Some(key), deadline);
+            while let Some(event) = polls.next().await {
+                yield event?;
+            }
+        });
+        in_span(span, stream)
     }
 }
+
+/// What follows the create phase.
+enum Next {
+    /// Read the open SSE stream (then poll by id if it ends early).
+    Read {
+        reading: Pin<Box<dyn Stream<Item = Result<SseStep, Error>> + Send>>,
+        deadline: Option<Instant>,
+    },
+    /// Poll the generation by id.
+    Poll {
+        id: String,
+        deadline: Option<Instant>,
+    },
+}
+
+/// One step of [`create_phase`].
+enum Step {
+    /// An event for the caller ([`Event::Terminal`] ends the job).
+    Event(Event),
+    /// The create is done: what follows. Always the last step.
+    Next(Next),
+}
+
+/// From the request body to an accepted create: the checks, the SSE create
+/// (falling back to the polling create when the model has no SSE route, or
+/// the route is not found), with their retries.
+fn create_phase(
+    client: Client,
+    model: Target,
+    prepared: Result<RequestBody, Error>,
+    no_sse: bool,
+    key: String,
+) -> impl Stream<Item = Result<Step, Error>> + Send + 'static {
+    async_stream::try_stream! {
+        let body = prepared?;
+        // Borrowed, not copied: the config is large and this future is
+        // held by every create in flight.
+        let config = &client.inner.config;
+        // Every local file is checked (present, a regular file, within
+        // the cap) before any request is sent.
+        if body.is_multipart() {
+            multipart::check(&body, model.id, config.max_upload_bytes)?;
+        }
+        // The create's body, built once: every attempt sends these same
+        // bytes (a JSON body is serialised here and its JSON tree freed
+        // before anything is sent), and the idempotency key's header value
+        // is shared by every attempt too.
+        let body = Payload::new(body)?;
+        let key_header = KeyHeader::new(&key);
+        let started = Instant::now();
+        let deadline = config.deadline.map(|d| started + d);
+        let sse_route = if no_sse { None } else { model.sse_route.clone() };
+        let mode = if sse_route.is_some() { Mode::Sse } else { Mode::Polling };
+        tracing::info!(model = model.id, idempotency_key = %key, mode = ?mode, "generation started");
+        yield Step::Event(Event::Started { model: model.id, idempotency_key: key.clone(), mode });
+
+        if let Some(route) = sse_route {
+            let sse_deadline = earliest(started + config.sse_timeout, deadline);
+            let mut response = None;
+            let mut creating = Box::pin(sse_create(&client, &route, &body, &key_header, config, &model, sse_deadline));
+            while let Some(step) = creating.next().await {
+                match step? {
+                    CreateStep::Event(event) => yield Step::Event(event),
+                    CreateStep::Accepted(resp) => response = Some(resp),
+                    CreateStep::Created(_) => {}
+                }
+            }
+            drop(creating);
+            if let Some(response) = response {
+                yield Step::Event(Event::SseOpen { status: response.status().as_u16() });
+                // Events and heartbeats from the shared SSE reader; the
+                // whole phase, not each read, is bounded by the SSE budget.
+                let reading = Box::pin(sse_phase::read(response, config.max_event_bytes, sse_deadline, model.id));
+                yield Step::Next(Next::Read { reading, deadline });
+                return;
+            }
+            tracing::info!(model = model.id, "SSE route not found; creating on the polling route");
+            yield Step::Event(Event::FallbackToPolling { reason: FallbackReason::NoSseRoute, generation_id: None });
+        }
+
+        let route = model.create_route.clone().ok_or_else(|| Error::Config(format!("model {} has no create route", model.id)))?;
+        let mut created = None;
+        let mut creating = Box::pin(polling_create(&client, &route, &body, &key_header, config, &model, deadline));
+        while let Some(step) = creating.next().await {
+            match step? {
+                CreateStep::Event(event) => yield Step::Event(event),
+                CreateStep::Created(answer) => created = Some(answer),
+                CreateStep::Accepted(_) => {}
+            }
+        }
+        drop(creating);
+        let created = created.ok_or_else(|| Error::Ambiguous { idempotency_key: key.clone(), reason: "the create ended without an answer".into() })?;
+        let id = status::find_id(&created).ok_or_else(|| Error::Ambiguous {
+            idempotency_key: key.clone(),
+            reason: format!("the create's response carried no generation id: {}", truncate(&created.to_string())),
+        })?;
+        tracing::info!(model = model.id, generation_id = %id, "generation created");
+        yield Step::Event(Event::Created { generation_id: id.clone() });
+        if let Some((_, status)) = status::find_status(&created).filter(|(_, s)| s.is_terminal()) {
+            yield Step::Event(terminal_result(Generation::new(Some(id), status, created, Source::Poll), None)?);
+            return;
+        }
+        yield Step::Next(Next::Poll { id, deadline });
+    }
+}
+
+/// One step of a create run in its own box ([`sse_create`], [`polling_create`]).
+enum CreateStep {
+    /// An event for the caller (a retry).
+    Event(Event),
+    /// The SSE create was accepted: its open stream.
+    Accepted(reqwest::Response),
+    /// The polling create's answer.
+    Created(Value),
+}
+
+/// The SSE create with its retries: ends after [`CreateStep::Accepted`], or
+/// with nothing when the SSE route is not found and a polling route exists.
+fn sse_create<'a>(
+    client: &'a Client,
+    route: &'a str,
+    body: &'a Payload,
+    key: &'a KeyHeader<'a>,
+    config: &'a Config,
+    model: &'a Target,
+    sse_deadline: Instant,
+) -> impl Stream<Item = Result<CreateStep, Error>> + Send + 'a {
+    async_stream::try_stream! {
+        let url = client.route_url(route, None);
+        let mut retries = 0u32;
+        loop {
+            time_for_create(Some(sse_deadline), retries, "the SSE create")?;
+            let request = key.attach(
+                client
+                    .request(Method::POST, url.clone())
+                    .header(reqwest::header::ACCEPT, HeaderValue::from_static("text/event-stream")),
+            );
+            // The same JSON bytes, or a multipart form rebuilt (files reopened) per attempt.
+            let (request, upload) = body.attach(request, model.id, config.max_upload_bytes).await?;
+            let key = key.as_str();
+            tracing::debug!(model = model.id, attempt = retries + 1, "SSE create");
+            let wait = sse_deadline.saturating_duration_since(Instant::now());
+            match Box::pin(create_attempt(request, upload, wait, key, "the SSE create", config)).await? {
+                Attempt::Accepted(resp) => {
+                    yield CreateStep::Accepted(resp);
+                    break;
+                }
+                Attempt::NotFound(_) if model.create_route.is_some() => break,
+                Attempt::NotFound(text) => Err(Error::from_response(404, &text, None))?,
+                Attempt::Retry(failure) => {
+                    let delay = next_retry(config, &mut retries, &failure, None, Some(sse_deadline))?;
+                    tracing::warn!(model = model.id, attempt = retries, delay_ms = delay.as_millis() as u64, reason = %failure.reason, "retrying create");
+                    yield CreateStep::Event(Event::Retrying { phase: Phase::SseCreate, attempt: retries, delay, reason: failure.reason, status: failure.status, body: failure.body });
+                    sleep(delay).await;
+                }
+            }
+        }
+    }
+}
+
+/// The polling create with its retries: ends after [`CreateStep::Created`].
+fn polling_create<'a>(
+    client: &'a Client,
+    route: &'a str,
+    body: &'a Payload,
+    key: &'a KeyHeader<'a>,
+    config: &'a Config,
+    model: &'a Target,
+    deadline: Option<Instant>,
+) -> impl Stream<Item = Result<CreateStep, Error>> + Send + 'a {
+    async_stream::try_stream! {
+        let url = client.route_url(route, None);
+        let mut retries = 0u32;
+        let created: Value = loop {
+            time_for_create(deadline, retries, "the create")?;
+            let request = key.attach(client.request(Method::POST, url.clone()));
+            let (request, upload) = body.attach(request, model.id, config.max_upload_bytes).await?;
+            let key = key.as_str();
+            let wait = bounded(config.request_timeout, deadline);
+            match Box::pin(create_attempt(request, upload, wait, key, "the create", config)).await? {
+                Attempt::Accepted(resp) => {
+                    let text = match Box::pin(read_body(resp, config.request_timeout, config.max_body_bytes)).await {
+                        Ok(t) => t,
+                        Err(e) => Err(Error::Ambiguous { idempotency_key: key.to_string(), reason: format!("the create's response could not be read: {e}") })?,
+                    };
+                    match serde_json::from_str::<Value>(&text) {
+                        Ok(v) => break v,
+                        Err(e) => Err(Error::Ambiguous { idempotency_key: key.to_string(), reason: format!("the create's response is not JSON ({e}): {}", truncate(&text)) })?,
+                    }
+                }
+                Attempt::NotFound(text) => Err(Error::from_response(404, &text, None))?,
+                Attempt::Retry(failure) => {
+                    let delay = next_retry(config, &mut retries, &failure, None, deadline)?;
+                    yield CreateStep::Event(Event::Retrying { phase: Phase::Create, attempt: retries, delay, reason: failure.reason, status: failure.status, body: failure.body });
+                    sleep(delay).await;
+                }
+            }
+        };
+        yield CreateStep::Created(created);
+    }
+}
+
+/// A create's body as every attempt sends it.
+enum Payload {
+    /// JSON, serialised once; each attempt sends a clone of these bytes (a
+    /// reference count, not a copy).
+    Json(Bytes),
+    /// JSON with local files: a multipart form, rebuilt (files reopened)
+    /// for each attempt.
+    Form(Box<RequestBody>),
+}
+
+impl Payload {
+    /// Serialises a JSON body once (its JSON tree is dropped here); keeps a
+    /// body with local files for the form.
+    fn new(body: RequestBody) -> Result<Self, Error> {
+        if body.is_multipart() {
+            return Ok(Payload::Form(Box::new(body)));
+        }
+        let bytes = serde_json::to_vec(body.as_json()).map_err(|e| Error::Serialize {
+            message: e.to_string(),
+        })?;
+        Ok(Payload::Json(Bytes::from(bytes)))
+    }
+
+    /// Sets the body of one attempt, and for a form the progress of its upload.
+    async fn attach(
+        &self,
+        request: reqwest::RequestBuilder,
+        model: &str,
+        max_upload_bytes: u64,
+    ) -> Result<(reqwest::RequestBuilder, Option<multipart::UploadProgress>), Error> {
+        match self {
+            Payload::Json(bytes) => Ok((
+                request
+                    .header(
+                        reqwest::header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    )
+                    .body(bytes.clone()),
+                None,
+            )),
+            Payload::Form(body) => {
+                Box::pin(multipart::attach(request, body, model, max_upload_bytes)).await
+            }
+        }
+    }
+}
+
+/// The idempotency key and its header value, built once for every attempt
+/// of a create: each attempt carries the very same value.
+struct KeyHeader<'k> {
+    key: &'k str,
+    /// `None` when the key cannot be a header value; the request then
+    /// reports that error as before.
+    value: Option<HeaderValue>,
+}
+
+impl<'k> KeyHeader<'k> {
+    fn new(key: &'k str) -> Self {
+        KeyHeader {
+            key,
+            value: HeaderValue::from_str(key).ok(),
+        }
+    }
+
+    fn as_str(&self) -> &'k str {
+        self.key
+    }
+
+    /// Adds the `Idempotency-Key` header to one attempt.
+    fn attach(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.value {
+            Some(value) => request.header(
+                HeaderName::from_static(IDEMPOTENCY_HEADER_LOWER),
+                value.clone(),
+            ),
+            None => request.header(IDEMPOTENCY_HEADER, self.key),
+        }
+    }
+}
+
+/// [`IDEMPOTENCY_HEADER`] as a static header name (header names are
+/// case-insensitive and stored lower-case).
+const IDEMPOTENCY_HEADER_LOWER: &str = "idempotency-key";
 
 /// Runs an event stream to its terminal result.
 pub(crate) async fn finish(
@@ -638,4 +831,61 @@ pub(crate) async fn finish(
         }
     }
     Err(Error::NoTerminalResult)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds one create attempt the way `sse_create` does.
+    async fn attempt(payload: &Payload, key: &KeyHeader<'_>) -> reqwest::Request {
+        let http = reqwest::Client::new();
+        let request = key.attach(http.post("http://127.0.0.1:9/v1/create"));
+        let (request, upload) = payload
+            .attach(request, "m", 1 << 20)
+            .await
+            .expect("a JSON body attaches");
+        assert!(upload.is_none(), "a JSON body has no upload");
+        request.build().expect("a valid request")
+    }
+
+    #[tokio::test]
+    async fn every_attempt_sends_the_same_body_and_key() {
+        let body = RequestBody::json(serde_json::json!({"prompt": "a cat", "seed": 7}));
+        let payload = Payload::new(body).expect("JSON serialises");
+        let key = KeyHeader::new("key-123");
+        let first = attempt(&payload, &key).await;
+        let second = attempt(&payload, &key).await;
+        for request in [&first, &second] {
+            let sent = request.body().and_then(|b| b.as_bytes()).expect("a body");
+            let json: Value = serde_json::from_slice(sent).expect("JSON");
+            assert_eq!(json, serde_json::json!({"prompt": "a cat", "seed": 7}));
+            assert_eq!(request.headers()[IDEMPOTENCY_HEADER], "key-123");
+            assert_eq!(
+                request.headers()[reqwest::header::CONTENT_TYPE],
+                "application/json"
+            );
+        }
+        assert_eq!(
+            first.body().and_then(|b| b.as_bytes()),
+            second.body().and_then(|b| b.as_bytes())
+        );
+        // The bytes are shared, not copied, between attempts.
+        let Payload::Json(bytes) = &payload else {
+            panic!("a JSON payload");
+        };
+        assert_eq!(
+            first.body().and_then(|b| b.as_bytes()).map(<[u8]>::as_ptr),
+            Some(bytes.as_ptr())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_key_that_cannot_be_a_header_still_fails_at_send_as_before() {
+        let key = KeyHeader::new("bad\nkey");
+        assert!(key.value.is_none());
+        let http = reqwest::Client::new();
+        let built = key.attach(http.post("http://127.0.0.1:9/")).build();
+        assert!(built.is_err(), "reqwest refuses the header value");
+    }
 }

@@ -6,7 +6,8 @@ use serde_json::Value;
 use tokio::time::{sleep, timeout, Instant};
 
 use super::send::{
-    earliest, error_response, is_over_cap, is_transient_status, next_retry, read_body, Transient,
+    earliest, error_response, is_transient_status, next_retry, read_body_typed, BodyError,
+    Transient,
 };
 use super::sse_phase::terminal_result;
 use super::{Event, EventStream, Phase, IDEMPOTENCY_HEADER};
@@ -48,10 +49,10 @@ impl Client {
                         Err(error_response(resp, config.request_timeout, config.max_body_bytes, Some(id.clone())).await)?
                     }
                     // The body read ends with the poll budget, not a fixed request timeout.
-                    Ok(Ok(resp)) => match read_body(resp, config.request_timeout.min(poll_deadline.saturating_duration_since(Instant::now())), config.max_body_bytes).await {
+                    Ok(Ok(resp)) => match read_body_typed(resp, config.request_timeout.min(poll_deadline.saturating_duration_since(Instant::now())), config.max_body_bytes).await {
                         // Over the cap: asking again would only read the same oversized answer.
-                        Err(e) if is_over_cap(&e) => Err(e)?,
-                        Err(e) => Some(Transient::network(format!("poll body: {e}"))),
+                        Err(BodyError::OverCap(e)) => Err(e)?,
+                        Err(BodyError::Read(e)) => Some(Transient::network(format!("poll body: {e}"))),
                         Ok(text) => {
                             let json: Value = serde_json::from_str(&text).map_err(|e| Error::Decode { message: format!("poll response is not JSON: {e}"), body: text.clone() })?;
                             failures = 0;

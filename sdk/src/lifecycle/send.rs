@@ -87,21 +87,36 @@ pub(crate) async fn create_attempt(
         Ok(Ok(resp)) if is_transient_status(resp.status()) => {
             // The body says why (a rate-limit message, an outage notice):
             // read a little of it, briefly, for the caller's record.
+            // The body reads below are boxed: they are the rare branches,
+            // and inline they would make every create's future (held by
+            // each in-flight create) several times larger.
             let mut failure = Transient::from_response(&resp);
             let limit = config.request_timeout.min(RETRY_BODY_WAIT);
-            failure.body = read_body(resp, limit, config.max_body_bytes.min(RETRY_BODY_BYTES))
-                .await
-                .ok();
+            failure.body = Box::pin(read_body(
+                resp,
+                limit,
+                config.max_body_bytes.min(RETRY_BODY_BYTES),
+            ))
+            .await
+            .ok();
             Ok(Attempt::Retry(failure))
         }
         Ok(Ok(resp)) if resp.status() == StatusCode::NOT_FOUND => Ok(Attempt::NotFound(
-            read_body(resp, config.request_timeout, config.max_body_bytes)
-                .await
-                .unwrap_or_default(),
+            Box::pin(read_body(
+                resp,
+                config.request_timeout,
+                config.max_body_bytes,
+            ))
+            .await
+            .unwrap_or_default(),
         )),
-        Ok(Ok(resp)) => {
-            Err(error_response(resp, config.request_timeout, config.max_body_bytes, None).await)
-        }
+        Ok(Ok(resp)) => Err(Box::pin(error_response(
+            resp,
+            config.request_timeout,
+            config.max_body_bytes,
+            None,
+        ))
+        .await),
     }
 }
 
@@ -197,11 +212,24 @@ pub(crate) async fn error_response(
     Error::from_response(status, &body, generation_id)
 }
 
-/// Marks the error `read_body` gives for a body over the cap.
-pub(crate) const OVER_CAP: &str = "-byte cap (raise it with ClientBuilder::max_body_bytes)";
+/// Why [`read_body_typed`] gave no body: the kind is a type, not a wording,
+/// so a caller's check of it cannot break when a message changes.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    /// The body is larger than the cap (declared, or as read): asking again
+    /// would only read the same oversized answer.
+    OverCap(Error),
+    /// Reading failed or timed out: worth another try.
+    Read(Error),
+}
 
-pub(crate) fn is_over_cap(e: &Error) -> bool {
-    matches!(e, Error::Decode { message, .. } if message.ends_with(OVER_CAP))
+impl BodyError {
+    /// The error a caller reports, whatever the kind.
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            BodyError::OverCap(e) | BodyError::Read(e) => e,
+        }
+    }
 }
 
 /// Reads a whole (JSON) body within `limit`, never buffering more than
@@ -212,11 +240,25 @@ pub(crate) async fn read_body(
     limit: Duration,
     max_bytes: usize,
 ) -> Result<String, Error> {
-    let over = |len: u64| Error::Decode {
-        message: format!(
-            "the response body is at least {len} bytes, over the {max_bytes}{OVER_CAP}"
-        ),
-        body: String::new(),
+    read_body_typed(resp, limit, max_bytes)
+        .await
+        .map_err(BodyError::into_error)
+}
+
+/// [`read_body`], telling an over-cap body apart from a failed read.
+pub(crate) async fn read_body_typed(
+    resp: reqwest::Response,
+    limit: Duration,
+    max_bytes: usize,
+) -> Result<String, BodyError> {
+    let over = |len: u64| {
+        BodyError::OverCap(Error::Decode {
+            message: format!(
+                "the response body is at least {len} bytes, over the {max_bytes}-byte cap \
+                 (raise it with ClientBuilder::max_body_bytes)"
+            ),
+            body: String::new(),
+        })
     };
     if let Some(len) = resp.content_length() {
         if len > max_bytes as u64 {
@@ -227,9 +269,11 @@ pub(crate) async fn read_body(
         let mut buf: Vec<u8> = Vec::new();
         let mut chunks = resp.bytes_stream();
         while let Some(chunk) = chunks.next().await {
-            let chunk = chunk.map_err(|e| Error::Decode {
-                message: format!("reading the body failed: {e}"),
-                body: String::new(),
+            let chunk = chunk.map_err(|e| {
+                BodyError::Read(Error::Decode {
+                    message: format!("reading the body failed: {e}"),
+                    body: String::new(),
+                })
             })?;
             if buf.len() + chunk.len() > max_bytes {
                 return Err(over((buf.len() + chunk.len()) as u64));
@@ -240,10 +284,10 @@ pub(crate) async fn read_body(
     };
     match timeout(limit, read).await {
         Ok(result) => result,
-        Err(_) => Err(Error::Decode {
+        Err(_) => Err(BodyError::Read(Error::Decode {
             message: "reading the body timed out".into(),
             body: String::new(),
-        }),
+        })),
     }
 }
 
@@ -385,17 +429,52 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_cap_error_is_recognised_and_others_are_not() {
-        let capped = Error::Decode {
-            message: format!("the response body is at least 9 bytes, over the 8{OVER_CAP}"),
-            body: String::new(),
+    fn response(body: &'static str, declared: Option<&str>) -> reqwest::Response {
+        let mut builder = http::Response::builder().status(200);
+        if let Some(len) = declared {
+            builder = builder.header("content-length", len);
+        }
+        let resp = builder.body(body).expect("a valid response");
+        reqwest::Response::from(resp)
+    }
+
+    #[tokio::test]
+    async fn an_over_cap_body_is_told_apart_by_its_type() {
+        let limit = Duration::from_secs(5);
+        // Declared over the cap: refused before reading.
+        let e = read_body_typed(response("0123456789", Some("10")), limit, 8).await;
+        assert!(
+            matches!(e, Err(BodyError::OverCap(Error::Decode { .. }))),
+            "{e:?}"
+        );
+        // Undeclared, grows past the cap while read.
+        let e = read_body_typed(response("0123456789", None), limit, 8).await;
+        let Err(BodyError::OverCap(err)) = e else {
+            panic!("expected OverCap, got {e:?}");
         };
-        assert!(is_over_cap(&capped));
-        let other = Error::Decode {
-            message: "reading the body timed out".into(),
-            body: String::new(),
+        // The message is for people; the kind above is what callers check.
+        assert!(err.to_string().contains("max_body_bytes"), "{err}");
+        // Within the cap: the body.
+        let ok = read_body_typed(response("01234567", None), limit, 8).await;
+        assert_eq!(ok.ok().as_deref(), Some("01234567"));
+        // `read_body` gives the same error, untyped.
+        let plain = read_body(response("0123456789", None), limit, 8).await;
+        assert!(matches!(plain, Err(Error::Decode { .. })));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_that_times_out_is_a_read_error_not_over_cap() {
+        let never = futures::stream::pending::<Result<bytes::Bytes, std::io::Error>>();
+        let resp = reqwest::Response::from(
+            http::Response::builder()
+                .status(200)
+                .body(reqwest::Body::wrap_stream(never))
+                .expect("a valid response"),
+        );
+        let e = read_body_typed(resp, Duration::from_millis(10), 8).await;
+        let Err(BodyError::Read(err)) = e else {
+            panic!("expected a read error, got {e:?}");
         };
-        assert!(!is_over_cap(&other));
+        assert!(err.to_string().contains("timed out"), "{err}");
     }
 }

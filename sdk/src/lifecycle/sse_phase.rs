@@ -1,17 +1,83 @@
 //! The SSE phase's reading of one event: its payload, id and status, and
 //! whether (and how) it ends the job.
 
+use futures::{Stream, StreamExt};
 use serde_json::Value;
+use tokio::time::{timeout, Instant};
 
-use super::{Event, SseMessage};
+use super::{Event, FallbackReason, SseMessage};
 use crate::error::Error;
 use crate::generation::{Generation, Source};
-use crate::sse::SseEvent;
+use crate::sse::{SseEvent, SseItem, SseStreamError};
 use crate::status::{self, Status};
+
+/// One step of [`read`].
+pub(crate) enum SseStep {
+    /// An event for the caller ([`Event::Terminal`] ends the job).
+    Event(Event),
+    /// The stream ended without a terminal event: why, and the generation id
+    /// it named, if any. Always the last step.
+    Fallback {
+        reason: FallbackReason,
+        generation_id: Option<String>,
+    },
+}
+
+/// Reads an open SSE create's stream until a terminal event (then a
+/// [`SseStep::Event`] with [`Event::Terminal`], or the job's error) or until
+/// the stream ends, fails or passes `deadline` (then [`SseStep::Fallback`]).
+pub(crate) fn read(
+    response: reqwest::Response,
+    max_event_bytes: usize,
+    deadline: Instant,
+    model_id: &'static str,
+) -> impl Stream<Item = Result<SseStep, Error>> + Send {
+    async_stream::try_stream! {
+        let mut items = crate::sse::items(response.bytes_stream(), max_event_bytes);
+        let mut generation_id: Option<String> = None;
+        let mut conflicts: Vec<String> = Vec::new();
+        let reason = loop {
+            let raw = match timeout(deadline.saturating_duration_since(Instant::now()), items.next()).await {
+                Err(_) => break FallbackReason::SseTimeout,
+                Ok(None) => break FallbackReason::StreamEnded,
+                Ok(Some(Err(SseStreamError::Transport(e)))) => break FallbackReason::StreamError(e.to_string()),
+                Ok(Some(Err(SseStreamError::Parse(e)))) => break FallbackReason::EventTooLarge(e.to_string()),
+                Ok(Some(Ok(SseItem::Heartbeat))) => {
+                    yield SseStep::Event(Event::Heartbeat);
+                    continue;
+                }
+                Ok(Some(Ok(SseItem::Event(raw)))) => raw,
+            };
+            let (message, terminal) = interpret(raw);
+            match (&generation_id, &message.generation_id) {
+                (None, Some(id)) => {
+                    generation_id = Some(id.clone());
+                    tracing::info!(model = model_id, generation_id = %id, "generation created");
+                    yield SseStep::Event(Event::Created { generation_id: id.clone() });
+                }
+                // The first id wins; a different later one is reported once.
+                (Some(first), Some(later)) if first != later && !conflicts.contains(later) => {
+                    conflicts.push(later.clone());
+                    tracing::warn!(model = model_id, generation_id = %first, ignored_id = %later, "the stream named a different generation id; keeping the first");
+                    yield SseStep::Event(Event::IdConflict { kept: first.clone(), ignored: later.clone() });
+                }
+                _ => {}
+            }
+            yield SseStep::Event(Event::Message(message));
+            if let Some(generation) = terminal {
+                yield SseStep::Event(terminal_result(generation, generation_id.clone())?);
+                return;
+            }
+        };
+        drop(items);
+        yield SseStep::Fallback { reason, generation_id };
+    }
+}
 
 /// Reads one SSE event: its payload, id, status, and whether it ends the job.
 pub(crate) fn interpret(raw: SseEvent) -> (SseMessage, Option<Generation>) {
-    let payload = serde_json::from_str::<Value>(&raw.data).unwrap_or(Value::String(raw.data));
+    let payload = serde_json::from_str::<Value>(&raw.data)
+        .unwrap_or_else(|_| Value::String(raw.data.to_string()));
     let found = status::find_status(&payload);
     let generation_id = status::find_id(&payload);
     let by_status = found.as_ref().is_some_and(|(_, s)| s.is_terminal());
@@ -30,7 +96,7 @@ pub(crate) fn interpret(raw: SseEvent) -> (SseMessage, Option<Generation>) {
         Generation::new(generation_id.clone(), final_status, body, Source::Sse)
     });
     let message = SseMessage {
-        name: raw.event,
+        name: raw.event.to_string(),
         generation_id,
         status: found.as_ref().map(|(_, s)| s.clone()),
         status_key: found.map(|(k, _)| k),

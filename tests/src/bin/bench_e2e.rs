@@ -11,20 +11,29 @@
 //!   generation at concurrency 1: SDK generations interleaved with bare
 //!   `reqwest` SSE POSTs whose bodies are read to the end without parsing;
 //!   overhead = median(SDK) - median(bare).
-//! - `--in-flight N` (memory): spawns the simulator binary as a separate
-//!   process with 20 s steps so streams stay open, opens N concurrent
-//!   generations through one client, waits until the simulator has accepted N
-//!   SSE creates, samples this process's RSS (VmRSS and peak VmHWM), then
-//!   drops the generations and kills the simulator.
+//! - `--in-flight N` (memory): SDK against bare reqwest in one invocation.
+//!   Each measurement runs in a child process of this binary (`--sdk` or
+//!   `--bare`), alternating bare and SDK for `--rounds R` rounds (default 3),
+//!   so allocator state of one never colours the other; then it prints the
+//!   median (min-max) RSS per in-flight stream of each, and the SDK's own
+//!   share per generation (the median of the per-round differences).
+//!   One child: spawns the simulator binary as a separate process with 20 s
+//!   steps so streams stay open, opens N concurrent generations (or bare SSE
+//!   POSTs) through one client, waits until the simulator has accepted N SSE
+//!   creates, samples this process's RSS (VmRSS and peak VmHWM), then drops
+//!   them and kills the simulator.
 //!
-//! Options: `--in-flight N`, `--simulator PATH` (default: the
+//! Options: `--in-flight N`, `--http2`, `--rounds R`, `--sdk` / `--bare` (one
+//! side only, no comparison), `--simulator PATH` (default: the
 //! `skills-video-simulator` next to this executable), `--quick` (a tenth of
 //! the generation counts). Everything runs on 127.0.0.1, bounded in count and
 //! time. Run it with `cargo xtask bench`.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -43,12 +52,81 @@ const FD_MARGIN: u64 = 256;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The system allocator, counting the bytes live on the heap, so the
+/// in-flight figures can give the heap each stream holds beside the RSS
+/// (which also counts allocator slack and freed-but-kept pages).
+struct CountingAlloc;
+
+/// Bytes currently allocated through [`CountingAlloc`].
+static LIVE_HEAP: AtomicUsize = AtomicUsize::new(0);
+
+/// The most `LIVE_HEAP` has been since [`reset_peak_heap`].
+static PEAK_HEAP: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts `size` more bytes live, raising the peak.
+fn count_alloc(size: usize) {
+    let now = LIVE_HEAP.fetch_add(size, Ordering::Relaxed) + size;
+    PEAK_HEAP.fetch_max(now, Ordering::Relaxed);
+}
+
+/// Starts a new peak from the bytes live now.
+fn reset_peak_heap() {
+    PEAK_HEAP.store(LIVE_HEAP.load(Ordering::Relaxed), Ordering::Relaxed);
+}
+
+/// The peak since [`reset_peak_heap`], in MiB.
+fn peak_heap_mib() -> f64 {
+    PEAK_HEAP.load(Ordering::Relaxed) as f64 / 1024.0 / 1024.0
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counter is only bookkeeping.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            count_alloc(layout.size());
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            count_alloc(layout.size());
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE_HEAP.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE_HEAP.fetch_sub(layout.size(), Ordering::Relaxed);
+            count_alloc(new_size);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+/// Bytes live on the heap now, in MiB.
+fn live_heap_mib() -> f64 {
+    LIVE_HEAP.load(Ordering::Relaxed) as f64 / 1024.0 / 1024.0
+}
+
 struct Args {
     in_flight: Option<usize>,
     simulator: Option<PathBuf>,
     quick: bool,
-    bare: bool,
+    /// One side only: `Some(true)` bare reqwest, `Some(false)` the SDK;
+    /// `None` compares both (each in a child process).
+    only_bare: Option<bool>,
     http2: bool,
+    rounds: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -56,8 +134,9 @@ fn parse_args() -> Result<Args, String> {
         in_flight: None,
         simulator: None,
         quick: false,
-        bare: false,
+        only_bare: None,
         http2: false,
+        rounds: 3,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -73,10 +152,18 @@ fn parse_args() -> Result<Args, String> {
                 args.simulator = Some(PathBuf::from(it.next().ok_or("--simulator needs a path")?))
             }
             "--quick" => args.quick = true,
-            "--bare" => args.bare = true,
+            "--bare" => args.only_bare = Some(true),
+            "--sdk" => args.only_bare = Some(false),
             "--http2" => args.http2 = true,
+            "--rounds" => {
+                let v = it.next().ok_or("--rounds needs a count")?;
+                let r: usize = v
+                    .parse()
+                    .map_err(|_| format!("--rounds: {v:?} is not a count"))?;
+                args.rounds = r.clamp(1, 20);
+            }
             "-h" | "--help" => return Err(
-                "usage: bench-e2e [--quick] | bench-e2e --in-flight N [--bare] [--http2] [--simulator PATH]"
+                "usage: bench-e2e [--quick] | bench-e2e --in-flight N [--rounds R] [--sdk | --bare] [--http2] [--simulator PATH]"
                     .into(),
             ),
             other => return Err(format!("unknown argument {other:?}")),
@@ -96,7 +183,10 @@ async fn main() -> ExitCode {
     };
     print_machine();
     let result = match args.in_flight {
-        Some(n) => in_flight(n, args.simulator, args.bare, args.http2).await,
+        Some(n) => match args.only_bare {
+            Some(bare) => in_flight(n, args.simulator, bare, args.http2).await,
+            None => compare_in_flight(n, args.simulator, args.http2, args.rounds).await,
+        },
         None => throughput(args.quick).await,
     };
     println!("load average at end: {}", load_average());
@@ -418,6 +508,24 @@ async fn throughput(quick: bool) -> Result<(), BoxError> {
     println!(
         "process RSS at end: {rss:.1} MiB (peak {hwm:.1} MiB, includes the in-process simulator)"
     );
+    // Machine-readable figures for `cargo xtask bench --all`.
+    for r in &runs {
+        println!(
+            "BENCH c{c}.generations={} c{c}.ok={} c{c}.gen_per_s={:.1} c{c}.p50_ms={:.4} c{c}.p99_ms={:.4} c{c}.requests_per_gen={:.3}",
+            r.generations,
+            r.ok,
+            r.ok as f64 / r.wall.as_secs_f64(),
+            r.p50,
+            r.p99,
+            r.requests_per_generation,
+            c = r.concurrency
+        );
+    }
+    println!(
+        "BENCH overhead.sdk_ms={sdk_ms:.4} overhead.bare_ms={bare_ms:.4} overhead.us={:.2} overhead.paired_us={median_diff_us:.2} overhead.ratio={:.4}",
+        (sdk_ms - bare_ms) * 1000.0,
+        sdk_ms / bare_ms
+    );
     Ok(())
 }
 
@@ -548,6 +656,8 @@ async fn in_flight(
     // Touch both clients once so their lazy state is in the baseline.
     sse_creates(&control, &base).await?;
     let (base_rss, base_hwm) = rss_mib();
+    let base_heap = live_heap_mib();
+    reset_peak_heap();
 
     let start = Instant::now();
     let mut set = tokio::task::JoinSet::new();
@@ -586,6 +696,8 @@ async fn in_flight(
         }
     }
     let (rss, hwm) = rss_mib();
+    let heap = live_heap_mib();
+    let peak_heap = peak_heap_mib();
     let fds = open_fds();
     let in_flight = set.len();
 
@@ -625,10 +737,21 @@ async fn in_flight(
         "| RSS per in-flight generation | {:.1} KiB |",
         (rss - base_rss) * 1024.0 / in_flight.max(1) as f64
     );
+    println!(
+        "| heap live per in-flight generation | {:.2} KiB |",
+        (heap - base_heap) * 1024.0 / in_flight.max(1) as f64
+    );
     println!("| RSS after dropping them | {rss_after:.1} MiB |");
     if let Some(e) = first_error {
         println!("first early end: {e}");
     }
+    // Machine-readable figures for `cargo xtask bench --all`.
+    println!(
+        "BENCH n={n} accepted={open} in_flight={in_flight} fds={fds} accepted_s={:.3} base_rss_mib={base_rss:.2} rss_mib={rss:.2} hwm_mib={hwm:.2} per_gen_kib={:.3} heap_per_gen_kib={:.3}",
+        all_open_in.as_secs_f64(),
+        (rss - base_rss) * 1024.0 / in_flight.max(1) as f64,
+        (heap - base_heap) * 1024.0 / in_flight.max(1) as f64
+    );
     println!(
         "target: {n} in flight under 100 MB peak RSS: {} ({:.1} MB = {hwm:.1} MiB)",
         if hwm * 1.048_576 < 100.0 {
@@ -638,8 +761,155 @@ async fn in_flight(
         },
         hwm * 1.048_576
     );
+    // One line for `compare_in_flight` to read.
+    println!(
+        "RESULT in_flight={in_flight} rss_kib={:.3} heap_kib={:.3} peak_heap_kib={:.3} hwm_mib={hwm:.3} future_bytes={future_bytes}",
+        (rss - base_rss) * 1024.0 / in_flight.max(1) as f64,
+        (heap - base_heap) * 1024.0 / in_flight.max(1) as f64,
+        (peak_heap - base_heap) * 1024.0 / in_flight.max(1) as f64,
+    );
     if open < n {
         return Err(format!("only {open} of {n} streams were accepted within 120 s").into());
     }
+    Ok(())
+}
+
+/// The figures one in-flight child printed on its `RESULT` line.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    in_flight: usize,
+    rss_kib: f64,
+    heap_kib: f64,
+    peak_heap_kib: f64,
+    hwm_mib: f64,
+}
+
+fn parse_result(stdout: &str) -> Option<Sample> {
+    let line = stdout.lines().find(|l| l.starts_with("RESULT "))?;
+    let field = |k: &str| {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(k)?.strip_prefix('='))
+    };
+    Some(Sample {
+        in_flight: field("in_flight")?.parse().ok()?,
+        rss_kib: field("rss_kib")?.parse().ok()?,
+        heap_kib: field("heap_kib")?.parse().ok()?,
+        peak_heap_kib: field("peak_heap_kib")?.parse().ok()?,
+        hwm_mib: field("hwm_mib")?.parse().ok()?,
+    })
+}
+
+/// Median, min and max of a non-empty list.
+fn median_min_max(v: &[f64]) -> (f64, f64, f64) {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    if s.is_empty() {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    let mid = if s.len() % 2 == 1 {
+        s[s.len() / 2]
+    } else {
+        (s[s.len() / 2 - 1] + s[s.len() / 2]) / 2.0
+    };
+    (mid, s[0], s[s.len() - 1])
+}
+
+/// `--in-flight N` without `--sdk`/`--bare`: bare reqwest and the SDK, each
+/// in its own child process, alternating for `rounds` rounds; prints both
+/// and the SDK's own share per generation.
+async fn compare_in_flight(
+    n: usize,
+    simulator: Option<PathBuf>,
+    http2: bool,
+    rounds: usize,
+) -> Result<(), BoxError> {
+    let exe = std::env::current_exe()?;
+    let mut bare: Vec<Sample> = Vec::new();
+    let mut sdk: Vec<Sample> = Vec::new();
+    let mut loads = Vec::new();
+    for round in 0..rounds {
+        // Alternate which side goes first, so drift hits both alike.
+        let order = if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for side_bare in order {
+            let mut cmd = Command::new(&exe);
+            cmd.args(["--in-flight", &n.to_string()])
+                .arg(if side_bare { "--bare" } else { "--sdk" })
+                .args(http2.then_some("--http2"));
+            if let Some(p) = &simulator {
+                cmd.arg("--simulator").arg(p);
+            }
+            let load = load_average();
+            let out = tokio::task::spawn_blocking(move || cmd.stderr(Stdio::inherit()).output())
+                .await??;
+            let text = String::from_utf8_lossy(&out.stdout);
+            let sample = parse_result(&text).ok_or_else(|| {
+                format!(
+                    "the {} child printed no RESULT line (status {}):\n{text}",
+                    if side_bare { "bare" } else { "SDK" },
+                    out.status
+                )
+            })?;
+            println!(
+                "round {}: {:<4} {} in flight, RSS {:.2} KiB/stream, heap {:.2} KiB/stream (peak {:.2}), peak RSS {:.1} MiB (load {load})",
+                round + 1,
+                if side_bare { "bare" } else { "SDK" },
+                sample.in_flight,
+                sample.rss_kib,
+                sample.heap_kib,
+                sample.peak_heap_kib,
+                sample.hwm_mib
+            );
+            loads.push(load);
+            if side_bare {
+                bare.push(sample);
+            } else {
+                sdk.push(sample);
+            }
+        }
+    }
+    let col = |v: &[Sample], f: fn(&Sample) -> f64| v.iter().map(f).collect::<Vec<_>>();
+    let diff = |f: fn(&Sample) -> f64| {
+        sdk.iter()
+            .zip(&bare)
+            .map(|(s, b)| f(s) - f(b))
+            .collect::<Vec<_>>()
+    };
+    let fmt = |(m, lo, hi): (f64, f64, f64)| format!("{m:.2} ({lo:.2}-{hi:.2})");
+    println!();
+    println!(
+        "in-flight memory, {} over {}: SDK against bare reqwest, {rounds} rounds alternating, each in its own process",
+        n,
+        if http2 { "HTTP/2" } else { "HTTP/1.1" }
+    );
+    println!("| per in-flight stream, KiB: median (min-max) | bare reqwest | SDK | SDK's own share (SDK - bare, per round) |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| RSS | {} | {} | {} |",
+        fmt(median_min_max(&col(&bare, |s| s.rss_kib))),
+        fmt(median_min_max(&col(&sdk, |s| s.rss_kib))),
+        fmt(median_min_max(&diff(|s| s.rss_kib)))
+    );
+    println!(
+        "| heap live (counting allocator) | {} | {} | {} |",
+        fmt(median_min_max(&col(&bare, |s| s.heap_kib))),
+        fmt(median_min_max(&col(&sdk, |s| s.heap_kib))),
+        fmt(median_min_max(&diff(|s| s.heap_kib)))
+    );
+    println!(
+        "| peak heap live while they opened | {} | {} | {} |",
+        fmt(median_min_max(&col(&bare, |s| s.peak_heap_kib))),
+        fmt(median_min_max(&col(&sdk, |s| s.peak_heap_kib))),
+        fmt(median_min_max(&diff(|s| s.peak_heap_kib)))
+    );
+    println!(
+        "| peak RSS of the process, MiB | {} | {} | |",
+        fmt(median_min_max(&col(&bare, |s| s.hwm_mib))),
+        fmt(median_min_max(&col(&sdk, |s| s.hwm_mib)))
+    );
+    println!("load average before each child: {}", loads.join(" | "));
     Ok(())
 }
