@@ -184,6 +184,15 @@ pub fn check_json<T>(value: &serde_json::Value) -> Result<(), ValidationErrors>
 where
     T: GenerationRequest + serde::de::DeserializeOwned,
 {
+    check_json_with(value, T::model(), &read_and_validate::<T>)
+}
+
+/// The body of [`check_json`], shared by every request type.
+fn check_json_with(
+    value: &serde_json::Value,
+    model: &'static ModelDescriptor,
+    read: &ReadPass,
+) -> Result<(), ValidationErrors> {
     // Serde reads a struct from a positional array too; a request body is
     // always a JSON object.
     if !value.is_object() {
@@ -203,7 +212,7 @@ where
             }],
         });
     }
-    let violations = collect_violations::<T>(value);
+    let violations = collect_violations_with(value, model, read);
     if violations.is_empty() {
         Ok(())
     } else {
@@ -226,6 +235,38 @@ pub fn collect_violations<T>(value: &serde_json::Value) -> Vec<Violation>
 where
     T: GenerationRequest + serde::de::DeserializeOwned,
 {
+    // Only the read (`T`'s `Deserialize` and `validate()`) depends on `T`;
+    // the rest is one non-generic function shared by every model, so it is
+    // compiled once instead of once per request type.
+    collect_violations_with(value, T::model(), &read_and_validate::<T>)
+}
+
+/// One deserialisation pass of `value` as `T`: the path-tracked serde error,
+/// or `validate()`'s violations (none when the value is valid).
+fn read_and_validate<T>(
+    value: &serde_json::Value,
+) -> Result<Vec<Violation>, serde_path_to_error::Error<serde_json::Error>>
+where
+    T: GenerationRequest + serde::de::DeserializeOwned,
+{
+    let request = serde_path_to_error::deserialize::<_, T>(value)?;
+    let mut out = Vec::new();
+    crate::validation::Validate::validate_into(&request, "", &mut out);
+    Ok(out)
+}
+
+/// A pass of [`read_and_validate`] for one request type, behind a pointer.
+type ReadPass = dyn Fn(
+    &serde_json::Value,
+) -> Result<Vec<Violation>, serde_path_to_error::Error<serde_json::Error>>;
+
+/// The body of [`collect_violations`], shared by every request type: `read`
+/// is the only per-type part.
+fn collect_violations_with(
+    value: &serde_json::Value,
+    model: &'static ModelDescriptor,
+    read: &ReadPass,
+) -> Vec<Violation> {
     use serde_path_to_error::Segment;
 
     let mut working = value.clone();
@@ -235,14 +276,12 @@ where
     // Top-level fields filled with a stand-in: their later findings are not real.
     let mut stand_ins: Vec<String> = Vec::new();
     for _ in 0..MAX_PASSES {
-        let error = match serde_path_to_error::deserialize::<_, T>(&working) {
-            Ok(request) => {
-                if let Err(e) = crate::validation::validate_root(&request) {
-                    out.extend(e.violations.into_iter().filter_map(|mut v| {
-                        v.field = restore_indices(&v.field, &removed);
-                        (!stand_ins.iter().any(|s| under(&v.field, s))).then_some(v)
-                    }));
-                }
+        let error = match read(&working) {
+            Ok(violations) => {
+                out.extend(violations.into_iter().filter_map(|mut v| {
+                    v.field = restore_indices(&v.field, &removed);
+                    (!stand_ins.iter().any(|s| under(&v.field, s))).then_some(v)
+                }));
                 return out;
             }
             Err(e) => e,
@@ -287,10 +326,7 @@ where
                 }
                 continue;
             }
-            match (
-                T::model().field(&name).map(stand_in),
-                working.as_object_mut(),
-            ) {
+            match (model.field(&name).map(stand_in), working.as_object_mut()) {
                 (Some(v), Some(root)) => {
                     root.insert(name, v);
                     stand_ins.push(field);

@@ -13,7 +13,10 @@
 //! ours through `skills_video_codegen::generate_timed` (load → catalog → IR →
 //! emit). Nothing is written to disk in the timed part.
 //!
-//! Run: `cargo xtask bench-codegen --vs-progenitor [--iterations N]`, or
+//! With `--compile` (or `--compile-rounds N`, default 3), the run then times
+//! the clean and the after-an-edit compile of both outputs (see [`compile`]).
+//!
+//! Run: `cargo xtask bench-codegen --vs-progenitor [--iterations N] [--compile]`, or
 //! `CARGO_TARGET_DIR=target/vs-progenitor cargo run --release --manifest-path
 //! benches/vs-progenitor/Cargo.toml -- [--iterations N] [--minimize]`.
 //! Our generator formats files on rayon's pool: `RAYON_NUM_THREADS=1` runs
@@ -25,8 +28,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 
+mod compile;
+
 fn main() {
     let mut iterations = 20usize;
+    let mut compile_rounds = None;
     let mut root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -38,13 +44,22 @@ fn main() {
                     .expect("--iterations takes a number")
             }
             "--root" => root = PathBuf::from(args.next().expect("--root takes a directory")),
+            "--compile" => compile_rounds = Some(compile_rounds.unwrap_or(3)),
+            "--compile-rounds" => {
+                compile_rounds = Some(
+                    args.next()
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .expect("--compile-rounds takes a number")
+                        .max(1),
+                )
+            }
             "--minimize" => {
                 minimize(&root.join("specs/openapi.json"));
                 return;
             }
             other => {
                 eprintln!(
-                    "unknown argument {other}; usage: vs-progenitor [--iterations N] [--root DIR]"
+                    "unknown argument {other}; usage: vs-progenitor [--iterations N] [--root DIR] [--compile] [--compile-rounds N] [--minimize]"
                 );
                 std::process::exit(2);
             }
@@ -191,6 +206,44 @@ fn main() {
         ms(pc) / ms(oc)
     );
     println!("  load average at the end: {}", load_average());
+
+    if let Some(rounds) = compile_rounds {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target/vs-progenitor"));
+        let target = if target.is_absolute() {
+            target
+        } else {
+            root.join(target)
+        };
+        let code = match progenitor_text(&openapi_copy_text(&edited)) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("progenitor fails on the edited copy: {e}");
+                std::process::exit(1);
+            }
+        };
+        if let Err(e) = compile::run(&root, &target, &code, &ours_files, rounds) {
+            eprintln!("--compile failed: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The edited copy as text (for the compile part, after the timed part removed its file).
+fn openapi_copy_text(edited: &Value) -> String {
+    serde_json::to_string_pretty(edited).unwrap_or_default()
+}
+
+/// progenitor's formatted output for a spec given as text (as [`progenitor_once`]).
+fn progenitor_text(spec: &str) -> Result<String, String> {
+    let spec: openapiv3::OpenAPI = serde_json::from_str(spec).map_err(|e| e.to_string())?;
+    let mut generator = progenitor::Generator::default();
+    let tokens = generator
+        .generate_tokens(&spec)
+        .map_err(|e| e.to_string())?;
+    let ast: syn::File = syn::parse2(tokens).map_err(|e| e.to_string())?;
+    Ok(prettyplease::unparse(&ast))
 }
 
 /// One progenitor generation, as its README's `build.rs`: parse the document,

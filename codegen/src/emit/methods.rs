@@ -45,11 +45,8 @@ pub(super) fn methods_rs(ir: &Ir, category: Category) -> TokenStream {
     }
 }
 
-/// One model's function: its docs lead to the request type and say what it returns.
-fn method(m: &ModelIr) -> TokenStream {
-    let f = ident(&m.function);
-    let module = ident(&m.module);
-    let request = ident(&m.request.name);
+/// One model's function's doc lines: they lead to the request type and say what it returns.
+pub(super) fn method_docs(m: &ModelIr) -> Vec<String> {
     let mut docs = vec![format!("{} (`{}`).", one_line(&m.summary), m.id)];
     // The model's own prose (the request schema's description): the
     // operation's description also narrates its route, which is not
@@ -65,7 +62,15 @@ fn method(m: &ModelIr) -> TokenStream {
         request = m.request.name,
         module = m.module,
     ));
-    let docs = doc_attrs(&docs);
+    docs
+}
+
+/// One model's function: its docs lead to the request type and say what it returns.
+fn method(m: &ModelIr) -> TokenStream {
+    let f = ident(&m.function);
+    let module = ident(&m.module);
+    let request = ident(&m.request.name);
+    let docs = doc_attrs(&method_docs(m));
     quote! {
         #docs
         pub async fn #f(&self, request: impl ::std::convert::Into<super::models::#module::#request>) -> ::std::result::Result<crate::Generation, crate::Error> {

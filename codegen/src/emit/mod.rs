@@ -1,14 +1,20 @@
-//! Stage 4: IR → Rust source files. Tokens are built with `quote`, parsed by
-//! `syn` and printed by `prettyplease`, so the output does not depend on which
-//! rustfmt is installed; each model's `MODEL` descriptor (plain data, half of
-//! the bytes) is written as text in the same layout instead. Every file
-//! starts with the generated-code preamble and a line of hashes, which lets
-//! an unchanged file be reused instead of formatted again. Files are emitted
-//! in parallel (rayon) into a sorted map: the output is deterministic.
+//! Stage 4: IR → Rust source files, in `prettyplease`'s layout, so the
+//! output does not depend on which rustfmt is installed. The model files and
+//! the client methods (`images.rs`, `videos.rs`), nearly all of the output,
+//! are written directly as text in that layout (`text`, issue 18: no tokens,
+//! no `syn`), with the few pieces whose layout is not spelled there formatted
+//! by prettyplease alone; each model's `MODEL` descriptor (plain data) is
+//! written as text too (`descriptors`). The other files (schemas, catalog,
+//! module lists) are built as tokens with `quote`, parsed by `syn` and
+//! printed by prettyplease. The token builders of model files stay: a test
+//! checks the text against them, byte for byte. Every file starts with the
+//! generated-code preamble and a line of hashes, which lets an unchanged file
+//! be reused instead of formatted again. Files are emitted in parallel
+//! (rayon) into a sorted map: the output is deterministic.
 //!
 //! One file per thing emitted: `types`, `builders`, `validation`,
-//! `descriptors` and `methods`; this file lays out the files and holds
-//! the helpers they share.
+//! `descriptors`, `methods` and `text`; this file lays out the files and
+//! holds the helpers they share.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,12 +29,14 @@ use crate::ir::{Constraint, Field, Ir, ModelIr, Role, TypeDef, TypeKind, TypeRef
 mod builders;
 mod descriptors;
 mod methods;
+mod text;
 mod types;
 mod validation;
 
 use builders::*;
 use descriptors::*;
 use methods::*;
+use text::*;
 use types::*;
 use validation::*;
 
@@ -53,7 +61,9 @@ pub type Previous<'a> = dyn Fn(&str) -> Option<String> + Sync + 'a;
 /// parallel the parts add up to more than the wall time).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EmitTimings {
-    /// Building the token streams with `quote`.
+    /// Building the token streams with `quote`, and the text of the pieces
+    /// written directly (model files; including the few pieces of them that
+    /// prettyplease formats alone).
     pub tokens: std::time::Duration,
     /// Parsing them into a `syn::File`.
     pub parse: std::time::Duration,
@@ -108,6 +118,8 @@ impl Job {
             Job::Catalog => (catalog_rs(ir), String::new()),
             Job::Methods(category) => (methods_rs(ir, category), String::new()),
             Job::ModelsMod => (models_mod_rs(ir), String::new()),
+            // Model files are written as text (`emit_timed`); this token
+            // path stays for the test that compares the two.
             Job::Model(i) => (
                 model_rs(&ir.models[i], shared),
                 descriptor_text(&ir.models[i]),
@@ -158,6 +170,30 @@ pub fn emit_timed(ir: &Ir, previous: &Previous<'_>) -> Result<(Files, EmitTiming
                 return Ok((path, text, timings));
             }
             timings.hash = start.elapsed();
+            if let Job::Methods(category) = job {
+                // Written as text too; its header hashes the text.
+                let start = std::time::Instant::now();
+                let body = methods_text(ir, *category).map_err(|e| in_file(e, &path))?;
+                timings.tokens = start.elapsed();
+                let start = std::time::Instant::now();
+                let input = hash64(body.as_bytes());
+                if let Some(text) = reuse(previous, &path, input) {
+                    timings.hash += start.elapsed();
+                    timings.reused = 1;
+                    return Ok((path, text, timings));
+                }
+                timings.hash += start.elapsed();
+                return Ok((path, with_header(body, input), timings));
+            }
+            if let (Job::Model(i), Some(input)) = (job, ir_hash) {
+                // Written as text in prettyplease's layout: no tokens, no `syn`.
+                let start = std::time::Instant::now();
+                let m = &ir.models[*i];
+                let mut body = model_text(m, &shared).map_err(|e| in_file(e, &path))?;
+                body.push_str(&descriptor_text(m));
+                timings.tokens = start.elapsed();
+                return Ok((path, with_header(body, input), timings));
+            }
             let start = std::time::Instant::now();
             let (tokens, tail) = job.tokens(ir, &shared);
             timings.tokens = start.elapsed();
@@ -273,11 +309,24 @@ fn render(
     let mut body = prettyplease::unparse(&parsed);
     body.push_str(tail);
     timings.print = start.elapsed();
+    Ok((with_header(body, input), timings))
+}
+
+/// `body` under the preamble and the hash line naming `input`.
+fn with_header(body: String, input: u64) -> String {
     let output = hash64(body.as_bytes());
-    Ok((
-        format!("{PREAMBLE}\n{HASH_LINE}{input:016x} body-hash {output:016x}\n\n{body}"),
-        timings,
-    ))
+    format!("{PREAMBLE}\n{HASH_LINE}{input:016x} body-hash {output:016x}\n\n{body}")
+}
+
+/// An emit error of a piece, named after its file.
+fn in_file(e: CodegenError, path: &str) -> CodegenError {
+    match e {
+        CodegenError::Emit { message, .. } => CodegenError::Emit {
+            file: path.to_string(),
+            message,
+        },
+        other => other,
+    }
 }
 
 /// The previous text of `path` if its header names `input` and it is intact.
@@ -287,7 +336,7 @@ fn reuse(previous: &Previous<'_>, path: &str, input: u64) -> Option<String> {
 
 /// The source of the emitter, hashed into every model file's input hash, so
 /// a change to how files are emitted never reuses a file emitted before it.
-const EMITTER_SOURCE: [&str; 7] = [
+const EMITTER_SOURCE: [&str; 8] = [
     env!("CARGO_PKG_VERSION"),
     include_str!("mod.rs"),
     include_str!("types.rs"),
@@ -295,6 +344,7 @@ const EMITTER_SOURCE: [&str; 7] = [
     include_str!("validation.rs"),
     include_str!("descriptors.rs"),
     include_str!("methods.rs"),
+    include_str!("text.rs"),
 ];
 
 /// The input hash of a model file: the emitter's source, the model's IR and

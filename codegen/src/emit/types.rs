@@ -235,7 +235,7 @@ pub(super) fn enum_def(
 }
 
 /// An integer literal token, negative ones as `-n`.
-fn int_literal(i: i64) -> TokenStream {
+pub(super) fn int_literal(i: i64) -> TokenStream {
     let lit = Literal::u64_unsuffixed(i.unsigned_abs());
     if i < 0 {
         quote!(-#lit)
