@@ -16,7 +16,10 @@
 //!   simulator and runs the end-to-end benchmark (`bench-e2e`) in release
 //!   mode: throughput/latency, then N generations in flight (default 10,000;
 //!   0 skips it) over HTTP/1.1 and over HTTP/2, each in its own process.
+//! - `cargo xtask bench --all [--runs N] [--only S,..] [--skip S,..] [--dry-run]`
+//!   re-measures every BENCHMARKS.md figure and rewrites its generated tables.
 
+mod bench_all;
 mod reference;
 mod update_specs;
 
@@ -63,6 +66,11 @@ enum Command {
         /// its own workspace, built in release into target/vs-progenitor).
         #[arg(long)]
         vs_progenitor: bool,
+        /// With `--vs-progenitor`: also time the clean and the after-an-edit
+        /// compile of both outputs, this many interleaved rounds (slow: each
+        /// round builds both crates twice).
+        #[arg(long, value_name = "ROUNDS", num_args = 0..=1, default_missing_value = "3")]
+        compile: Option<u32>,
     },
     /// Rewrite the model schemas of specs/ from specs/reference/pages/ (the
     /// platform's published API reference, one fixture per page).
@@ -108,6 +116,9 @@ enum Command {
         /// poll scheduler past 256 streams; 0 skips it).
         #[arg(long, default_value_t = 10_000)]
         batch: usize,
+        /// `--all` and its flags: re-measure every BENCHMARKS.md figure.
+        #[command(flatten)]
+        all: bench_all::AllArgs,
     },
 }
 
@@ -170,9 +181,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             iterations,
             reuse,
             vs_progenitor,
+            compile,
         } => {
             if vs_progenitor {
-                vs_progenitor_bench(iterations)
+                vs_progenitor_bench(iterations, compile)
             } else {
                 bench_codegen(&paths, iterations, reuse)
             }
@@ -182,7 +194,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             quick,
             no_throughput,
             batch,
-        } => bench(in_flight, quick, no_throughput, batch),
+            all,
+        } => {
+            if all.selected() {
+                let counts = bench_all::Counts {
+                    in_flight,
+                    batch,
+                    quick,
+                };
+                bench_all::run(&root(), &all, &counts)
+            } else {
+                bench(in_flight, quick, no_throughput, batch)
+            }
+        }
         Command::UpdateSpecs { from, report } => update_specs::run(&root(), &from).and_then(|r| {
             print!("{}", r.to_text());
             if let Some(path) = report {
@@ -512,7 +536,9 @@ fn bench_codegen(paths: &SpecPaths, iterations: u32, reuse: bool) -> anyhow::Res
 /// `bench-codegen --vs-progenitor`: builds and runs `benches/vs-progenitor`
 /// in release. It has its own `[workspace]`, so progenitor is never part of
 /// the workspace build; its target directory is `target/vs-progenitor`.
-fn vs_progenitor_bench(iterations: u32) -> anyhow::Result<ExitCode> {
+/// With `compile`, the bench also times both outputs' compiles (its scratch
+/// crates go under `target/vs-progenitor/compile/`).
+fn vs_progenitor_bench(iterations: u32, compile: Option<u32>) -> anyhow::Result<ExitCode> {
     let root = root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -534,6 +560,12 @@ fn vs_progenitor_bench(iterations: u32) -> anyhow::Result<ExitCode> {
             "--root",
         ])
         .arg(&root)
+        .args(
+            compile
+                .map(|rounds| ["--compile-rounds".to_string(), rounds.max(1).to_string()])
+                .into_iter()
+                .flatten(),
+        )
         .status()?;
     Ok(if status.success() {
         ExitCode::SUCCESS
