@@ -21,6 +21,9 @@ async fn simulator(step_delay_ms: u64, faults: Vec<FaultRule>) -> RunningSimulat
         api_key: "sk-test".into(),
         step_delay: Duration::from_millis(step_delay_ms),
         faults,
+        // Only the model these tests generate with: the simulator compiles a
+        // request validator per served model (seconds for the catalog).
+        spec: skills_video_simulator::config::embedded_spec_serving(&["google/nano-banana-pro"]),
         ..SimulatorConfig::default()
     };
     Simulator::start(config, "127.0.0.1:0".parse().unwrap())

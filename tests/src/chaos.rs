@@ -16,6 +16,9 @@ use rand::{Rng, SeedableRng};
 use skills_video::ledger::{sha256_file, JobFilter, JobState, Ledger, SqliteLedger};
 use skills_video_simulator::{RouteKind, Simulator, SimulatorConfig};
 
+/// The model every chaos run generates with (the simulator serves only it).
+const CHAOS_MODEL: &str = "google/nano-banana-pro";
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct ChaosConfig {
@@ -167,6 +170,9 @@ pub fn run(config: &ChaosConfig) -> Result<ChaosReport, String> {
         api_key: "sk-chaos".into(),
         step_delay: config.step_delay,
         credits: 1e9,
+        // Only the model the runs generate with: the simulator compiles a
+        // request validator per served model (seconds for the catalog).
+        spec: skills_video_simulator::config::embedded_spec_serving(&[CHAOS_MODEL]),
         ..SimulatorConfig::default()
     };
     let sim = rt
@@ -197,7 +203,7 @@ pub fn run(config: &ChaosConfig) -> Result<ChaosReport, String> {
         command(config, &base, &ledger)
             .args([
                 "generate",
-                "google/nano-banana-pro",
+                CHAOS_MODEL,
                 "--poll-interval",
                 "0.05",
                 "--idempotency-key",
