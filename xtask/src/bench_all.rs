@@ -699,23 +699,21 @@ fn inflight(rec: &mut Recorder) -> anyhow::Result<Figures> {
     Ok(f)
 }
 
-fn ledger(rec: &mut Recorder) -> anyhow::Result<Figures> {
-    let out = rec.cargo(LEDGER_ARGS)?;
-    Ok(parse::ledger(&out.stdout))
-}
+/// Builds the CLI the batch example runs as a child (`cargo xtask bench --batch` too).
+pub const BATCH_BUILD_ARGS: &[&str] = &[
+    "build",
+    "--release",
+    "-q",
+    "-p",
+    "skills-video-cli",
+    "--bin",
+    "skills-video",
+];
 
-fn batch(rec: &mut Recorder) -> anyhow::Result<Figures> {
-    rec.cargo(&[
-        "build",
-        "--release",
-        "-q",
-        "-p",
-        "skills-video-cli",
-        "--bin",
-        "skills-video",
-    ])?;
-    let n = rec.ctx.batch.to_string();
-    let out = rec.cargo(&[
+/// Runs `n` jobs through one `skills-video batch` (the example starts the
+/// simulator in process, 20 s jobs).
+pub fn batch_run_args(n: &str) -> [&str; 10] {
+    [
         "run",
         "--release",
         "-q",
@@ -724,9 +722,20 @@ fn batch(rec: &mut Recorder) -> anyhow::Result<Figures> {
         "--example",
         "batch_inflight",
         "--",
-        n.as_str(),
+        n,
         "20",
-    ])?;
+    ]
+}
+
+fn ledger(rec: &mut Recorder) -> anyhow::Result<Figures> {
+    let out = rec.cargo(LEDGER_ARGS)?;
+    Ok(parse::ledger(&out.stdout))
+}
+
+fn batch(rec: &mut Recorder) -> anyhow::Result<Figures> {
+    rec.cargo(BATCH_BUILD_ARGS)?;
+    let n = rec.ctx.batch.to_string();
+    let out = rec.cargo(&batch_run_args(&n))?;
     let mut f = parse::batch(&out.stdout);
     f.insert("batch.jobs".into(), rec.ctx.batch as f64);
     Ok(f)

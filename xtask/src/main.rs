@@ -336,30 +336,11 @@ fn bench(
     }
     if batch > 0 {
         // The example runs the simulator in process and the CLI as a child.
-        if !cargo(&[
-            "build",
-            "--release",
-            "-q",
-            "-p",
-            "skills-video-cli",
-            "--bin",
-            "skills-video",
-        ])? {
+        if !cargo(bench_all::BATCH_BUILD_ARGS)? {
             anyhow::bail!("building the CLI failed");
         }
         let n = batch.to_string();
-        ok &= cargo(&[
-            "run",
-            "--release",
-            "-q",
-            "-p",
-            "skills-video-cli",
-            "--example",
-            "batch_inflight",
-            "--",
-            n.as_str(),
-            "20",
-        ])?;
+        ok &= cargo(&bench_all::batch_run_args(&n))?;
     }
     Ok(if ok {
         ExitCode::SUCCESS
