@@ -188,50 +188,81 @@ fn codegen(s: &Spreads) -> String {
     )
 }
 
+/// One row of the progenitor table: `label`, then progenitor's figure, ours
+/// and the ratio, each under `progenitor.{key}` with `theirs_`/`ours_`
+/// before the figure's name (the ratio's name: `ratio_name`), the ratio in
+/// bold when `bold`.
+fn peer_row(
+    s: &Spreads,
+    label: &str,
+    key: (&str, &str),
+    ratio_name: &str,
+    unit: &str,
+    bold: bool,
+) -> Vec<String> {
+    let (prefix, figure) = key;
+    let at = |name: String| format!("progenitor.{prefix}{name}");
+    let ratio = cell(s, &at(ratio_name.to_string()), "×");
+    vec![
+        label.to_string(),
+        cell(s, &at(format!("theirs_{figure}")), unit),
+        cell(s, &at(format!("ours_{figure}")), unit),
+        if bold { format!("**{ratio}**") } else { ratio },
+    ]
+}
+
 fn progenitor(s: &Spreads) -> String {
+    let clean = "compile.clean.";
+    let edit = "compile.edit.";
     let rows = vec![
-        vec![
-            "generation, wall (median of 20 interleaved)".into(),
-            cell(s, "progenitor.theirs_ms", " ms"),
-            cell(s, "progenitor.ours_ms", " ms"),
-            format!("**{}**", cell(s, "progenitor.wall_ratio", "×")),
-        ],
-        vec![
-            "CPU per generation (all threads)".into(),
-            cell(s, "progenitor.theirs_cpu_ms", " ms"),
-            cell(s, "progenitor.ours_cpu_ms", " ms"),
-            format!("**{}**", cell(s, "progenitor.cpu_ratio", "×")),
-        ],
-        vec![
-            "clean compile of the output crate, wall".into(),
-            cell(s, "progenitor.compile.clean.theirs_wall_s", " s"),
-            cell(s, "progenitor.compile.clean.ours_wall_s", " s"),
-            format!(
-                "**{}**",
-                cell(s, "progenitor.compile.clean.wall_s_ratio", "×")
-            ),
-        ],
-        vec![
-            "clean compile, CPU".into(),
-            cell(s, "progenitor.compile.clean.theirs_cpu_s", " s"),
-            cell(s, "progenitor.compile.clean.ours_cpu_s", " s"),
-            cell(s, "progenitor.compile.clean.cpu_s_ratio", "×"),
-        ],
-        vec![
-            "compile after editing one generated file, wall".into(),
-            cell(s, "progenitor.compile.edit.theirs_wall_s", " s"),
-            cell(s, "progenitor.compile.edit.ours_wall_s", " s"),
-            format!(
-                "**{}**",
-                cell(s, "progenitor.compile.edit.wall_s_ratio", "×")
-            ),
-        ],
-        vec![
-            "compile after an edit, CPU".into(),
-            cell(s, "progenitor.compile.edit.theirs_cpu_s", " s"),
-            cell(s, "progenitor.compile.edit.ours_cpu_s", " s"),
-            cell(s, "progenitor.compile.edit.cpu_s_ratio", "×"),
-        ],
+        peer_row(
+            s,
+            "generation, wall (median of 20 interleaved)",
+            ("", "ms"),
+            "wall_ratio",
+            " ms",
+            true,
+        ),
+        peer_row(
+            s,
+            "CPU per generation (all threads)",
+            ("", "cpu_ms"),
+            "cpu_ratio",
+            " ms",
+            true,
+        ),
+        peer_row(
+            s,
+            "clean compile of the output crate, wall",
+            (clean, "wall_s"),
+            "wall_s_ratio",
+            " s",
+            true,
+        ),
+        peer_row(
+            s,
+            "clean compile, CPU",
+            (clean, "cpu_s"),
+            "cpu_s_ratio",
+            " s",
+            false,
+        ),
+        peer_row(
+            s,
+            "compile after editing one generated file, wall",
+            (edit, "wall_s"),
+            "wall_s_ratio",
+            " s",
+            true,
+        ),
+        peer_row(
+            s,
+            "compile after an edit, CPU",
+            (edit, "cpu_s"),
+            "cpu_s_ratio",
+            " s",
+            false,
+        ),
         vec![
             "output bytes".into(),
             cell(s, "progenitor.theirs_bytes", ""),
@@ -734,6 +765,30 @@ mod tests {
         let text = section(&result("progenitor", runs));
         assert!(text.contains("| `compile_clean_s` | 7.70 |"), "{text}");
         assert!(text.contains("**1.50×**"), "{text}");
+    }
+
+    #[test]
+    fn each_progenitor_row_reads_its_own_figures() {
+        let runs = vec![figures(&[
+            ("progenitor.theirs_ms", 100.0),
+            ("progenitor.ours_ms", 25.0),
+            ("progenitor.wall_ratio", 4.0),
+            ("progenitor.compile.clean.theirs_cpu_s", 13.0),
+            ("progenitor.compile.clean.ours_cpu_s", 26.0),
+            ("progenitor.compile.clean.cpu_s_ratio", 0.5),
+            ("progenitor.compile.edit.theirs_wall_s", 2.8),
+            ("progenitor.compile.edit.ours_wall_s", 4.0),
+            ("progenitor.compile.edit.wall_s_ratio", 0.7),
+        ])];
+        let text = section(&result("progenitor", runs));
+        for row in [
+            "| generation, wall (median of 20 interleaved) | 100 ms | 25 ms | **4×** |",
+            "| clean compile, CPU | 13 s | 26 s | 0.500× |",
+            "| compile after editing one generated file, wall | 2.80 s | 4 s | **0.700×** |",
+            "| CPU per generation (all threads) | — | — | **—** |",
+        ] {
+            assert!(text.contains(row), "{row} not in {text}");
+        }
     }
 
     #[test]
