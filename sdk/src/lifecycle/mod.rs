@@ -10,12 +10,16 @@
 //! [`events`](crate::Client::events) exposes every step as a stream;
 //! [`generate`](crate::Client::generate) is that stream run to its end.
 //!
-//! The phases live side by side: this file holds the events and the create
-//! and SSE phases, `sse_phase` reads one SSE event, `poll` is the polling
+//! The phases live side by side: this file holds the events and the
+//! lifecycle's driver (a hand-written stream: the SSE create with its
+//! retries, then the SSE reader; or the create on the polling route; then
+//! polling by id), `sse_phase` reads one SSE event, `poll` is the polling
 //! phase, and `send` sorts every request's outcome (the transient rule, the
 //! money rule, retry waits inside the budget, capped body reads).
 
+use std::future::Future;
 use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -25,7 +29,7 @@ use reqwest::Method;
 use serde_json::Value;
 use tokio::time::{sleep, Instant};
 
-use crate::client::{Client, Config};
+use crate::client::Client;
 use crate::error::Error;
 use crate::generation::{Generation, Source};
 use crate::media::RequestBody;
@@ -462,170 +466,446 @@ impl Client {
         prepared: Result<RequestBody, Error>,
         options: GenerateOptions,
     ) -> EventStream {
-        let client = self.clone();
         let key = options
             .idempotency_key
-            .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let span = tracing::info_span!("generation", model = model.id, idempotency_key = %key);
-        let model_id = model.id;
-        // Each phase runs in its own box, freed when it ends: while the
-        // stream is read (the long part of a job), only the reader's state
-        // and this small driver are allocated, not the create's.
-        let creating = Box::pin(create_phase(
-            client.clone(),
-            model,
-            prepared,
-            options.no_sse,
-            key.clone(),
-        ));
-        let stream: EventStream = Box::pin(async_stream::try_stream! {
-            let mut creating = creating;
-            let mut next = None;
-            while let Some(step) = creating.next().await {
-                match step? {
-                    Step::Event(event) => {
-                        let done = matches!(event, Event::Terminal(_));
-                        yield event;
-                        if done {
-                            return;
-                        }
-                    }
-                    Step::Next(then) => next = Some(then),
-                }
-            }
-            drop(creating);
-            let (id, deadline) = match next {
-                None => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: "no generation id".into() })?,
-                Some(Next::Poll { id, deadline }) => (id, deadline),
-                Some(Next::Read { mut reading, deadline }) => {
-                    let mut end = (FallbackReason::StreamEnded, None);
-                    while let Some(step) = reading.next().await {
-                        match step? {
-                            SseStep::Event(event) => {
-                                let done = matches!(event, Event::Terminal(_));
-                                yield event;
-                                if done {
-                                    return;
-                                }
-                            }
-                            SseStep::Fallback { reason, generation_id } => end = (reason, generation_id),
-                        }
-                    }
-                    drop(reading);
-                    match end {
-                        (reason, None) => Err(Error::Ambiguous {
-                            idempotency_key: key.clone(),
-                            reason: format!("the stream ended ({reason}) before any generation id"),
-                        })?,
-                        (reason, Some(id)) => {
-                            tracing::warn!(model = model_id, generation_id = %id, reason = %reason, "switching to polling");
-                            yield Event::FallbackToPolling { reason, generation_id: Some(id.clone()) };
-                            (id, deadline)
-                        }
-                    }
-                }
-            };
-            let mut polls = client.poll(id, Some(key), deadline);
-            while let Some(event) = polls.next().await {
-                yield event?;
-            }
-        });
-        in_span(span, stream)
+        Box::pin(Lifecycle {
+            span,
+            driver: Driver {
+                client: self.clone(),
+                key,
+                model,
+                deadline: None,
+                state: State::Start {
+                    prepared,
+                    no_sse: options.no_sse,
+                },
+            },
+        })
     }
 }
 
-/// What follows the create phase.
-enum Next {
-    /// Read the open SSE stream (then poll by id if it ends early).
-    Read {
-        reading: Pin<Box<dyn Stream<Item = Result<SseStep, Error>> + Send>>,
-        deadline: Option<Instant>,
-    },
-    /// Poll the generation by id.
-    Poll {
-        id: String,
-        deadline: Option<Instant>,
-    },
+/// One generation's lifecycle: a hand-written stream, so that what each
+/// generation in flight holds is only what its current phase needs (a few
+/// hundred bytes here, plus the one request or reader of that phase, each
+/// boxed and freed when the phase ends). Compiler-built `async` state
+/// machines nested three deep held several KiB per generation during the
+/// create, which over HTTP/2 set the process's peak memory.
+///
+/// Every poll runs inside the generation's tracing span, so each phase's
+/// events (create, stream, fall-back, retry, poll, terminal) carry its
+/// fields; entering on each poll, never across an `.await`, keeps the span
+/// correct when the stream moves between tasks.
+struct Lifecycle {
+    span: tracing::Span,
+    driver: Driver,
 }
 
-/// One step of [`create_phase`].
+impl Stream for Lifecycle {
+    type Item = Result<Event, Error>;
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let Lifecycle { span, driver } = self.get_mut();
+        let _entered = span.enter();
+        driver.poll_next(cx)
+    }
+}
+
+/// The lifecycle's state and what every phase shares.
+struct Driver {
+    client: Client,
+    /// The idempotency key sent with every create attempt.
+    key: String,
+    model: Target,
+    /// The overall deadline, set when the lifecycle starts.
+    deadline: Option<Instant>,
+    state: State,
+}
+
+/// Where the lifecycle is.
+enum State {
+    /// Not polled yet: the request body as prepared, and whether to skip SSE.
+    Start {
+        prepared: Result<RequestBody, Error>,
+        no_sse: bool,
+    },
+    /// The SSE create, with its retries.
+    SseCreate(SseCreate),
+    /// The create on the polling route, with its retries (the rare path:
+    /// models without an SSE route, `no_sse`, or an SSE route not found).
+    Creating(Pin<Box<dyn Stream<Item = Result<Step, Error>> + Send>>),
+    /// Reading the open SSE stream; `end` is why it ended without a
+    /// terminal event, once the reader said so.
+    Reading {
+        reading: Pin<Box<dyn Stream<Item = Result<SseStep, Error>> + Send>>,
+        end: Option<(FallbackReason, Option<String>)>,
+    },
+    /// Polling the generation by id.
+    Polling(EventStream),
+    /// Ended: a terminal event or an error was the last item.
+    Done,
+}
+
+/// The SSE create's state between polls.
+struct SseCreate {
+    /// The body every attempt sends.
+    payload: Payload,
+    /// The end of the SSE budget (and of the create's retries).
+    sse_deadline: Instant,
+    /// Retries so far.
+    retries: u32,
+    attempt: Attempting,
+}
+
+/// The current attempt of a create.
+enum Attempting {
+    /// The next attempt is due.
+    Due,
+    /// An attempt is in flight.
+    Sending(AttemptFuture),
+    /// Waiting before the next attempt.
+    Waiting(Pin<Box<tokio::time::Sleep>>),
+}
+
+/// One create request, sent and sorted (see [`send::create_attempt`]).
+type AttemptFuture = Pin<Box<dyn Future<Output = Result<Attempt, Error>> + Send>>;
+
+/// One step of [`polling_phase`].
 enum Step {
     /// An event for the caller ([`Event::Terminal`] ends the job).
     Event(Event),
-    /// The create is done: what follows. Always the last step.
-    Next(Next),
+    /// The job was created with this id and is not terminal yet: poll it.
+    /// Always the last step.
+    Poll(String),
 }
 
-/// From the request body to an accepted create: the checks, the SSE create
-/// (falling back to the polling create when the model has no SSE route, or
-/// the route is not found), with their retries.
-fn create_phase(
-    client: Client,
-    model: Target,
-    prepared: Result<RequestBody, Error>,
-    no_sse: bool,
-    key: String,
-) -> impl Stream<Item = Result<Step, Error>> + Send + 'static {
-    async_stream::try_stream! {
+impl Driver {
+    /// Ends the lifecycle with `error` as its last item.
+    fn fail(&mut self, error: Error) -> Poll<Option<Result<Event, Error>>> {
+        self.state = State::Done;
+        Poll::Ready(Some(Err(error)))
+    }
+
+    /// Yields `event`; a terminal event ends the lifecycle.
+    fn emit(&mut self, event: Event) -> Poll<Option<Result<Event, Error>>> {
+        if matches!(event, Event::Terminal(_)) {
+            self.state = State::Done;
+        }
+        Poll::Ready(Some(Ok(event)))
+    }
+
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event, Error>>> {
+        loop {
+            match &mut self.state {
+                State::Done => return Poll::Ready(None),
+                State::Start { .. } => {
+                    let State::Start { prepared, no_sse } =
+                        std::mem::replace(&mut self.state, State::Done)
+                    else {
+                        unreachable!("matched Start above")
+                    };
+                    return match self.start(prepared, no_sse) {
+                        Ok(event) => self.emit(event),
+                        Err(e) => self.fail(e),
+                    };
+                }
+                State::SseCreate(create) => match &mut create.attempt {
+                    Attempting::Due => {
+                        if let Err(e) = time_for_create(
+                            Some(create.sse_deadline),
+                            create.retries,
+                            "the SSE create",
+                        ) {
+                            return self.fail(e);
+                        }
+                        let route = self.model.sse_route.as_deref().unwrap_or_default();
+                        let url = self.client.route_url(route, None);
+                        let request = KeyHeader::new(&self.key).attach(
+                            self.client.request(Method::POST, url).header(
+                                reqwest::header::ACCEPT,
+                                HeaderValue::from_static("text/event-stream"),
+                            ),
+                        );
+                        tracing::debug!(
+                            model = self.model.id,
+                            attempt = create.retries + 1,
+                            "SSE create"
+                        );
+                        let wait = create
+                            .sse_deadline
+                            .saturating_duration_since(Instant::now());
+                        create.attempt = Attempting::Sending(start_attempt(
+                            &self.client,
+                            request,
+                            &create.payload,
+                            self.model.id,
+                            wait,
+                            &self.key,
+                            "the SSE create",
+                        ));
+                    }
+                    Attempting::Waiting(pause) => {
+                        ready!(pause.as_mut().poll(cx));
+                        create.attempt = Attempting::Due;
+                    }
+                    Attempting::Sending(attempt) => {
+                        let outcome = ready!(attempt.as_mut().poll(cx));
+                        // The attempt's request and its future are freed here.
+                        create.attempt = Attempting::Due;
+                        let config = &self.client.inner.config;
+                        match outcome {
+                            Err(e) => return self.fail(e),
+                            Ok(Attempt::Accepted(response)) => {
+                                let status = response.status().as_u16();
+                                // Events and heartbeats from the shared SSE reader; the
+                                // whole phase, not each read, is bounded by the SSE budget.
+                                let reading = Box::pin(sse_phase::read(
+                                    response,
+                                    config.max_event_bytes,
+                                    create.sse_deadline,
+                                    self.model.id,
+                                ));
+                                self.state = State::Reading { reading, end: None };
+                                return self.emit(Event::SseOpen { status });
+                            }
+                            Ok(Attempt::NotFound(_)) if self.model.create_route.is_some() => {
+                                tracing::info!(
+                                    model = self.model.id,
+                                    "SSE route not found; creating on the polling route"
+                                );
+                                let State::SseCreate(create) =
+                                    std::mem::replace(&mut self.state, State::Done)
+                                else {
+                                    unreachable!("matched SseCreate above")
+                                };
+                                self.state = State::Creating(Box::pin(polling_phase(
+                                    self.client.clone(),
+                                    self.model.clone(),
+                                    create.payload,
+                                    self.key.clone(),
+                                    self.deadline,
+                                )));
+                                return self.emit(Event::FallbackToPolling {
+                                    reason: FallbackReason::NoSseRoute,
+                                    generation_id: None,
+                                });
+                            }
+                            Ok(Attempt::NotFound(text)) => {
+                                return self.fail(Error::from_response(404, &text, None))
+                            }
+                            Ok(Attempt::Retry(failure)) => {
+                                let delay = match next_retry(
+                                    config,
+                                    &mut create.retries,
+                                    &failure,
+                                    None,
+                                    Some(create.sse_deadline),
+                                ) {
+                                    Ok(delay) => delay,
+                                    Err(e) => return self.fail(e),
+                                };
+                                tracing::warn!(model = self.model.id, attempt = create.retries, delay_ms = delay.as_millis() as u64, reason = %failure.reason, "retrying create");
+                                let attempt = create.retries;
+                                create.attempt = Attempting::Waiting(Box::pin(sleep(delay)));
+                                return self.emit(Event::Retrying {
+                                    phase: Phase::SseCreate,
+                                    attempt,
+                                    delay,
+                                    reason: failure.reason,
+                                    status: failure.status,
+                                    body: failure.body,
+                                });
+                            }
+                        }
+                    }
+                },
+                State::Creating(creating) => match ready!(creating.as_mut().poll_next(cx)) {
+                    None => {
+                        let e = Error::Ambiguous {
+                            idempotency_key: self.key.clone(),
+                            reason: "no generation id".into(),
+                        };
+                        return self.fail(e);
+                    }
+                    Some(Err(e)) => return self.fail(e),
+                    Some(Ok(Step::Event(event))) => return self.emit(event),
+                    Some(Ok(Step::Poll(id))) => {
+                        let key = std::mem::take(&mut self.key);
+                        self.state = State::Polling(self.client.poll(id, Some(key), self.deadline));
+                    }
+                },
+                State::Reading { reading, end } => match ready!(reading.as_mut().poll_next(cx)) {
+                    Some(Err(e)) => return self.fail(e),
+                    Some(Ok(SseStep::Event(event))) => return self.emit(event),
+                    Some(Ok(SseStep::Fallback {
+                        reason,
+                        generation_id,
+                    })) => *end = Some((reason, generation_id)),
+                    None => {
+                        let (reason, id) =
+                            end.take().unwrap_or((FallbackReason::StreamEnded, None));
+                        // The reader (and its connection's stream) is freed here.
+                        self.state = State::Done;
+                        let Some(id) = id else {
+                            let e = Error::Ambiguous {
+                                idempotency_key: self.key.clone(),
+                                reason: format!(
+                                    "the stream ended ({reason}) before any generation id"
+                                ),
+                            };
+                            return self.fail(e);
+                        };
+                        tracing::warn!(model = self.model.id, generation_id = %id, reason = %reason, "switching to polling");
+                        let key = std::mem::take(&mut self.key);
+                        self.state =
+                            State::Polling(self.client.poll(id.clone(), Some(key), self.deadline));
+                        return self.emit(Event::FallbackToPolling {
+                            reason,
+                            generation_id: Some(id),
+                        });
+                    }
+                },
+                State::Polling(polls) => match ready!(polls.as_mut().poll_next(cx)) {
+                    None => {
+                        self.state = State::Done;
+                        return Poll::Ready(None);
+                    }
+                    Some(Err(e)) => return self.fail(e),
+                    Some(Ok(event)) => return Poll::Ready(Some(Ok(event))),
+                },
+            }
+        }
+    }
+
+    /// The first poll: the checks, the create's body (built once: every
+    /// attempt sends these same bytes; a JSON body is serialised here and
+    /// its JSON tree freed before anything is sent), the budgets, and the
+    /// first phase. Returns [`Event::Started`].
+    fn start(
+        &mut self,
+        prepared: Result<RequestBody, Error>,
+        no_sse: bool,
+    ) -> Result<Event, Error> {
         let body = prepared?;
-        // Borrowed, not copied: the config is large and this future is
-        // held by every create in flight.
-        let config = &client.inner.config;
+        let config = &self.client.inner.config;
         // Every local file is checked (present, a regular file, within
         // the cap) before any request is sent.
         if body.is_multipart() {
-            multipart::check(&body, model.id, config.max_upload_bytes)?;
+            multipart::check(&body, self.model.id, config.max_upload_bytes)?;
         }
-        // The create's body, built once: every attempt sends these same
-        // bytes (a JSON body is serialised here and its JSON tree freed
-        // before anything is sent), and the idempotency key's header value
-        // is shared by every attempt too.
-        let body = Payload::new(body)?;
-        let key_header = KeyHeader::new(&key);
+        let payload = Payload::new(body)?;
         let started = Instant::now();
         let deadline = config.deadline.map(|d| started + d);
-        let sse_route = if no_sse { None } else { model.sse_route.clone() };
-        let mode = if sse_route.is_some() { Mode::Sse } else { Mode::Polling };
-        tracing::info!(model = model.id, idempotency_key = %key, mode = ?mode, "generation started");
-        yield Step::Event(Event::Started { model: model.id, idempotency_key: key.clone(), mode });
+        self.deadline = deadline;
+        let sse = !no_sse && self.model.sse_route.is_some();
+        let mode = if sse { Mode::Sse } else { Mode::Polling };
+        tracing::info!(model = self.model.id, idempotency_key = %self.key, mode = ?mode, "generation started");
+        self.state = if sse {
+            State::SseCreate(SseCreate {
+                payload,
+                sse_deadline: earliest(started + config.sse_timeout, deadline),
+                retries: 0,
+                attempt: Attempting::Due,
+            })
+        } else {
+            State::Creating(Box::pin(polling_phase(
+                self.client.clone(),
+                self.model.clone(),
+                payload,
+                self.key.clone(),
+                deadline,
+            )))
+        };
+        Ok(Event::Started {
+            model: self.model.id,
+            idempotency_key: self.key.clone(),
+            mode,
+        })
+    }
+}
 
-        if let Some(route) = sse_route {
-            let sse_deadline = earliest(started + config.sse_timeout, deadline);
-            let mut response = None;
-            let mut creating = Box::pin(sse_create(&client, &route, &body, &key_header, config, &model, sse_deadline));
-            while let Some(step) = creating.next().await {
-                match step? {
-                    CreateStep::Event(event) => yield Step::Event(event),
-                    CreateStep::Accepted(resp) => response = Some(resp),
-                    CreateStep::Created(_) => {}
+/// Sends one create attempt (its body attached: JSON bytes shared, or a
+/// multipart form rebuilt with files reopened) and sorts its outcome by the
+/// money rule. The future owns what it needs, so the lifecycle holds only
+/// this one box while the request is in flight.
+fn start_attempt(
+    client: &Client,
+    request: reqwest::RequestBuilder,
+    payload: &Payload,
+    model: &'static str,
+    wait: Duration,
+    key: &str,
+    what: &'static str,
+) -> AttemptFuture {
+    let client = client.clone();
+    let key = key.to_owned();
+    match payload {
+        Payload::Json(bytes) => {
+            // Sent now: the future holds the pending response, not the request.
+            let pending = Payload::with_json(request, bytes.clone()).send();
+            Box::pin(async move {
+                create_attempt(pending, None, wait, &key, what, &client.inner.config).await
+            })
+        }
+        Payload::Form(body) => {
+            let body = std::sync::Arc::clone(body);
+            Box::pin(async move {
+                let config = &client.inner.config;
+                let (request, upload) = Box::pin(multipart::attach(
+                    request,
+                    &body,
+                    model,
+                    config.max_upload_bytes,
+                ))
+                .await?;
+                create_attempt(request.send(), upload, wait, &key, what, config).await
+            })
+        }
+    }
+}
+
+/// The create on the polling route with its retries, then the generation
+/// id: ends with [`Step::Poll`], or with a terminal event when the create's
+/// answer is already terminal.
+fn polling_phase(
+    client: Client,
+    model: Target,
+    body: Payload,
+    key: String,
+    deadline: Option<Instant>,
+) -> impl Stream<Item = Result<Step, Error>> + Send + 'static {
+    async_stream::try_stream! {
+        let route = model.create_route.clone().ok_or_else(|| Error::Config(format!("model {} has no create route", model.id)))?;
+        let config = &client.inner.config;
+        let url = client.route_url(&route, None);
+        let mut retries = 0u32;
+        let created: Value = loop {
+            time_for_create(deadline, retries, "the create")?;
+            let request = KeyHeader::new(&key).attach(client.request(Method::POST, url.clone()));
+            let wait = bounded(config.request_timeout, deadline);
+            match start_attempt(&client, request, &body, model.id, wait, &key, "the create").await? {
+                Attempt::Accepted(resp) => {
+                    let text = match Box::pin(read_body(resp, config.request_timeout, config.max_body_bytes)).await {
+                        Ok(t) => t,
+                        Err(e) => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: format!("the create's response could not be read: {e}") })?,
+                    };
+                    match serde_json::from_str::<Value>(&text) {
+                        Ok(v) => break v,
+                        Err(e) => Err(Error::Ambiguous { idempotency_key: key.clone(), reason: format!("the create's response is not JSON ({e}): {}", truncate(&text)) })?,
+                    }
+                }
+                Attempt::NotFound(text) => Err(Error::from_response(404, &text, None))?,
+                Attempt::Retry(failure) => {
+                    let delay = next_retry(config, &mut retries, &failure, None, deadline)?;
+                    yield Step::Event(Event::Retrying { phase: Phase::Create, attempt: retries, delay, reason: failure.reason, status: failure.status, body: failure.body });
+                    sleep(delay).await;
                 }
             }
-            drop(creating);
-            if let Some(response) = response {
-                yield Step::Event(Event::SseOpen { status: response.status().as_u16() });
-                // Events and heartbeats from the shared SSE reader; the
-                // whole phase, not each read, is bounded by the SSE budget.
-                let reading = Box::pin(sse_phase::read(response, config.max_event_bytes, sse_deadline, model.id));
-                yield Step::Next(Next::Read { reading, deadline });
-                return;
-            }
-            tracing::info!(model = model.id, "SSE route not found; creating on the polling route");
-            yield Step::Event(Event::FallbackToPolling { reason: FallbackReason::NoSseRoute, generation_id: None });
-        }
-
-        let route = model.create_route.clone().ok_or_else(|| Error::Config(format!("model {} has no create route", model.id)))?;
-        let mut created = None;
-        let mut creating = Box::pin(polling_create(&client, &route, &body, &key_header, config, &model, deadline));
-        while let Some(step) = creating.next().await {
-            match step? {
-                CreateStep::Event(event) => yield Step::Event(event),
-                CreateStep::Created(answer) => created = Some(answer),
-                CreateStep::Accepted(_) => {}
-            }
-        }
-        drop(creating);
-        let created = created.ok_or_else(|| Error::Ambiguous { idempotency_key: key.clone(), reason: "the create ended without an answer".into() })?;
+        };
         let id = status::find_id(&created).ok_or_else(|| Error::Ambiguous {
             idempotency_key: key.clone(),
             reason: format!("the create's response carried no generation id: {}", truncate(&created.to_string())),
@@ -636,103 +916,7 @@ fn create_phase(
             yield Step::Event(terminal_result(Generation::new(Some(id), status, created, Source::Poll), None)?);
             return;
         }
-        yield Step::Next(Next::Poll { id, deadline });
-    }
-}
-
-/// One step of a create run in its own box ([`sse_create`], [`polling_create`]).
-enum CreateStep {
-    /// An event for the caller (a retry).
-    Event(Event),
-    /// The SSE create was accepted: its open stream.
-    Accepted(reqwest::Response),
-    /// The polling create's answer.
-    Created(Value),
-}
-
-/// The SSE create with its retries: ends after [`CreateStep::Accepted`], or
-/// with nothing when the SSE route is not found and a polling route exists.
-fn sse_create<'a>(
-    client: &'a Client,
-    route: &'a str,
-    body: &'a Payload,
-    key: &'a KeyHeader<'a>,
-    config: &'a Config,
-    model: &'a Target,
-    sse_deadline: Instant,
-) -> impl Stream<Item = Result<CreateStep, Error>> + Send + 'a {
-    async_stream::try_stream! {
-        let url = client.route_url(route, None);
-        let mut retries = 0u32;
-        loop {
-            time_for_create(Some(sse_deadline), retries, "the SSE create")?;
-            let request = key.attach(
-                client
-                    .request(Method::POST, url.clone())
-                    .header(reqwest::header::ACCEPT, HeaderValue::from_static("text/event-stream")),
-            );
-            // The same JSON bytes, or a multipart form rebuilt (files reopened) per attempt.
-            let (request, upload) = body.attach(request, model.id, config.max_upload_bytes).await?;
-            let key = key.as_str();
-            tracing::debug!(model = model.id, attempt = retries + 1, "SSE create");
-            let wait = sse_deadline.saturating_duration_since(Instant::now());
-            match Box::pin(create_attempt(request, upload, wait, key, "the SSE create", config)).await? {
-                Attempt::Accepted(resp) => {
-                    yield CreateStep::Accepted(resp);
-                    break;
-                }
-                Attempt::NotFound(_) if model.create_route.is_some() => break,
-                Attempt::NotFound(text) => Err(Error::from_response(404, &text, None))?,
-                Attempt::Retry(failure) => {
-                    let delay = next_retry(config, &mut retries, &failure, None, Some(sse_deadline))?;
-                    tracing::warn!(model = model.id, attempt = retries, delay_ms = delay.as_millis() as u64, reason = %failure.reason, "retrying create");
-                    yield CreateStep::Event(Event::Retrying { phase: Phase::SseCreate, attempt: retries, delay, reason: failure.reason, status: failure.status, body: failure.body });
-                    sleep(delay).await;
-                }
-            }
-        }
-    }
-}
-
-/// The polling create with its retries: ends after [`CreateStep::Created`].
-fn polling_create<'a>(
-    client: &'a Client,
-    route: &'a str,
-    body: &'a Payload,
-    key: &'a KeyHeader<'a>,
-    config: &'a Config,
-    model: &'a Target,
-    deadline: Option<Instant>,
-) -> impl Stream<Item = Result<CreateStep, Error>> + Send + 'a {
-    async_stream::try_stream! {
-        let url = client.route_url(route, None);
-        let mut retries = 0u32;
-        let created: Value = loop {
-            time_for_create(deadline, retries, "the create")?;
-            let request = key.attach(client.request(Method::POST, url.clone()));
-            let (request, upload) = body.attach(request, model.id, config.max_upload_bytes).await?;
-            let key = key.as_str();
-            let wait = bounded(config.request_timeout, deadline);
-            match Box::pin(create_attempt(request, upload, wait, key, "the create", config)).await? {
-                Attempt::Accepted(resp) => {
-                    let text = match Box::pin(read_body(resp, config.request_timeout, config.max_body_bytes)).await {
-                        Ok(t) => t,
-                        Err(e) => Err(Error::Ambiguous { idempotency_key: key.to_string(), reason: format!("the create's response could not be read: {e}") })?,
-                    };
-                    match serde_json::from_str::<Value>(&text) {
-                        Ok(v) => break v,
-                        Err(e) => Err(Error::Ambiguous { idempotency_key: key.to_string(), reason: format!("the create's response is not JSON ({e}): {}", truncate(&text)) })?,
-                    }
-                }
-                Attempt::NotFound(text) => Err(Error::from_response(404, &text, None))?,
-                Attempt::Retry(failure) => {
-                    let delay = next_retry(config, &mut retries, &failure, None, deadline)?;
-                    yield CreateStep::Event(Event::Retrying { phase: Phase::Create, attempt: retries, delay, reason: failure.reason, status: failure.status, body: failure.body });
-                    sleep(delay).await;
-                }
-            }
-        };
-        yield CreateStep::Created(created);
+        yield Step::Poll(id);
     }
 }
 
@@ -742,8 +926,8 @@ enum Payload {
     /// reference count, not a copy).
     Json(Bytes),
     /// JSON with local files: a multipart form, rebuilt (files reopened)
-    /// for each attempt.
-    Form(Box<RequestBody>),
+    /// for each attempt; shared with each attempt's future.
+    Form(std::sync::Arc<RequestBody>),
 }
 
 impl Payload {
@@ -751,15 +935,28 @@ impl Payload {
     /// body with local files for the form.
     fn new(body: RequestBody) -> Result<Self, Error> {
         if body.is_multipart() {
-            return Ok(Payload::Form(Box::new(body)));
+            return Ok(Payload::Form(std::sync::Arc::new(body)));
         }
         let bytes = serde_json::to_vec(body.as_json()).map_err(|e| Error::Serialize {
             message: e.to_string(),
         })?;
-        Ok(Payload::Json(Bytes::from(bytes)))
+        // Exactly as long as the body: the bytes live as long as the create.
+        Ok(Payload::Json(Bytes::from(bytes.into_boxed_slice())))
     }
 
-    /// Sets the body of one attempt, and for a form the progress of its upload.
+    /// A JSON body and its content type on one attempt.
+    fn with_json(request: reqwest::RequestBuilder, bytes: Bytes) -> reqwest::RequestBuilder {
+        request
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )
+            .body(bytes)
+    }
+
+    /// Sets the body of one attempt, and for a form the progress of its
+    /// upload (what [`start_attempt`] does before sending).
+    #[cfg(test)]
     async fn attach(
         &self,
         request: reqwest::RequestBuilder,
@@ -767,15 +964,7 @@ impl Payload {
         max_upload_bytes: u64,
     ) -> Result<(reqwest::RequestBuilder, Option<multipart::UploadProgress>), Error> {
         match self {
-            Payload::Json(bytes) => Ok((
-                request
-                    .header(
-                        reqwest::header::CONTENT_TYPE,
-                        HeaderValue::from_static("application/json"),
-                    )
-                    .body(bytes.clone()),
-                None,
-            )),
+            Payload::Json(bytes) => Ok((Payload::with_json(request, bytes.clone()), None)),
             Payload::Form(body) => {
                 Box::pin(multipart::attach(request, body, model, max_upload_bytes)).await
             }
@@ -783,8 +972,8 @@ impl Payload {
     }
 }
 
-/// The idempotency key and its header value, built once for every attempt
-/// of a create: each attempt carries the very same value.
+/// The idempotency key and its header value for an attempt of a create:
+/// each attempt carries the very same key.
 struct KeyHeader<'k> {
     key: &'k str,
     /// `None` when the key cannot be a header value; the request then
@@ -798,10 +987,6 @@ impl<'k> KeyHeader<'k> {
             key,
             value: HeaderValue::from_str(key).ok(),
         }
-    }
-
-    fn as_str(&self) -> &'k str {
-        self.key
     }
 
     /// Adds the `Idempotency-Key` header to one attempt.
@@ -837,7 +1022,7 @@ pub(crate) async fn finish(
 mod tests {
     use super::*;
 
-    /// Builds one create attempt the way `sse_create` does.
+    /// Builds one create attempt the way the SSE create does (before sending).
     async fn attempt(payload: &Payload, key: &KeyHeader<'_>) -> reqwest::Request {
         let http = reqwest::Client::new();
         let request = key.attach(http.post("http://127.0.0.1:9/v1/create"));
@@ -878,6 +1063,18 @@ mod tests {
             first.body().and_then(|b| b.as_bytes()).map(<[u8]>::as_ptr),
             Some(bytes.as_ptr())
         );
+    }
+
+    /// What each generation in flight holds beside its one request: the
+    /// driver is a plain struct (no compiler-built state machine), so its
+    /// size is the same in debug and release builds. It was several KiB of
+    /// nested `async` state before; this bound keeps it from growing back.
+    #[test]
+    fn the_driver_stays_small() {
+        let size = std::mem::size_of::<Lifecycle>();
+        assert!(size <= 320, "Lifecycle is {size} bytes");
+        let state = std::mem::size_of::<State>();
+        assert!(state <= 160, "State is {state} bytes");
     }
 
     #[tokio::test]

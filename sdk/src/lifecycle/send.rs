@@ -53,13 +53,15 @@ pub(crate) enum Attempt {
     Retry(Transient),
 }
 
-/// Sends one create and sorts the outcome by the money rule: connect errors
+/// Runs one create (`pending`: what `RequestBuilder::send` returned, so the
+/// caller holds the response future, not the request) and sorts the
+/// outcome by the money rule: connect errors
 /// (never sent), failures while a multipart upload was still incomplete (the
 /// platform never had the whole body) and 429/5xx answers may be retried; a
 /// timeout or a failure after sending may have created the job, so it is
 /// [`Error::Ambiguous`]; any other error status is final.
 pub(crate) async fn create_attempt(
-    request: reqwest::RequestBuilder,
+    pending: impl std::future::Future<Output = reqwest::Result<reqwest::Response>>,
     upload: Option<multipart::UploadProgress>,
     wait: Duration,
     key: &str,
@@ -70,7 +72,7 @@ pub(crate) async fn create_attempt(
         idempotency_key: key.to_string(),
         reason,
     };
-    match timeout(wait, request.send()).await {
+    match timeout(wait, pending).await {
         Err(_) => Err(ambiguous(format!("{what} got no response in time"))),
         Ok(Err(e)) if e.is_connect() => Ok(Attempt::Retry(Transient::network(format!(
             "connect error: {e}"
