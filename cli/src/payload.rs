@@ -103,8 +103,8 @@ pub fn build_raw(input: &PayloadInput<'_>) -> Result<RequestBody, CliError> {
 ///
 /// Every problem is reported at once, in one shape whatever the input gave
 /// the value (`--payload`, `--payload-file`, `--set`, `--prompt`): see
-/// [`Problem`]. The payload is checked by the SDK's `check_json` (field paths
-/// from `serde_path_to_error`, then the generated `validate()`), and each
+/// [`Problem`]. The payload is checked by the SDK's `check_json` (with field
+/// paths, then the generated `validate()`), and each
 /// finding is worded with the model's field info, as `--set` words its own.
 pub fn build(model: &ModelDescriptor, input: &PayloadInput<'_>) -> Result<RequestBody, CliError> {
     let mut body = read_payload(input)?;

@@ -76,6 +76,7 @@ pub mod error;
 mod generated;
 pub mod generation;
 mod id;
+mod json_path;
 #[cfg(feature = "ledger")]
 pub mod ledger;
 mod lenient;

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::json_path::{PathError, Segment};
 use crate::validation::{ValidationErrors, Violation};
 
 /// The docs group a model is listed under.
@@ -184,14 +185,14 @@ pub fn check_json<T>(value: &serde_json::Value) -> Result<(), ValidationErrors>
 where
     T: GenerationRequest + serde::de::DeserializeOwned,
 {
-    check_json_with(value, T::model(), &read_and_validate::<T>)
+    check_json_with(value, T::model(), read_and_validate::<T>)
 }
 
 /// The body of [`check_json`], shared by every request type.
 fn check_json_with(
     value: &serde_json::Value,
     model: &'static ModelDescriptor,
-    read: &ReadPass,
+    read: ReadPass,
 ) -> Result<(), ValidationErrors> {
     // Serde reads a struct from a positional array too; a request body is
     // always a JSON object.
@@ -226,7 +227,7 @@ const MAX_PASSES: usize = 64;
 /// Every violation of `value` as `T`. Serde stops at the first error, so the
 /// value is read again after each: the bad value is taken out (an unknown
 /// field, a wrong type, a value not allowed) and its error kept with the
-/// path `serde_path_to_error` tracked; a missing top-level field gets a
+/// path [`crate::json_path`] tracked; a missing top-level field gets a
 /// stand-in built from the model's field info, so the rest can still be
 /// read. Once the value reads, the generated `validate()` adds the range,
 /// length, pattern and URI rules (not for the stand-ins). Rules: `unknown_field`,
@@ -238,37 +239,33 @@ where
     // Only the read (`T`'s `Deserialize` and `validate()`) depends on `T`;
     // the rest is one non-generic function shared by every model, so it is
     // compiled once instead of once per request type.
-    collect_violations_with(value, T::model(), &read_and_validate::<T>)
+    collect_violations_with(value, T::model(), read_and_validate::<T>)
 }
 
 /// One deserialisation pass of `value` as `T`: the path-tracked serde error,
 /// or `validate()`'s violations (none when the value is valid).
-fn read_and_validate<T>(
-    value: &serde_json::Value,
-) -> Result<Vec<Violation>, serde_path_to_error::Error<serde_json::Error>>
+/// The path comes from [`crate::json_path`] (see there why not
+/// `serde_path_to_error`).
+fn read_and_validate<T>(value: &serde_json::Value) -> Result<Vec<Violation>, PathError>
 where
     T: GenerationRequest + serde::de::DeserializeOwned,
 {
-    let request = serde_path_to_error::deserialize::<_, T>(value)?;
+    let request = crate::json_path::deserialize::<T>(value)?;
     let mut out = Vec::new();
     crate::validation::Validate::validate_into(&request, "", &mut out);
     Ok(out)
 }
 
 /// A pass of [`read_and_validate`] for one request type, behind a pointer.
-type ReadPass = dyn Fn(
-    &serde_json::Value,
-) -> Result<Vec<Violation>, serde_path_to_error::Error<serde_json::Error>>;
+type ReadPass = fn(&serde_json::Value) -> Result<Vec<Violation>, PathError>;
 
 /// The body of [`collect_violations`], shared by every request type: `read`
 /// is the only per-type part.
 fn collect_violations_with(
     value: &serde_json::Value,
     model: &'static ModelDescriptor,
-    read: &ReadPass,
+    read: ReadPass,
 ) -> Vec<Violation> {
-    use serde_path_to_error::Segment;
-
     let mut working = value.clone();
     let mut out: Vec<Violation> = Vec::new();
     // Original indices taken out of each array (by the array's original path).
@@ -286,8 +283,11 @@ fn collect_violations_with(
             }
             Err(e) => e,
         };
-        let segments: Vec<Segment> = error.path().iter().cloned().collect();
-        let message = error.into_inner().to_string();
+        let PathError {
+            path: segments,
+            error,
+        } = error;
+        let message = error.to_string();
         // The original path of the value (indices as given, before removals).
         let mut path = String::new();
         for segment in &segments {
@@ -296,7 +296,6 @@ fn collect_violations_with(
                 Segment::Seq { index } => {
                     path = crate::validation::index(&path, original_index(*index, &path, &removed));
                 }
-                Segment::Enum { .. } | Segment::Unknown => {}
             }
         }
         let named = |prefix: &str| {
@@ -437,10 +436,9 @@ fn stand_in(field: &FieldInfo) -> serde_json::Value {
 /// index so later paths keep the indices as given.
 fn take_out(
     root: &mut serde_json::Value,
-    path: &[serde_path_to_error::Segment],
+    path: &[Segment],
     removed: &mut std::collections::HashMap<String, Vec<usize>>,
 ) -> bool {
-    use serde_path_to_error::Segment;
     let Some((last, parents)) = path.split_last() else {
         return false;
     };
@@ -564,5 +562,38 @@ mod tests {
         assert_eq!(restore_indices("a[0].b[1].c", &removed), "a[1].b[2].c");
         assert_eq!(restore_indices("a[1]", &removed), "a[3]");
         assert_eq!(restore_indices("x.y[0]", &removed), "x.y[0]");
+    }
+
+    #[cfg(all(feature = "images", feature = "videos"))]
+    #[test]
+    fn errors_are_worded_as_serde_json_words_them() {
+        use crate::models::BytedanceSeedream4_5Request as Seedream;
+        let v = collect_violations::<Seedream>(&json!({"prompt": null, "n": 2.5}));
+        let found: Vec<(&str, &str, &str)> = v
+            .iter()
+            .map(|v| (v.field.as_str(), v.rule, v.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("prompt", "type", "invalid type: null, expected a string"),
+                (
+                    "n",
+                    "type",
+                    "invalid type: floating point `2.5`, expected i64"
+                ),
+            ]
+        );
+        // A workflow tag that is not a string: the typed read refuses it
+        // before the tag's visitor sees it (no `variant index` wording).
+        let model = find_model("kling-ai/o3/video").expect("in the catalog");
+        let errors = (model.check_json)(&json!({"feature": 5, "prompt": "x"}))
+            .expect_err("a number is not a workflow");
+        assert!(
+            errors.violations.iter().any(|v| v.field == "feature"
+                && v.rule == "type"
+                && v.message == "invalid type: integer `5`, expected variant identifier"),
+            "{errors:?}"
+        );
     }
 }

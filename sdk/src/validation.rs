@@ -297,6 +297,17 @@ impl UnknownValue {
     }
 }
 
+impl UnknownValue {
+    /// The same from a list of wire texts. Not generic, so the ~140 generated
+    /// enums share one copy instead of an iterator chain each.
+    pub fn of_wire(value: &str, allowed: &[&str]) -> Self {
+        UnknownValue {
+            value: value.to_string(),
+            allowed: allowed.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
 impl fmt::Display for UnknownValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

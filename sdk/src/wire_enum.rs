@@ -61,10 +61,9 @@ macro_rules! string_enum {
             fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
                 match s {
                     $($wire => ::std::result::Result::Ok(Self::$variant),)+
-                    other => ::std::result::Result::Err($crate::validation::UnknownValue::new(
-                        other,
-                        Self::ALL.iter().map(|v| v.as_str()),
-                    )),
+                    other => ::std::result::Result::Err(
+                        $crate::validation::UnknownValue::of_wire(other, &[$($wire),+]),
+                    ),
                 }
             }
         }
