@@ -11,9 +11,10 @@
 //!
 //! Add e.g. `-- --measurement-time 2 --warm-up-time 1` for a quicker run, or
 //! a filter such as `-- large` for one input. Criterion prints MB/s (in
-//! "thrpt") for every input; then a table times our parser and
+//! "thrpt") for every input; then a table times our parser, the parser as
+//! it was before the small-event work (a frozen copy in `sse_old/`) and
 //! `eventsource-stream` side by side (interleaved rounds) and prints their
-//! GB/s and ratio.
+//! GB/s and ratios.
 
 use std::convert::Infallible;
 use std::hint::black_box;
@@ -23,6 +24,11 @@ use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use skills_video::sse::{events, SseEvent, SseParser, DEFAULT_MAX_EVENT_BYTES};
+
+/// The parser before the small-event work, kept to time against.
+#[allow(dead_code)]
+#[path = "sse_old/parser.rs"]
+mod old;
 
 const CHUNK: usize = 64 * 1024;
 
@@ -99,6 +105,26 @@ fn ours(chunks: &[Bytes]) -> (usize, usize) {
     (count, bytes)
 }
 
+/// The frozen copy of the previous parser, driven the same way.
+fn ours_old(chunks: &[Bytes]) -> (usize, usize) {
+    let mut parser = old::SseParser::new(DEFAULT_MAX_EVENT_BYTES);
+    let mut out: Vec<old::SseEvent> = Vec::new();
+    let (mut count, mut bytes) = (0, 0);
+    for chunk in chunks {
+        if parser.push(chunk, &mut out).is_err() {
+            break;
+        }
+        count += out.len();
+        bytes += out.iter().map(|e| e.data.len()).sum::<usize>();
+        out.clear();
+    }
+    if let Some(tail) = parser.finish() {
+        count += 1;
+        bytes += tail.data.len();
+    }
+    (count, bytes)
+}
+
 /// Our parser through the `events()` stream adapter.
 fn ours_stream(chunks: &[Bytes]) -> (usize, usize) {
     let stream = futures::stream::iter(chunks.iter().cloned().map(Ok::<Bytes, Infallible>));
@@ -153,6 +179,7 @@ fn bench(c: &mut Criterion) {
         // Both parsers must agree before their speeds are compared.
         let expected = ours(&chunks);
         assert_eq!(ours_stream(&chunks), expected, "{name}: events() adapter");
+        assert_eq!(ours_old(&chunks), expected, "{name}: previous parser");
         assert_eq!(
             eventsource_stream(&chunks),
             expected,
@@ -163,6 +190,11 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("skills_video", name), &chunks, |b, ch| {
             b.iter(|| ours(black_box(ch)))
         });
+        group.bench_with_input(
+            BenchmarkId::new("skills_video_old", name),
+            &chunks,
+            |b, ch| b.iter(|| ours_old(black_box(ch))),
+        );
         group.bench_with_input(
             BenchmarkId::new("skills_video_events_stream", name),
             &chunks,
@@ -199,10 +231,12 @@ fn median_min_max(v: &mut [f64]) -> (f64, f64, f64) {
     (v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
-/// Our parser and `eventsource-stream` side by side: 7 rounds, each timing
-/// both on the same input one after the other (ours: the best of 10 passes,
-/// theirs: the best of 2), so drift on a shared machine hits both alike;
-/// prints GB/s as median (min-max) of the rounds and the median ratio.
+/// Our parser, the previous one and `eventsource-stream` side by side:
+/// 7 rounds, each timing all three on the same input one after the other
+/// (ours and the previous one: the best of 10 passes each, alternating;
+/// `eventsource-stream`: the best of 2), so drift on a shared machine hits
+/// them alike; prints GB/s as median (min-max) of the rounds and the median
+/// of the per-round ratios.
 fn side_by_side() {
     println!();
     println!(
@@ -211,23 +245,38 @@ fn side_by_side() {
             .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
             .unwrap_or_else(|_| "unknown".into())
     );
-    println!("| input | skills_video | eventsource-stream | ratio (median of rounds) |");
-    println!("|---|---:|---:|---:|");
+    println!(
+        "| input | skills_video | previous parser | new / previous | eventsource-stream | skills_video / eventsource-stream |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
     for (name, input) in inputs() {
         let chunks = chunks(&input);
         let gb = input.len() as f64 / 1e9;
-        let (mut ours_v, mut theirs_v, mut ratio_v) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut ours_v, mut old_v, mut theirs_v) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut vs_old, mut vs_theirs) = (Vec::new(), Vec::new());
         for _ in 0..7 {
-            let a = best_of(10, &chunks, ours);
+            let (mut a, mut o) = (f64::INFINITY, f64::INFINITY);
+            for _ in 0..5 {
+                a = a.min(best_of(2, &chunks, ours));
+                o = o.min(best_of(2, &chunks, ours_old));
+            }
             let b = best_of(2, &chunks, eventsource_stream);
             ours_v.push(gb / a);
+            old_v.push(gb / o);
             theirs_v.push(gb / b);
-            ratio_v.push(b / a);
+            vs_old.push(o / a);
+            vs_theirs.push(b / a);
         }
-        let (o, olo, ohi) = median_min_max(&mut ours_v);
+        let (n, nlo, nhi) = median_min_max(&mut ours_v);
+        let (o, olo, ohi) = median_min_max(&mut old_v);
         let (t, tlo, thi) = median_min_max(&mut theirs_v);
-        let (r, _, _) = median_min_max(&mut ratio_v);
-        println!("| {name} | {o:.2} ({olo:.2}-{ohi:.2}) | {t:.3} ({tlo:.3}-{thi:.3}) | {r:.0}x |");
+        let (r_old, r_old_lo, r_old_hi) = median_min_max(&mut vs_old);
+        let (r, rlo, rhi) = median_min_max(&mut vs_theirs);
+        println!(
+            "| {name} | {n:.2} ({nlo:.2}-{nhi:.2}) | {o:.2} ({olo:.2}-{ohi:.2}) | \
+             {r_old:.2}x ({r_old_lo:.2}-{r_old_hi:.2}) | {t:.3} ({tlo:.3}-{thi:.3}) | \
+             {r:.0}x ({rlo:.0}-{rhi:.0}) |"
+        );
     }
 }
 

@@ -13,15 +13,18 @@
 //! to buffer more than `max_event_bytes` for one event and returns
 //! [`SseError::EventTooLarge`] instead.
 //!
-//! The parser keeps everything as bytes, scans with `memchr`, appends data
-//! slices straight into the event's data buffer, and validates UTF-8 once per
-//! event when it is dispatched. Dispatched text is [`SseText`]: UTF-8 in
-//! shared [`Bytes`]. Small events are copied into an arena the size of the
-//! chunk being parsed, so the events of one chunk share one allocation
-//! (cloning an event, or the id it shares with the next ones, is a reference
-//! count); a large event's data buffer is handed over without a copy.
-//! Between chunks the parser holds no buffers when no event is pending, so a
-//! quiet stream costs little memory.
+//! The parser keeps everything as bytes, finds line ends a word at a time
+//! (then with `memchr` on long lines), recognises `data:`, `event:`, `id:`
+//! and `retry:` by their prefix, appends data slices straight into the
+//! event's data buffer, and validates UTF-8 once per event when it is
+//! dispatched. Dispatched text is [`SseText`]: UTF-8 stored inline when it
+//! is short (event names and ids, usually: no allocation and no reference
+//! count per event), otherwise in shared [`Bytes`]. Longer small events are
+//! copied into an arena the size of the chunk being parsed, so the events of
+//! one chunk share one allocation (cloning an event is a reference count);
+//! a large event's data buffer is handed over without a copy. Between chunks
+//! the parser holds no buffers when no event is pending, so a quiet stream
+//! costs little memory.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -49,46 +52,182 @@ const MAX_ARENA_BYTES: usize = 64 * 1024;
 /// The name of an event whose block set none.
 const MESSAGE: SseText = SseText::from_static("message");
 
-/// Text of a dispatched event: UTF-8 held in shared [`Bytes`].
+/// Text of a dispatched event: UTF-8, short text held inline, longer text in
+/// shared [`Bytes`].
 ///
 /// It dereferences to `str` and compares with `str` and `String`; cloning it
-/// bumps a reference count instead of copying. Invalid UTF-8 on the wire was
-/// already replaced by U+FFFD when the parser made it, as WHATWG asks.
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct SseText(Bytes);
+/// copies at most [`SseText::INLINE_BYTES`] bytes or bumps a reference count,
+/// never allocates. Invalid UTF-8 on the wire was already replaced by U+FFFD
+/// when the parser made it, as WHATWG asks.
+#[derive(Clone)]
+pub struct SseText(Repr);
+
+/// The storage of an [`SseText`]. Event names and ids are usually short: kept
+/// inline they cost no allocation and no reference count (an atomic
+/// operation) per event, when cloned or dropped.
+enum Repr {
+    /// Short text.
+    Inline(Inline),
+    /// The whole buffer is the text.
+    Shared(Bytes),
+}
+
+impl Clone for Repr {
+    #[inline]
+    fn clone(&self) -> Self {
+        match self {
+            // One aligned 24-byte copy.
+            Repr::Inline(inline) => Repr::Inline(*inline),
+            Repr::Shared(bytes) => Repr::Shared(bytes.clone()),
+        }
+    }
+}
+
+/// Short text stored in place: the text, zero padding, and its length in
+/// the last byte. Aligned and written and copied as three words, so making
+/// and moving it never reads a word back from narrower stores.
+#[derive(Clone, Copy)]
+#[repr(C, align(8))]
+struct Inline([u8; SseText::INLINE_BYTES + 1]);
+
+impl Inline {
+    /// `text` (at most `INLINE_BYTES` long), built in registers.
+    #[inline(always)]
+    fn new(text: &[u8]) -> Inline {
+        let len = text.len().min(SseText::INLINE_BYTES);
+        let (w0, w1, w2) = (
+            small_word(text.get(..len.min(8)).unwrap_or_default()),
+            small_word(text.get(8..len.clamp(8, 16)).unwrap_or_default()),
+            small_word(text.get(16..len.max(16)).unwrap_or_default()),
+        );
+        // `len` fits in the top byte: at most `INLINE_BYTES`.
+        let w2 = w2 | ((len as u64) << 56);
+        let mut bytes = [0u8; SseText::INLINE_BYTES + 1];
+        bytes[..8].copy_from_slice(&w0.to_le_bytes());
+        bytes[8..16].copy_from_slice(&w1.to_le_bytes());
+        bytes[16..].copy_from_slice(&w2.to_le_bytes());
+        Inline(bytes)
+    }
+
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        let len = usize::from(self.0[SseText::INLINE_BYTES]);
+        &self.0[..len.min(SseText::INLINE_BYTES)]
+    }
+}
+
+/// Up to 8 bytes as a little-endian word (zero above them), read with two
+/// overlapping loads instead of a copy.
+#[inline(always)]
+fn small_word(b: &[u8]) -> u64 {
+    let n = b.len();
+    match n {
+        4..=8 => {
+            let lo = u32::from_le_bytes(first4(b));
+            let hi = u32::from_le_bytes(first4(&b[n - 4..]));
+            u64::from(lo) | (u64::from(hi) << (8 * (n - 4)))
+        }
+        2..=3 => {
+            let lo = u16::from_le_bytes([b[0], b[1]]);
+            let hi = u16::from_le_bytes([b[n - 2], b[n - 1]]);
+            u64::from(lo) | (u64::from(hi) << (8 * (n - 2)))
+        }
+        1 => u64::from(b[0]),
+        _ => 0,
+    }
+}
+
+/// The first four bytes of `b` (at least four long).
+#[inline(always)]
+fn first4(b: &[u8]) -> [u8; 4] {
+    match b {
+        [a, b, c, d, ..] => [*a, *b, *c, *d],
+        _ => [0; 4],
+    }
+}
 
 impl SseText {
+    /// Text up to this many bytes is stored inside the value itself.
+    pub const INLINE_BYTES: usize = 23;
+
     /// Text of a `'static` string, without a copy.
     pub const fn from_static(text: &'static str) -> Self {
-        SseText(Bytes::from_static(text.as_bytes()))
+        SseText(Repr::Shared(Bytes::from_static(text.as_bytes())))
     }
 
     /// Decodes `bytes` as UTF-8; invalid sequences become U+FFFD (then the
     /// text is a new buffer), valid input is kept as it is, without a copy.
     pub fn from_utf8_lossy(bytes: Bytes) -> Self {
         match std::str::from_utf8(&bytes) {
-            Ok(_) => SseText(bytes),
-            Err(_) => SseText(Bytes::from(
-                String::from_utf8_lossy(&bytes).into_owned().into_bytes(),
-            )),
+            Ok(_) => SseText(Repr::Shared(bytes)),
+            Err(_) => SseText::from(String::from_utf8_lossy(&bytes).into_owned()),
         }
     }
 
+    /// `text` stored inline; the caller checked that it is UTF-8 (and that
+    /// it fits: callers branch on the length first, so after inlining the
+    /// check below folds away; it stays so that a longer text is never cut
+    /// inside a character, which `as_str` relies on).
+    #[inline]
+    fn inline(text: &[u8]) -> Self {
+        if text.len() > Self::INLINE_BYTES {
+            return SseText(Repr::Shared(Bytes::copy_from_slice(text)));
+        }
+        SseText(Repr::Inline(Inline::new(text)))
+    }
+
     /// The text.
+    #[inline]
     pub fn as_str(&self) -> &str {
         // SAFETY: every constructor checks (or makes) valid UTF-8, and the
         // bytes are never changed afterwards.
-        unsafe { std::str::from_utf8_unchecked(&self.0) }
+        unsafe { std::str::from_utf8_unchecked(self.as_bytes()) }
     }
 
     /// The UTF-8 bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            Repr::Inline(inline) => inline.as_bytes(),
+            Repr::Shared(bytes) => bytes,
+        }
     }
 
-    /// The shared buffer, for handing on without a copy.
+    /// The text as [`Bytes`]: the shared buffer without a copy, or a copy of
+    /// short (inline) text.
     pub fn into_bytes(self) -> Bytes {
-        self.0
+        match self.0 {
+            Repr::Inline(inline) => Bytes::copy_from_slice(inline.as_bytes()),
+            Repr::Shared(bytes) => bytes,
+        }
+    }
+}
+
+impl Default for SseText {
+    /// The empty text.
+    fn default() -> Self {
+        SseText::inline(b"")
+    }
+}
+
+impl PartialEq for SseText {
+    fn eq(&self, other: &SseText) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for SseText {}
+
+impl PartialOrd for SseText {
+    fn partial_cmp(&self, other: &SseText) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SseText {
+    /// Orders as the `str` it holds.
+    fn cmp(&self, other: &SseText) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
     }
 }
 
@@ -137,16 +276,24 @@ impl fmt::Display for SseText {
 }
 
 impl From<String> for SseText {
-    /// Takes the string's buffer without a copy.
+    /// Takes the string's buffer without a copy (short text is copied inline).
     fn from(text: String) -> Self {
-        SseText(Bytes::from(text.into_bytes()))
+        if text.len() <= SseText::INLINE_BYTES {
+            SseText::inline(text.as_bytes())
+        } else {
+            SseText(Repr::Shared(Bytes::from(text.into_bytes())))
+        }
     }
 }
 
 impl From<&str> for SseText {
     /// Copies the string.
     fn from(text: &str) -> Self {
-        SseText(Bytes::copy_from_slice(text.as_bytes()))
+        if text.len() <= SseText::INLINE_BYTES {
+            SseText::inline(text.as_bytes())
+        } else {
+            SseText(Repr::Shared(Bytes::copy_from_slice(text.as_bytes())))
+        }
     }
 }
 
@@ -158,8 +305,9 @@ impl From<SseText> for String {
 }
 
 impl From<SseText> for Bytes {
+    /// See [`SseText::into_bytes`].
     fn from(text: SseText) -> Self {
-        text.0
+        text.into_bytes()
     }
 }
 
@@ -311,7 +459,7 @@ pub struct SseParser {
     last_retry: Option<u64>,
     last_id: Option<SseText>,
     /// The name of the last event that had one: the next event with the
-    /// same name shares it.
+    /// same name copies it (inline) or shares it instead of making it anew.
     last_name: Option<SseText>,
     /// Where small dispatched text is copied (see the module docs).
     arena: BytesMut,
@@ -405,7 +553,8 @@ impl SseParser {
         }
         if std::mem::take(&mut self.id_in_arena) {
             if let Some(id) = &self.last_id {
-                self.last_id = Some(SseText(Bytes::copy_from_slice(id.as_bytes())));
+                let copy = Bytes::copy_from_slice(id.as_bytes());
+                self.last_id = Some(SseText(Repr::Shared(copy)));
             }
         }
     }
@@ -499,7 +648,7 @@ impl SseParser {
             }
         }
         while !rest.is_empty() {
-            let Some(i) = memchr::memchr2(b'\r', b'\n', rest) else {
+            let Some(i) = line_end(rest) else {
                 self.partial_segment(rest)?;
                 break;
             };
@@ -548,7 +697,69 @@ impl SseParser {
             self.dispatch(out);
             return Ok(());
         }
-        let (field, value) = match memchr::memchr(b':', line) {
+        // The usual fields, recognised without looking for the colon (the
+        // first colon of such a line is right after the name).
+        let (field, value) = match known_field(line) {
+            Some((field, colon)) => {
+                self.check(colon)?;
+                let value = &line[colon + 1..];
+                (field, value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => self.split_line(line)?,
+        };
+        // The whole value is at hand: act on it without copying it into
+        // `partial` first (same checks as `begin_field`, `append_value`
+        // and `end_field` in turn).
+        match field {
+            Field::Data => {
+                self.check(value.len().saturating_add(1))?;
+                append_capped(&mut self.data, value, self.max);
+                append_capped(&mut self.data, b"\n", self.max);
+            }
+            Field::Event => {
+                self.event.clear();
+                self.check(value.len())?;
+                append_capped(&mut self.event, value, self.max);
+            }
+            Field::Id => {
+                self.check(value.len())?;
+                self.set_id(value);
+            }
+            Field::Retry => {
+                self.check(value.len())?;
+                self.set_retry(value);
+            }
+            Field::Ignore => {}
+        }
+        Ok(())
+    }
+
+    /// An `id` value: the last event id, unless it holds a NUL.
+    #[inline]
+    fn set_id(&mut self, value: &[u8]) {
+        if !value.contains(&0) {
+            let id = Arena {
+                buf: &mut self.arena,
+                room: self.chunk_left,
+                cap: self.max,
+            }
+            .text(value);
+            self.id_in_arena = matches!(id.0, Repr::Shared(_));
+            self.last_id = Some(id);
+        }
+    }
+
+    /// A `retry` value: kept if it is a number.
+    fn set_retry(&mut self, value: &[u8]) {
+        if let Some(ms) = parse_retry(value) {
+            self.block_retry = Some(ms);
+            self.last_retry = Some(ms);
+        }
+    }
+
+    /// The field and value of a line, in general.
+    fn split_line<'l>(&mut self, line: &'l [u8]) -> Result<(Field, &'l [u8]), SseError> {
+        Ok(match memchr::memchr(b':', line) {
             Some(colon) => {
                 if colon == 0 {
                     self.comments += 1;
@@ -562,10 +773,7 @@ impl SseParser {
                 self.check(line.len())?;
                 (Field::from_name(line), &b""[..])
             }
-        };
-        self.begin_field(field);
-        self.append_value(field, value)?;
-        self.end_field(field)
+        })
     }
 
     /// Part of a line whose end is not in this segment (or is handled by the
@@ -672,19 +880,15 @@ impl SseParser {
                 append_capped(&mut self.data, b"\n", self.max);
             }
             Field::Id => {
-                if memchr::memchr(0, &self.partial).is_none() {
-                    let partial = std::mem::take(&mut self.partial);
-                    self.last_id = Some(self.text(&partial));
-                    self.id_in_arena = true;
-                    self.partial = partial;
-                }
+                let partial = std::mem::take(&mut self.partial);
+                self.set_id(&partial);
+                self.partial = partial;
                 self.partial.clear();
             }
             Field::Retry => {
-                if let Some(ms) = parse_retry(&self.partial) {
-                    self.block_retry = Some(ms);
-                    self.last_retry = Some(ms);
-                }
+                let partial = std::mem::take(&mut self.partial);
+                self.set_retry(&partial);
+                self.partial = partial;
                 self.partial.clear();
             }
             Field::Event | Field::Ignore => {}
@@ -710,9 +914,12 @@ impl SseParser {
             let data = std::mem::replace(&mut self.data, Vec::with_capacity(hint));
             SseText::from_utf8_lossy(Bytes::from(data))
         } else {
-            let data = std::mem::take(&mut self.data);
-            let text = self.text(&data);
-            self.data = data;
+            let text = Arena {
+                buf: &mut self.arena,
+                room: self.chunk_left,
+                cap: self.max,
+            }
+            .text(&self.data);
             self.data.clear();
             text
         };
@@ -722,9 +929,12 @@ impl SseParser {
             let name = match &self.last_name {
                 Some(last) if last.as_bytes() == self.event.as_slice() => last.clone(),
                 _ => {
-                    let event = std::mem::take(&mut self.event);
-                    let name = self.text(&event);
-                    self.event = event;
+                    let name = Arena {
+                        buf: &mut self.arena,
+                        room: self.chunk_left,
+                        cap: self.max,
+                    }
+                    .text(&self.event);
                     self.last_name = Some(name.clone());
                     name
                 }
@@ -739,31 +949,97 @@ impl SseParser {
             retry,
         });
     }
+}
 
-    /// `bytes` as text, decoded lossily: valid UTF-8 is copied into the
-    /// arena. A new arena holds this text and the rest of the chunk (which
-    /// may hold more events), within `MAX_ARENA_BYTES` and the event cap.
-    fn text(&mut self, bytes: &[u8]) -> SseText {
+/// Where the parser copies dispatched text, and how much more the chunk
+/// being parsed may still need.
+struct Arena<'a> {
+    buf: &'a mut BytesMut,
+    /// The bytes of the chunk after the current line.
+    room: usize,
+    /// The event cap.
+    cap: usize,
+}
+
+impl Arena<'_> {
+    /// `bytes` as text, decoded lossily: short valid UTF-8 is stored inline,
+    /// longer is copied into the arena. A new arena holds this text and the
+    /// rest of the chunk (which may hold more events), within
+    /// `MAX_ARENA_BYTES` and the event cap.
+    #[inline(always)]
+    fn text(self, bytes: &[u8]) -> SseText {
         if std::str::from_utf8(bytes).is_err() {
-            return SseText::from(String::from_utf8_lossy(bytes).into_owned());
+            return lossy(bytes);
         }
-        if self.arena.capacity() < bytes.len() {
-            let size = bytes.len().max(
-                bytes
-                    .len()
-                    .saturating_add(self.chunk_left)
-                    .min(MAX_ARENA_BYTES)
-                    .min(self.max),
-            );
-            self.arena = BytesMut::with_capacity(size);
+        if bytes.len() <= SseText::INLINE_BYTES {
+            return SseText::inline(bytes);
         }
-        self.arena.extend_from_slice(bytes);
-        let text = SseText(self.arena.split().freeze());
-        if self.arena.capacity() == 0 {
+        if self.buf.capacity() < bytes.len() {
+            *self.buf = new_arena(bytes.len(), self.room, self.cap);
+        }
+        self.buf.extend_from_slice(bytes);
+        let text = SseText(Repr::Shared(self.buf.split().freeze()));
+        if self.buf.capacity() == 0 {
             // Full: let the block go with the last event that holds it.
-            self.arena = BytesMut::new();
+            *self.buf = BytesMut::new();
         }
         text
+    }
+}
+
+/// Invalid UTF-8 with U+FFFD in place of each bad sequence.
+#[cold]
+fn lossy(bytes: &[u8]) -> SseText {
+    SseText::from(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// An arena for `len` bytes of text and `room` more, within
+/// `MAX_ARENA_BYTES` and the event cap (but at least `len`).
+#[cold]
+fn new_arena(len: usize, room: usize, cap: usize) -> BytesMut {
+    let size = len.saturating_add(room).min(MAX_ARENA_BYTES).min(cap);
+    BytesMut::with_capacity(len.max(size))
+}
+
+/// The position of the first CR or LF in `hay`. Most lines are short: the
+/// first 16 bytes are looked at a word at a time, in registers, before
+/// `memchr` (fast on long lines, but a call with set-up costs) takes over.
+#[inline(always)]
+fn line_end(hay: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    /// The high bit of each byte of `w` that is zero (and maybe of bytes
+    /// above the lowest zero byte: only the lowest set bit is exact).
+    #[inline(always)]
+    fn zero_bytes(w: u64) -> u64 {
+        w.wrapping_sub(LO) & !w & HI
+    }
+    let mut at = 0;
+    while at < 16 {
+        let Some(&[b0, b1, b2, b3, b4, b5, b6, b7]) = hay.get(at..at + 8) else {
+            break;
+        };
+        let w = u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]);
+        let found =
+            zero_bytes(w ^ (LO * u64::from(b'\n'))) | zero_bytes(w ^ (LO * u64::from(b'\r')));
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    memchr::memchr2(b'\r', b'\n', hay.get(at..)?).map(|i| at + i)
+}
+
+/// The field of a line that starts with `data:`, `event:`, `id:` or
+/// `retry:`, and the position of that colon.
+#[inline]
+fn known_field(line: &[u8]) -> Option<(Field, usize)> {
+    match line {
+        [b'd', b'a', b't', b'a', b':', ..] => Some((Field::Data, 4)),
+        [b'e', b'v', b'e', b'n', b't', b':', ..] => Some((Field::Event, 5)),
+        [b'i', b'd', b':', ..] => Some((Field::Id, 2)),
+        [b'r', b'e', b't', b'r', b'y', b':', ..] => Some((Field::Retry, 5)),
+        _ => None,
     }
 }
 
@@ -822,14 +1098,31 @@ pub fn events<S, E>(
 where
     S: Stream<Item = Result<Bytes, E>>,
 {
-    use futures::StreamExt;
-    ItemStream::new(stream, max_event_bytes, false).filter_map(|item| {
-        std::future::ready(match item {
-            Ok(SseItem::Event(event)) => Some(Ok(event)),
-            Ok(SseItem::Heartbeat) => None,
-            Err(e) => Some(Err(e)),
-        })
-    })
+    EventStream(ItemStream::new(stream, max_event_bytes, false))
+}
+
+/// The stream behind [`events`]: [`ItemStream`] without heartbeats (it makes
+/// none when asked not to; any would be skipped).
+struct EventStream<S, E>(ItemStream<S, E>);
+
+impl<S, E> Stream for EventStream<S, E>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+{
+    type Item = Result<SseEvent, SseStreamError<E>>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let inner = &mut self.get_mut().0;
+        loop {
+            return match Pin::new(&mut *inner).poll_next(cx) {
+                Poll::Ready(Some(Ok(SseItem::Event(event)))) => Poll::Ready(Some(Ok(event))),
+                Poll::Ready(Some(Ok(SseItem::Heartbeat))) => continue,
+                Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            };
+        }
+    }
 }
 
 /// [`events`], with a [`SseItem::Heartbeat`] for each chunk that carried
@@ -848,9 +1141,9 @@ where
 struct ItemStream<S, E> {
     inner: Pin<Box<S>>,
     parser: SseParser,
-    /// The events of the last chunk not yet yielded, last first (so each is
-    /// taken with `pop`); its buffer is let go once empty.
-    pending: Vec<SseEvent>,
+    /// The events of the last chunk not yet yielded; its buffer is let go
+    /// once empty.
+    pending: std::vec::IntoIter<SseEvent>,
     /// A heartbeat to yield before `pending`.
     heartbeat: bool,
     error: Option<SseStreamError<E>>,
@@ -864,7 +1157,7 @@ impl<S, E> ItemStream<S, E> {
         ItemStream {
             inner: Box::pin(stream),
             parser: SseParser::new(max_event_bytes),
-            pending: Vec::new(),
+            pending: Vec::new().into_iter(),
             heartbeat: false,
             error: None,
             done: false,
@@ -889,10 +1182,10 @@ where
             if std::mem::take(&mut this.heartbeat) {
                 return Poll::Ready(Some(Ok(SseItem::Heartbeat)));
             }
-            if let Some(event) = this.pending.pop() {
-                if this.pending.is_empty() {
+            if let Some(event) = this.pending.next() {
+                if this.pending.len() == 0 {
                     // Hold nothing while the stream is quiet.
-                    this.pending = Vec::new();
+                    this.pending = Vec::new().into_iter();
                 }
                 return Poll::Ready(Some(Ok(SseItem::Event(event))));
             }
@@ -905,8 +1198,9 @@ where
             match this.inner.as_mut().poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(chunk))) => {
-                    let result = this.parser.push(&chunk, &mut this.pending);
-                    this.pending.reverse();
+                    let mut batch = Vec::new();
+                    let result = this.parser.push(&chunk, &mut batch);
+                    this.pending = batch.into_iter();
                     if this.heartbeats && this.parser.comments_seen() > this.comments {
                         this.comments = this.parser.comments_seen();
                         this.heartbeat = true;
@@ -922,7 +1216,12 @@ where
                 }
                 Poll::Ready(None) => {
                     this.done = true;
-                    this.pending.extend(this.parser.finish());
+                    this.pending = this
+                        .parser
+                        .finish()
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                        .into_iter();
                 }
             }
         }
@@ -1341,6 +1640,92 @@ mod tests {
     fn finish_with_only_a_partial_bom() {
         let (events, failed, tail) = run(100, &[b"\xEF\xBB"]);
         assert_eq!((events, failed, tail), (vec![], false, None));
+    }
+
+    #[test]
+    fn text_of_every_length_round_trips_inline_or_shared() {
+        let source = "aé€😀bcdefghijklmnopqrstuvwxyz0123456789";
+        for end in (0..=source.len()).filter(|&i| source.is_char_boundary(i)) {
+            let want = &source[..end];
+            let inline = SseText::from(want);
+            assert_eq!(
+                matches!(inline.0, Repr::Inline(_)),
+                end <= SseText::INLINE_BYTES,
+                "{want:?}"
+            );
+            let shared = SseText::from_utf8_lossy(Bytes::copy_from_slice(want.as_bytes()));
+            assert!(matches!(shared.0, Repr::Shared(_)));
+            for text in [&inline, &shared, &SseText::from(want.to_string())] {
+                assert_eq!(text.as_str(), want);
+                assert_eq!(text.len(), want.len());
+                assert_eq!(text.clone(), *want);
+                assert_eq!(text.clone().into_bytes(), want.as_bytes());
+                assert_eq!(String::from(text.clone()), want);
+            }
+            // Inline and shared forms of one text are equal, hash and order alike.
+            assert_eq!(inline, shared);
+            assert_eq!(inline.cmp(&shared), std::cmp::Ordering::Equal);
+            use std::hash::BuildHasher;
+            let state = std::collections::hash_map::RandomState::new();
+            assert_eq!(state.hash_one(&inline), state.hash_one(&shared));
+            assert_eq!(state.hash_one(&inline), state.hash_one(want));
+        }
+        assert_eq!(SseText::default(), "");
+        // Ordering is by text, across the inline and shared forms.
+        let (a, b) = (SseText::from("a"), SseText::from_static("b"));
+        assert!(a < b);
+        assert_eq!(b.cmp(&a), std::cmp::Ordering::Greater);
+        let long = SseText::from("z".repeat(40));
+        assert!(matches!(long.0, Repr::Shared(_)) && a < long && long > b);
+        // Lossy text of every length is made the same way by the parser.
+        for n in 0..40 {
+            let mut line = b"id: ".to_vec();
+            line.extend(std::iter::repeat_n(b'x', n));
+            line.push(0xFF);
+            line.extend_from_slice(b"\ndata: d\n\n");
+            let want = format!("{}\u{FFFD}", "x".repeat(n));
+            assert_eq!(parse(&line), vec![ev("message", "d", Some(&want), None)]);
+        }
+    }
+
+    #[test]
+    fn line_end_finds_the_first_cr_or_lf_anywhere() {
+        for len in 0..48 {
+            for pos in 0..=len {
+                for byte in [b'\n', b'\r'] {
+                    let mut hay = vec![b'a'; len];
+                    // Bytes that differ from CR/LF by one bit, around the target.
+                    for (i, b) in hay.iter_mut().enumerate() {
+                        *b = [b'a', 0x0B, 0x0C, 0x8A, 0x8D, 0x00][i % 6];
+                    }
+                    if pos < len {
+                        hay[pos] = byte;
+                        // A later CR or LF does not matter.
+                        if pos + 1 < len {
+                            hay[len - 1] = b'\n';
+                        }
+                    }
+                    let want = hay.iter().position(|&b| b == b'\n' || b == b'\r');
+                    assert_eq!(line_end(&hay), want, "len {len}, pos {pos}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn known_field_prefixes_and_near_misses() {
+        assert_eq!(
+            parse(b"data:a\nevent:e\nid:7\nretry:9\n\n"),
+            vec![ev("e", "a", Some("7"), Some(9))]
+        );
+        assert_eq!(
+            parse(b"dataa: x\ndat: x\nevents: e\nidx: 1\nretryy: 5\ndata: y\n\n"),
+            vec![msg("y")]
+        );
+        assert_eq!(
+            parse(b"data\nevent\nid\nretry\n\n"),
+            vec![ev("message", "", Some(""), None)]
+        );
     }
 
     const SPLIT_INPUTS: &[&[u8]] = &[
