@@ -9,7 +9,8 @@
 //! (15.69 -> 13.76 s; BENCHMARKS.md, issue 18 item 3). This reader borrows
 //! the path on the stack and allocates only when it records an error. It
 //! reads exactly as serde_json's `&Value` deserializer does (same visitor
-//! calls, same error texts).
+//! calls, same error texts); `sdk/tests/path_oracle.rs` keeps the crate as
+//! the oracle for paths and messages.
 
 /// Reads `value` as `T`; on failure, serde's error and the path of the
 /// innermost value it came from.
