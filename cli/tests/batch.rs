@@ -129,7 +129,7 @@ fn assert_all_saved(out: &Path, n: usize) {
 #[test]
 fn a_thousand_jobs_complete_with_one_create_each_and_a_rerun_sends_nothing() {
     let sim = sim(5, 1e9);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let state = dir.path().join("state");
     let out = dir.path().join("out");
     let jobs = write_jobs(dir.path(), 1000);
@@ -190,7 +190,7 @@ fn a_thousand_jobs_complete_with_one_create_each_and_a_rerun_sends_nothing() {
 fn killed_halfway_and_rerun_no_create_is_sent_twice_and_no_job_is_lost() {
     let n = 300;
     let sim = sim(60, 1e9);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let state = dir.path().join("state");
     let out = dir.path().join("out");
     let jobs = write_jobs(dir.path(), n);
@@ -286,7 +286,7 @@ fn killed_halfway_and_rerun_no_create_is_sent_twice_and_no_job_is_lost() {
 #[test]
 fn malformed_files_are_reported_by_line_and_nothing_is_sent() {
     let sim = sim(5, 1e9);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let state = dir.path().join("state");
     let out = dir.path().join("out");
 
@@ -396,7 +396,7 @@ fn a_402_mid_batch_stops_new_creates_and_a_rerun_after_recharging_finishes() {
     // 10 credits for 30 jobs: the 11th create is refused with 402.
     let concurrency = 4;
     let sim = sim(20, 10.0);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let state = dir.path().join("state");
     let out = dir.path().join("out");
     let jobs = write_jobs(dir.path(), 30);
@@ -448,7 +448,7 @@ fn a_rerun_after_a_402_sends_only_what_was_not_accepted() {
         },
         1,
     )]);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let state = dir.path().join("state");
     let out = dir.path().join("out");
     let jobs = write_jobs(dir.path(), 20);
@@ -474,7 +474,7 @@ fn a_429_pauses_the_whole_batch_not_only_its_job() {
         },
         1,
     )]);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let state = dir.path().join("state");
     let out = dir.path().join("out");
     let jobs = write_jobs(dir.path(), 8);
@@ -508,7 +508,7 @@ fn a_429_pauses_the_whole_batch_not_only_its_job() {
 #[test]
 fn an_auth_error_stops_everything() {
     let sim = sim(5, 1e9);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let jobs = write_jobs(dir.path(), 20);
     let mut c = common::bin();
     c.env("XDG_STATE_HOME", dir.path().join("state"))
@@ -538,7 +538,7 @@ fn an_ambiguous_job_is_reported_and_resent_only_on_request_with_its_key() {
     // any event: no id, so the job is ambiguous.
     let sim = sim(5, 1e9);
     sim.faults(vec![FaultRule::times(Fault::DropBeforeEvent, 1)]);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let state = dir.path().join("state");
     let out = dir.path().join("out");
     let jobs = write_jobs(dir.path(), 3);

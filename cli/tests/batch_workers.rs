@@ -108,7 +108,10 @@ impl Pg {
     fn start() -> Pg {
         let bin = pg_bin_dir();
         let as_root = is_root();
-        let root = tempfile::Builder::new().prefix("sv-pg-").tempdir().unwrap();
+        let root = tempfile::Builder::new()
+            .prefix("sv-pg-")
+            .tempdir_in(common::scratch_root())
+            .unwrap();
         let data = root.path().join("data");
         let sock = root.path().join("sock");
         std::fs::create_dir_all(&sock).unwrap();
@@ -462,7 +465,7 @@ fn three_workers_one_killed_every_job_done_exactly_once() {
         c.progress_steps = 1;
         c.credits = 1e9;
     });
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let out = dir.path().join("out");
     let jobs = write_jobs(dir.path(), n);
     let logs: Vec<PathBuf> = (0..3)
@@ -638,7 +641,7 @@ fn three_workers_one_killed_every_job_done_exactly_once() {
 #[test]
 fn worker_needs_a_postgres_ledger() {
     let sim = Sim::new();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let jobs = write_jobs(dir.path(), 3);
     let r = common::run(
         sim.cmd()

@@ -176,7 +176,7 @@ fn explain_error_classifies_with_exit_codes() {
             assert!(v.get(key).is_some(), "{key}");
         }
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let path = dir.path().join("body.json");
     std::fs::write(&path, r#"{"message":"not enough credits"}"#).unwrap();
     let r = run(bin()
@@ -401,7 +401,7 @@ fn set_errors_are_caught_before_any_request() {
     assert_eq!(sim.creates(), 0, "no create may be sent for invalid input");
 
     // A payload file works.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let path = dir.path().join("p.json");
     std::fs::write(&path, r#"{"prompt":"from a file","resolution":"2K"}"#).unwrap();
     let r = run(sim
@@ -562,7 +562,7 @@ fn wait_polls_an_id_to_terminal_and_downloads() {
     let sim = Sim::new();
     let r = generate(&sim, &["--no-sse"]);
     let id = r.last()["generation_id"].as_str().unwrap().to_string();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let r = run(sim
         .cmd()
         .args([
@@ -663,7 +663,7 @@ fn credits_shows_the_balance() {
 #[test]
 fn out_never_overwrites_and_leaves_no_partial_file() {
     let sim = Sim::new();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let mut paths = Vec::new();
     for _ in 0..2 {
         let mut c = sim.cmd();
@@ -731,7 +731,7 @@ fn the_key_never_appears_even_when_verbose() {
 
 #[test]
 fn demo_runs_offline_and_saves_two_images() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let r = run(bin().current_dir(dir.path()).arg("demo"));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("delivered by sse"), "{}", r.stdout);

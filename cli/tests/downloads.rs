@@ -183,7 +183,7 @@ fn listing(dir: &std::path::Path) -> Vec<String> {
 #[test]
 fn a_declared_length_over_the_cap_is_refused_before_reading_and_leaves_no_file() {
     let server = Server::start(completed(&["{origin}/files/declared.bin"]));
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let started = Instant::now();
     let r = run(server
         .wait(dir.path(), &["--max-download-bytes", "1MiB"])
@@ -220,7 +220,7 @@ fn a_declared_length_over_the_cap_is_refused_before_reading_and_leaves_no_file()
 #[test]
 fn an_endless_body_is_stopped_at_the_cap_and_leaves_no_file() {
     let server = Server::start(completed(&["{origin}/files/endless.bin"]));
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let r = run(server
         .wait(dir.path(), &["--max-download-bytes", "1MiB"])
         .arg("--json"));
@@ -245,7 +245,7 @@ fn an_endless_body_is_stopped_at_the_cap_and_leaves_no_file() {
     assert!(sent < 32 << 20, "the server sent {sent} bytes");
 
     // Human mode says why and how to raise the cap.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let r = run(&mut server.wait(dir.path(), &["--max-download-bytes", "1MiB"]));
     assert_eq!(r.code, 24);
     assert!(
@@ -259,7 +259,7 @@ fn an_endless_body_is_stopped_at_the_cap_and_leaves_no_file() {
 #[test]
 fn a_body_within_the_cap_is_saved_and_downloads_never_carry_the_key() {
     let server = Server::start(completed(&["{origin}/files/ok.png"]));
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let r = run(server
         .wait(dir.path(), &["--max-download-bytes", "5"])
         .arg("--json"));
@@ -287,7 +287,7 @@ fn file_and_ftp_outputs_are_listed_as_skipped_with_a_reason() {
         "{origin}/files/ok.png",
         "ftp://files.example/clip.mp4",
     ]));
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let r = run(server.wait(dir.path(), &[]).arg("--json"));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let terminal = r.last();
@@ -343,7 +343,7 @@ fn a_cloud_metadata_output_is_refused_and_reported_without_connecting() {
         "{origin}/files/redirect.png",
         "{origin}/files/ok.png",
     ]));
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let r = run(server.wait(dir.path(), &[]).arg("--json"));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let terminal = r.last();

@@ -92,7 +92,7 @@ fn hostile_file_names_stay_inside_out_dir() {
     let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
     rt.spawn(serve(listener));
 
-    let root = tempfile::tempdir().unwrap();
+    let root = common::tempdir();
     let out = root.path().join("a").join("b").join("out");
     let r = run(bin()
         .args([

@@ -36,8 +36,8 @@ fn sha256_hex(path: &Path) -> String {
 #[test]
 fn generate_journals_to_the_default_state_path_and_jobs_lists_it() {
     let sim = Sim::new();
-    let state = tempfile::tempdir().unwrap();
-    let out = tempfile::tempdir().unwrap();
+    let state = common::tempdir();
+    let out = common::tempdir();
     let r = run(sim
         .cmd()
         .env("XDG_STATE_HOME", state.path())
@@ -104,7 +104,7 @@ fn generate_journals_to_the_default_state_path_and_jobs_lists_it() {
 #[test]
 fn no_ledger_writes_nothing() {
     let sim = Sim::new();
-    let state = tempfile::tempdir().unwrap();
+    let state = common::tempdir();
     let r = run(sim.cmd().env("XDG_STATE_HOME", state.path()).args([
         "--no-ledger",
         "generate",
@@ -123,7 +123,7 @@ fn no_ledger_writes_nothing() {
 #[test]
 fn an_interrupted_intent_is_announced_reported_and_resent_only_on_request() {
     let sim = Sim::new();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let path = dir.path().join("ledger.sqlite3");
     SqliteLedger::open(&path)
         .unwrap()
@@ -215,7 +215,7 @@ fn spawn_generate(sim: &Sim, ledger: &Path, out: &Path, prompt: &str) -> std::pr
 #[test]
 fn resume_after_sigkill_completes_with_zero_creates_and_downloads() {
     let sim = Sim::with(|c| c.step_delay = Duration::from_millis(400));
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let path = dir.path().join("ledger.sqlite3");
     let out = dir.path().join("out");
     let mut child = spawn_generate(&sim, &path, &out, "killed");
@@ -274,7 +274,7 @@ fn resume_after_sigkill_completes_with_zero_creates_and_downloads() {
 #[test]
 fn two_processes_sharing_one_ledger_stay_consistent() {
     let sim = Sim::with(|c| c.step_delay = Duration::from_millis(5));
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let path = dir.path().join("ledger.sqlite3");
     let out = dir.path().join("out");
     let per_worker = 6;
@@ -338,7 +338,7 @@ fn two_processes_sharing_one_ledger_stay_consistent() {
 #[test]
 fn unusable_ledgers_are_clear_errors_that_send_and_lose_nothing() {
     let sim = Sim::new();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let garbage = dir.path().join("garbage.sqlite3");
     std::fs::write(&garbage, b"this is not a database at all, just text").unwrap();
 

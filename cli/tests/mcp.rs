@@ -68,7 +68,7 @@ struct Server {
 /// Starts the binary (`mcp` plus `extra`), pointed at `base_url` when given,
 /// with `key` in the environment when given, and lists its tools.
 async fn start(base_url: Option<&str>, key: Option<&str>, extra: &[&str]) -> Server {
-    let state = tempfile::tempdir().unwrap();
+    let state = common::tempdir();
     let bin = env!("CARGO_BIN_EXE_skills-video");
     let cmd = tokio::process::Command::new(bin).configure(|c| {
         c.env_remove("SKILLS_VIDEO_API_KEY")
@@ -175,7 +175,7 @@ fn nano_input() -> Value {
 fn six_tools_every_tool_called_progress_errors_and_no_key_leak() {
     let sim = Sim::new();
     let base = sim.sim.base_url();
-    let out = tempfile::tempdir().unwrap();
+    let out = common::tempdir();
     runtime().block_on(async {
         let server = start(Some(&base), Some(KEY), &[]).await;
         println!(
@@ -666,7 +666,7 @@ impl Drop for KillOnDrop {
 fn streamable_http_on_loopback_serves_the_same_tools() {
     use std::io::BufRead;
     let sim = Sim::new();
-    let state = tempfile::tempdir().unwrap();
+    let state = common::tempdir();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_skills-video"))
         .env_remove("SKILLS_VIDEO_LEDGER")
         .env("XDG_STATE_HOME", state.path())

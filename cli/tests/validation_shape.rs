@@ -64,7 +64,7 @@ fn a_payload_reports_every_problem_at_once() {
     assert_eq!(sim.creates(), 0, "nothing sent");
 
     // The same from a file.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let path = dir.path().join("p.json");
     std::fs::write(&path, payload).unwrap();
     let from_file = generate(&sim, MODEL, &["--payload-file", path.to_str().unwrap()]);

@@ -101,6 +101,24 @@ impl Ledger for Probe {
     }
 }
 
+/// A scratch directory in memory (`/dev/shm`) where it is writable, else in
+/// the system temp dir. The ledger syncs its money-relevant commits; on a
+/// shared disk those syncs were a quarter of this file's time. What these
+/// tests check (the rows another connection reads, what a reopened ledger
+/// holds) goes through the file system either way.
+fn scratch_dir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(dir) = tempfile::Builder::new()
+            .prefix("skills-video-ledger-")
+            .tempdir_in(shm)
+        {
+            return dir;
+        }
+    }
+    tempfile::tempdir().unwrap()
+}
+
 /// Mutation tried: journal the intent on `Event::Created` instead of
 /// `Event::Started` -> the intent is recorded after one create, and the
 /// held create finds no row on disk: both assertions fail.
@@ -114,7 +132,7 @@ async fn the_intent_is_on_disk_before_the_create_reaches_the_server() {
         )
         .await,
     );
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_dir();
     let path = dir.path().join("ledger.sqlite3");
     let s2 = sim.clone();
     let probe = Arc::new(Probe {
@@ -173,7 +191,7 @@ async fn the_intent_is_on_disk_before_the_create_reaches_the_server() {
 #[tokio::test]
 async fn a_failed_intent_write_stops_the_create() {
     let sim = Arc::new(simulator(0, vec![]).await);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_dir();
     let s2 = sim.clone();
     let probe = Arc::new(Probe {
         inner: SqliteLedger::open(dir.path().join("l.sqlite3")).unwrap(),
@@ -194,7 +212,7 @@ async fn a_failed_intent_write_stops_the_create() {
 /// later id replaces the first and both assertions fail.
 #[tokio::test]
 async fn the_first_id_wins() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_dir();
     let ledger = SqliteLedger::open(dir.path().join("l.sqlite3")).unwrap();
     ledger
         .record_intent(&Intent {
@@ -231,7 +249,7 @@ async fn the_first_id_wins() {
 #[tokio::test]
 async fn resume_of_a_job_with_an_id_completes_with_zero_creates() {
     let sim = simulator(100, vec![]).await;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_dir();
     let path = dir.path().join("l.sqlite3");
     {
         let ledger: Arc<dyn Ledger> = Arc::new(SqliteLedger::open(&path).unwrap());
@@ -269,7 +287,7 @@ async fn resume_of_a_job_with_an_id_completes_with_zero_creates() {
 #[tokio::test]
 async fn an_ambiguous_job_is_resent_only_on_opt_in_and_with_the_same_key() {
     let sim = simulator(0, vec![FaultRule::times(Fault::DropBeforeEvent, 1)]).await;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_dir();
     let ledger: Arc<dyn Ledger> =
         Arc::new(SqliteLedger::open(dir.path().join("l.sqlite3")).unwrap());
     let client = client_with(&sim, ledger.clone());
@@ -325,7 +343,7 @@ async fn an_ambiguous_job_is_resent_only_on_opt_in_and_with_the_same_key() {
 #[tokio::test]
 async fn finished_jobs_with_missing_or_corrupt_outputs_are_reported() {
     let sim = simulator(0, vec![]).await;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_dir();
     let ledger: Arc<dyn Ledger> =
         Arc::new(SqliteLedger::open(dir.path().join("l.sqlite3")).unwrap());
     let client = client_with(&sim, ledger.clone());
@@ -392,7 +410,7 @@ fn ledger_with_one_job(path: &Path) {
 /// is migrated into (its bytes change) and the test fails.
 #[test]
 fn a_file_that_is_not_a_ledger_is_refused_and_left_untouched() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_dir();
     let text = dir.path().join("notes.txt");
     std::fs::write(&text, "my notes, not a database\n".repeat(100)).unwrap();
     let err = SqliteLedger::open(&text).unwrap_err();
@@ -431,7 +449,7 @@ fn a_file_that_is_not_a_ledger_is_refused_and_left_untouched() {
 /// opens and the test fails.
 #[test]
 fn a_ledger_from_a_newer_schema_is_refused_and_kept() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_dir();
     let path = dir.path().join("future.sqlite3");
     ledger_with_one_job(&path);
     patch_header(&path, 60, 99);
@@ -453,7 +471,7 @@ fn a_ledger_from_a_newer_schema_is_refused_and_kept() {
 /// ledger given to a client stops the create (no paid job without a record).
 #[tokio::test]
 async fn a_read_only_ledger_is_a_clear_error_and_sends_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_dir();
     let blocker = dir.path().join("a-file");
     std::fs::write(&blocker, "x").unwrap();
     let err = SqliteLedger::open(blocker.join("ledger.sqlite3")).unwrap_err();
@@ -478,7 +496,7 @@ async fn a_read_only_ledger_is_a_clear_error_and_sends_nothing() {
 /// ledger cannot resume.
 #[tokio::test]
 async fn reopening_keeps_records_and_no_ledger_means_no_resume() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_dir();
     let path = dir.path().join("l.sqlite3");
     ledger_with_one_job(&path);
     ledger_with_one_job(&path);
@@ -500,7 +518,7 @@ async fn reopening_keeps_records_and_no_ledger_means_no_resume() {
 #[tokio::test]
 async fn wait_journals_by_id_and_an_unknown_id_is_not_left_pending() {
     let sim = simulator(0, vec![]).await;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_dir();
     let ledger: Arc<dyn Ledger> =
         Arc::new(SqliteLedger::open(dir.path().join("l.sqlite3")).unwrap());
     let plain = Client::builder()
@@ -529,7 +547,7 @@ async fn wait_journals_by_id_and_an_unknown_id_is_not_left_pending() {
 #[test]
 fn concurrent_opens_of_a_new_ledger_all_succeed() {
     for round in 0..10 {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = scratch_dir();
         let path = dir.path().join(format!("ledger-{round}.sqlite3"));
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(12));
         let handles: Vec<_> = (0..12)

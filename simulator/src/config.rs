@@ -90,9 +90,10 @@ pub fn embedded_spec() -> serde_json::Value {
 /// The [`EMBEDDED_SPEC`] cut down to the create routes of `models` (both the
 /// SSE and the polling route of each; every other path is removed, the
 /// components are kept). A simulator compiles one request validator per
-/// model when it starts, which takes seconds for the whole catalog in a debug
-/// build: a test that generates with one or two models starts its simulator
-/// on this spec in milliseconds. Any other model is then unknown to the
+/// model when it starts (each with only the components it reaches), about
+/// half a second for the whole catalog in a loaded debug build: a test that
+/// generates with one or two models starts its simulator on this spec in
+/// milliseconds. Any other model is then unknown to the
 /// simulator (`404`), so a test that strays from its list fails loudly.
 pub fn embedded_spec_serving(models: &[&str]) -> serde_json::Value {
     let mut spec = embedded_spec();

@@ -179,10 +179,14 @@ impl SpecIndex {
                 Some(s) => convert(&s),
                 None => json!({}),
             };
+            // Only the component schemas this model reaches: compiling (and
+            // meta-validating) every component for every model made a
+            // full-catalog start take seconds in a debug build.
+            let defs = reachable_defs(&root, &defs);
             if let Value::Object(obj) = &mut root {
-                obj.insert("$defs".to_string(), defs.clone());
+                obj.insert("$defs".to_string(), defs);
             } else {
-                root = json!({"allOf": [root], "$defs": defs.clone()});
+                root = json!({"allOf": [root], "$defs": defs});
             }
             let kinds = crate::multipart::property_kinds(&root);
             let validator = jsonschema::options()
@@ -226,6 +230,63 @@ impl SpecIndex {
         let mut ids: Vec<String> = self.models.keys().cloned().collect();
         ids.sort();
         ids
+    }
+}
+
+/// The part of `defs` (an object of converted component schemas) that
+/// `root` reaches through `#/$defs/NAME` references, transitively. Any other
+/// reference that names `$defs` (a name it does not know, an escaped name)
+/// keeps every definition, so pruning never changes what validates.
+fn reachable_defs(root: &Value, defs: &Value) -> Value {
+    let Value::Object(all) = defs else {
+        return defs.clone();
+    };
+    let mut kept = Map::new();
+    let mut pending = vec![root];
+    while let Some(schema) = pending.pop() {
+        let mut refs = Vec::new();
+        collect_refs(schema, &mut refs);
+        for reference in refs {
+            let Some(rest) = reference.strip_prefix("#/$defs/") else {
+                if reference.contains("$defs") {
+                    return defs.clone();
+                }
+                continue;
+            };
+            let name = rest.split('/').next().unwrap_or(rest);
+            match all.get_key_value(name) {
+                Some((key, target)) => {
+                    if !kept.contains_key(key) {
+                        kept.insert(key.clone(), Value::Null);
+                        pending.push(target);
+                    }
+                }
+                None => return defs.clone(),
+            }
+        }
+    }
+    // In the components' order, with their schemas.
+    Value::Object(
+        all.iter()
+            .filter(|(name, _)| kept.contains_key(*name))
+            .map(|(name, schema)| (name.clone(), schema.clone()))
+            .collect(),
+    )
+}
+
+/// Every `$ref` / `$dynamicRef` string in `schema`, at any depth.
+fn collect_refs<'a>(schema: &'a Value, out: &mut Vec<&'a str>) {
+    match schema {
+        Value::Object(obj) => {
+            for (key, value) in obj {
+                match (key.as_str(), value) {
+                    ("$ref" | "$dynamicRef", Value::String(r)) => out.push(r),
+                    _ => collect_refs(value, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
     }
 }
 
@@ -537,6 +598,49 @@ mod tests {
             s["properties"]["n"],
             json!({"type": "number", "exclusiveMinimum": 0})
         );
+    }
+
+    #[test]
+    fn a_model_carries_the_components_it_reaches_and_only_those() {
+        let defs = json!({
+            "A": {"type": "object", "properties": {"b": {"$ref": "#/$defs/B"}}},
+            "B": {"type": "array", "items": {"$ref": "#/$defs/C"}},
+            "C": {"type": "integer", "maximum": 3},
+            "Unused": {"type": "string"}
+        });
+        let root = json!({"$ref": "#/$defs/A"});
+        let kept = reachable_defs(&root, &defs);
+        let names: Vec<&String> = kept.as_object().unwrap().keys().collect();
+        assert_eq!(names, ["A", "B", "C"]);
+        // A reference it cannot resolve by name keeps everything.
+        for unknown in ["#/$defs/Missing", "#/$defs/A%20B", "other.json#/$defs/A"] {
+            let root = json!({"properties": {"x": {"$ref": unknown}}});
+            assert_eq!(reachable_defs(&root, &defs), defs, "{unknown}");
+        }
+        // No reference: no definition.
+        assert_eq!(reachable_defs(&json!({"type": "object"}), &defs), json!({}));
+    }
+
+    #[test]
+    fn a_violation_three_references_deep_is_still_found() {
+        let post = json!({"post": {"requestBody": {"content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/A"}}}}}});
+        let spec = json!({
+            "paths": {"/generation/acme/deep": post},
+            "components": {"schemas": {
+                "A": {"type": "object", "properties": {"b": {"$ref": "#/components/schemas/B"}}},
+                "B": {"type": "array", "items": {"$ref": "#/components/schemas/C"}},
+                "C": {"type": "integer", "maximum": 3},
+                "Unused": {"type": "string"}
+            }}
+        });
+        let index = SpecIndex::load(&spec, &json!({})).unwrap();
+        let route = index.get("acme/deep").unwrap();
+        assert!(route.validate(&json!({"b": [1, 3]})).is_ok());
+        let errors = route.validate(&json!({"b": [1, 4]})).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].loc, vec![json!("body"), json!("b"), json!(1)]);
+        assert_eq!(errors[0].kind, "less_than_equal");
     }
 
     #[test]
