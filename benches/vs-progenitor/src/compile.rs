@@ -34,6 +34,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// The SDK's standalone manifest, written as the codegen compile test writes it.
+#[path = "../../../codegen/tests/common/manifest.rs"]
+mod manifest;
+use manifest::standalone_manifest;
+
 /// One crate to time: its directory, package name and the generated file an edit touches.
 struct Subject {
     label: &'static str,
@@ -380,83 +385,3 @@ fn sdk_package(root: &Path) -> Result<Value, String> {
         .ok_or_else(|| "no skills-video package".to_string())
 }
 
-fn toml_str(s: &str) -> String {
-    Value::from(s).to_string()
-}
-
-fn dependency(dep: &Value) -> String {
-    let mut fields = vec![format!(
-        "version = {}",
-        toml_str(dep["req"].as_str().unwrap_or("*"))
-    )];
-    if let Some(path) = dep["path"].as_str() {
-        fields.push(format!("path = {}", toml_str(path)));
-    }
-    if let Some(package) = dep["rename"].as_str().and(dep["name"].as_str()) {
-        fields.push(format!("package = {}", toml_str(package)));
-    }
-    if dep["uses_default_features"] == false {
-        fields.push("default-features = false".into());
-    }
-    let features: Vec<String> = dep["features"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(toml_str)
-        .collect();
-    if !features.is_empty() {
-        fields.push(format!("features = [{}]", features.join(", ")));
-    }
-    if dep["optional"] == true {
-        fields.push("optional = true".into());
-    }
-    let name = dep["rename"]
-        .as_str()
-        .or(dep["name"].as_str())
-        .unwrap_or_default();
-    format!("{name} = {{ {} }}\n", fields.join(", "))
-}
-
-/// A standalone manifest of the SDK's library (its features and normal
-/// dependencies), as `codegen/tests/compile.rs` writes it.
-fn standalone_manifest(package: &Value) -> String {
-    let mut out = String::from("[workspace]\n\n[package]\n");
-    for key in ["name", "version", "edition"] {
-        out.push_str(&format!(
-            "{key} = {}\n",
-            toml_str(package[key].as_str().unwrap_or_default())
-        ));
-    }
-    out.push_str("\n[features]\n");
-    if let Some(features) = package["features"].as_object() {
-        for (name, enables) in features {
-            let list: Vec<String> = enables
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(toml_str)
-                .collect();
-            out.push_str(&format!("{} = [{}]\n", toml_str(name), list.join(", ")));
-        }
-    }
-    let mut by_target: BTreeMap<String, String> = BTreeMap::new();
-    for dep in package["dependencies"].as_array().into_iter().flatten() {
-        if !dep["kind"].is_null() {
-            continue;
-        }
-        let table = match dep["target"].as_str() {
-            Some(target) => format!("[target.{}.dependencies]", toml_str(target)),
-            None => "[dependencies]".to_string(),
-        };
-        by_target
-            .entry(table)
-            .or_default()
-            .push_str(&dependency(dep));
-    }
-    for (table, deps) in by_target {
-        out.push_str(&format!("\n{table}\n{deps}"));
-    }
-    out
-}

@@ -1,0 +1,93 @@
+//! A standalone `Cargo.toml` for the SDK's library from what `cargo
+//! metadata` resolves for it: shared by the codegen compile test
+//! (`codegen/tests/compile.rs`) and the progenitor comparison
+//! (`benches/vs-progenitor/src/compile.rs`, its own workspace, which
+//! includes this file by path), so both build the SDK the same way.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+/// A TOML string (JSON string escaping is valid TOML basic-string escaping).
+pub fn toml_str(s: &str) -> String {
+    Value::from(s).to_string()
+}
+
+/// One dependency of `cargo metadata` as an inline TOML table.
+fn dependency(dep: &Value) -> String {
+    let mut fields = vec![format!(
+        "version = {}",
+        toml_str(dep["req"].as_str().unwrap_or("*"))
+    )];
+    if let Some(path) = dep["path"].as_str() {
+        fields.push(format!("path = {}", toml_str(path)));
+    }
+    if let Some(package) = dep["rename"].as_str().and(dep["name"].as_str()) {
+        fields.push(format!("package = {}", toml_str(package)));
+    }
+    if dep["uses_default_features"] == false {
+        fields.push("default-features = false".into());
+    }
+    let features: Vec<String> = dep["features"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(toml_str)
+        .collect();
+    if !features.is_empty() {
+        fields.push(format!("features = [{}]", features.join(", ")));
+    }
+    if dep["optional"] == true {
+        fields.push("optional = true".into());
+    }
+    let name = dep["rename"]
+        .as_str()
+        .or(dep["name"].as_str())
+        .unwrap_or_default();
+    format!("{name} = {{ {} }}\n", fields.join(", "))
+}
+
+/// A standalone manifest for the SDK's library from its resolved metadata:
+/// its features and normal dependencies (per target where they have one),
+/// without benches, tests, examples and dev-dependencies.
+pub fn standalone_manifest(package: &Value) -> String {
+    let mut out = String::from("[workspace]\n\n[package]\n");
+    for key in ["name", "version", "edition"] {
+        out.push_str(&format!(
+            "{key} = {}\n",
+            toml_str(package[key].as_str().unwrap_or_default())
+        ));
+    }
+    out.push_str("\n[features]\n");
+    if let Some(features) = package["features"].as_object() {
+        for (name, enables) in features {
+            let list: Vec<String> = enables
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(toml_str)
+                .collect();
+            out.push_str(&format!("{} = [{}]\n", toml_str(name), list.join(", ")));
+        }
+    }
+    let mut by_target: BTreeMap<String, String> = BTreeMap::new();
+    for dep in package["dependencies"].as_array().into_iter().flatten() {
+        if !dep["kind"].is_null() {
+            continue; // dev- and build-dependencies are not the library's
+        }
+        let table = match dep["target"].as_str() {
+            Some(target) => format!("[target.{}.dependencies]", toml_str(target)),
+            None => "[dependencies]".to_string(),
+        };
+        by_target
+            .entry(table)
+            .or_default()
+            .push_str(&dependency(dep));
+    }
+    for (table, deps) in by_target {
+        out.push_str(&format!("\n{table}\n{deps}"));
+    }
+    out
+}
