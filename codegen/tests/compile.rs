@@ -19,37 +19,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
-
 use common::{fixtures, generate_fixture, workspace_root};
-use manifest::{standalone_manifest, toml_str};
-
-/// The SDK's package as `cargo metadata` resolves it (workspace values filled in).
-fn sdk_package(root: &Path) -> Value {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .current_dir(root)
-        .output()
-        .expect("cargo metadata runs");
-    assert!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let metadata: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON");
-    metadata["packages"]
-        .as_array()
-        .and_then(|p| p.iter().find(|p| p["name"] == "skills-video"))
-        .cloned()
-        .expect("the workspace has the skills-video package")
-}
+use manifest::{sdk_package, standalone_manifest, toml_str};
 
 /// Every file under `dir` (relative path → bytes), skipping the directory `skip`.
 fn read_tree(dir: &Path, skip: &Path, prefix: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
@@ -241,7 +212,9 @@ fn manifest_from_metadata_keeps_features_paths_and_targets() {
 fn fixture_modules_compile_in_place_of_sdk_generated() {
     let root = workspace_root();
     let base = root.join("target/codegen-compile-test");
-    let manifest = standalone_manifest(&sdk_package(&root));
+    let manifest = standalone_manifest(
+        &sdk_package(&root).expect("cargo metadata resolves the skills-video package"),
+    );
     let names = fixtures();
     assert!(!names.is_empty(), "no fixture under codegen/tests/fixtures");
     let generated: Vec<(String, skills_video_codegen::Files)> = names

@@ -32,12 +32,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 /// The SDK's standalone manifest, written as the codegen compile test writes it.
 #[path = "../../../codegen/tests/common/manifest.rs"]
 mod manifest;
-use manifest::standalone_manifest;
+use manifest::{sdk_package, standalone_manifest};
 
 /// One crate to time: its directory, package name and the generated file an edit touches.
 struct Subject {
@@ -359,29 +357,3 @@ fn read_tree(
     }
     Ok(())
 }
-
-/// The SDK's package as `cargo metadata` resolves it.
-fn sdk_package(root: &Path) -> Result<Value, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .current_dir(root)
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    let metadata: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-    metadata["packages"]
-        .as_array()
-        .and_then(|p| p.iter().find(|p| p["name"] == "skills-video"))
-        .cloned()
-        .ok_or_else(|| "no skills-video package".to_string())
-}
-

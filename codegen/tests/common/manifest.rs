@@ -5,8 +5,36 @@
 //! includes this file by path), so both build the SDK the same way.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
 
 use serde_json::Value;
+
+/// The SDK's package as `cargo metadata` resolves it (workspace values
+/// filled in), from the workspace at `root`.
+pub fn sdk_package(root: &Path) -> Result<Value, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(root)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let metadata: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    metadata["packages"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "skills-video"))
+        .cloned()
+        .ok_or_else(|| "no skills-video package".to_string())
+}
 
 /// A TOML string (JSON string escaping is valid TOML basic-string escaping).
 pub fn toml_str(s: &str) -> String {
