@@ -26,7 +26,8 @@ pub struct ChaosConfig {
     pub bin: PathBuf,
     /// The seed of every random choice.
     pub seed: u64,
-    /// Generations to run.
+    /// Generations to run (extra ones come on top when a kill is still owed
+    /// after every planned generation has started).
     pub generations: usize,
     /// Generation processes to kill (at least; `resume` kills come on top).
     pub kills: usize,
@@ -64,7 +65,7 @@ impl ChaosConfig {
 pub struct ChaosReport {
     /// The seed.
     pub seed: u64,
-    /// Generations intended.
+    /// Generations intended, extra ones that carried an owed kill included.
     pub generations: usize,
     /// Processes killed, by what the ledger said right after the kill.
     pub kills: BTreeMap<&'static str, usize>,
@@ -189,9 +190,8 @@ pub fn run(config: &ChaosConfig) -> Result<ChaosReport, String> {
         ..Default::default()
     };
 
-    let keys: Vec<String> = (0..config.generations)
-        .map(|i| format!("chaos-{}-{i}", config.seed))
-        .collect();
+    let key_of = |i: usize| format!("chaos-{}-{i}", config.seed);
+    let mut keys: Vec<String> = (0..config.generations).map(key_of).collect();
     let mut to_kill = BTreeSet::new();
     // Marked among the first three quarters, so that a kill owed by a process
     // that ended before its moment still finds a later one.
@@ -199,7 +199,7 @@ pub fn run(config: &ChaosConfig) -> Result<ChaosReport, String> {
     while to_kill.len() < config.kills.min(candidates) {
         to_kill.insert(rng.gen_range(0..candidates));
     }
-    let generate = |i: usize| -> Result<Child, String> {
+    let generate = |i: usize, key: &str| -> Result<Child, String> {
         command(config, &base, &ledger)
             .args([
                 "generate",
@@ -207,7 +207,7 @@ pub fn run(config: &ChaosConfig) -> Result<ChaosReport, String> {
                 "--poll-interval",
                 "0.05",
                 "--idempotency-key",
-                &keys[i],
+                key,
                 "--prompt",
             ])
             .arg(format!("chaos {i}"))
@@ -220,8 +220,16 @@ pub fn run(config: &ChaosConfig) -> Result<ChaosReport, String> {
     // Phase 1: every generation once, some killed.
     let mut next = 0;
     let mut owed = 0usize;
+    // Kills still owed when every planned generation has started are paid by
+    // extra generations (at most this many), so the run delivers its kills
+    // even when the simulator finishes generations faster than the window.
+    let mut extra_left = config.kills * 4;
     let mut running: Vec<(usize, Child, Option<Instant>)> = Vec::new();
-    while next < keys.len() || !running.is_empty() {
+    while next < keys.len() || !running.is_empty() || (owed > 0 && extra_left > 0) {
+        if next == keys.len() && owed > 0 && extra_left > 0 {
+            extra_left -= 1;
+            keys.push(key_of(keys.len()));
+        }
         if Instant::now() > deadline {
             return Err(format!(
                 "seed {}: over the time limit in the generate phase",
@@ -230,22 +238,25 @@ pub fn run(config: &ChaosConfig) -> Result<ChaosReport, String> {
         }
         while running.len() < config.concurrency && next < keys.len() {
             // A kill owed by a process that ended before its moment moves to this one.
-            let kill = to_kill.contains(&next)
-                || (owed > 0 && {
-                    owed -= 1;
-                    true
-                });
-            let kill_at = kill.then(|| {
-                // A quarter early (start-up, intent, create), the rest anywhere in the window.
+            let planned = to_kill.contains(&next);
+            let paid_forward = !planned && owed > 0 && {
+                owed -= 1;
+                true
+            };
+            let kill_at = (planned || paid_forward).then(|| {
+                // A quarter early (start-up, intent, create), the rest anywhere
+                // in the window; a kill carried forward lands early, since its
+                // first target already outlived the window.
                 let window = config.kill_window.as_millis() as u64;
-                let ms = match rng.gen_range(0..4) {
-                    0 => rng.gen_range(0..60),
-                    1 => rng.gen_range(60..200.min(window).max(61)),
+                let early = 200.min(window).max(61);
+                let ms = match (paid_forward, rng.gen_range(0..4)) {
+                    (_, 0) => rng.gen_range(0..60),
+                    (true, _) | (false, 1) => rng.gen_range(60..early),
                     _ => rng.gen_range(0..window.max(1)),
                 };
                 Instant::now() + Duration::from_millis(ms)
             });
-            running.push((next, generate(next)?, kill_at));
+            running.push((next, generate(next, &keys[next])?, kill_at));
             next += 1;
         }
         let mut i = 0;
@@ -272,6 +283,8 @@ pub fn run(config: &ChaosConfig) -> Result<ChaosReport, String> {
         }
         std::thread::sleep(Duration::from_millis(2));
     }
+
+    report.generations = keys.len();
 
     // Phase 2: `resume` runs, killed at random moments.
     for _ in 0..config.resume_kills {
@@ -310,7 +323,7 @@ pub fn run(config: &ChaosConfig) -> Result<ChaosReport, String> {
     for (i, key) in keys.iter().enumerate() {
         if !journaled.contains(key) {
             report.rerun_never_sent += 1;
-            let status = generate(i)?.wait().map_err(|e| e.to_string())?;
+            let status = generate(i, key)?.wait().map_err(|e| e.to_string())?;
             if !status.success() {
                 return Err(format!(
                     "seed {}: the re-run of {key} failed ({status})",
