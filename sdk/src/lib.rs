@@ -84,6 +84,7 @@ pub mod lifecycle;
 pub mod media;
 pub mod model;
 pub mod multipart;
+mod request_de;
 pub mod retry;
 pub mod sse;
 pub mod status;

@@ -261,15 +261,18 @@ fn struct_text(
     line(
         out,
         0,
-        if derive_default {
-            "#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]"
-        } else {
-            "#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]"
+        match (derive_default, role) {
+            (true, Role::Response) => {
+                "#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]"
+            }
+            (false, Role::Response) => {
+                "#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]"
+            }
+            // A request's `Deserialize` is the `read_fields!` call below.
+            (true, Role::Request) => "#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]",
+            (false, Role::Request) => "#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]",
         },
     );
-    if role == Role::Request && !open {
-        line(out, 0, "#[serde(deny_unknown_fields)]");
-    }
     if role == Role::Request {
         line(out, 0, "#[non_exhaustive]");
     }
@@ -325,6 +328,7 @@ fn struct_text(
         line(out, 0, "}");
     }
     if role == Role::Request {
+        pretty_items(out, read_fields_call(def, fields, open))?;
         builder_text(out, def, fields, open)?;
     }
     validate_text(out, def, fields, unchecked)

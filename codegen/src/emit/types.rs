@@ -110,7 +110,11 @@ pub(super) fn struct_def(
     });
     let derive_default = role == Role::Response || !fields.iter().any(is_constructor_arg);
     let default = derive_default.then(|| quote!(Default,));
-    let deny = (role == Role::Request && !open).then(|| quote!(#[serde(deny_unknown_fields)]));
+    // A request's `Deserialize` comes from the runtime's `read_fields!`
+    // (cheaper to compile than the derive; `deny_unknown_fields` is its
+    // default), a response's from the derive.
+    let derive_de = (role == Role::Response).then(|| quote!(, ::serde::Deserialize));
+    let reader = (role == Role::Request).then(|| read_fields_call(def, fields, open));
     // A request that gains an optional field stays source-compatible: callers
     // build it with `new` and setters, never a struct literal.
     let non_exhaustive = (role == Role::Request).then(|| quote!(#[non_exhaustive]));
@@ -125,15 +129,32 @@ pub(super) fn struct_def(
     let validate = validate_impl(def, fields, unchecked);
     quote! {
         #docs
-        #[derive(Debug, Clone, PartialEq, #default ::serde::Serialize, ::serde::Deserialize)]
-        #deny
+        #[derive(Debug, Clone, PartialEq, #default ::serde::Serialize #derive_de)]
         #non_exhaustive
         pub struct #name {
             #(#field_tokens)*
             #extra
         }
+        #reader
         #builder
         #validate
+    }
+}
+
+/// `crate::request_de::read_fields!(Name [open] { rust = "wire" [required], ... });`:
+/// a request struct's `Deserialize` (`required` marks a field that is not an
+/// `Option`, so its absence is serde's `missing field` error).
+pub(super) fn read_fields_call(def: &TypeDef, fields: &[Field], open: bool) -> TokenStream {
+    let name = ident(&def.name);
+    let open = open.then(|| quote!(open));
+    let members = fields.iter().map(|f| {
+        let rust = ident(&f.rust);
+        let wire = &f.wire;
+        let required = (!is_option(f, def.role)).then(|| quote!(required));
+        quote!(#rust = #wire #required)
+    });
+    quote! {
+        crate::request_de::read_fields!(#name #open { #(#members),* });
     }
 }
 
