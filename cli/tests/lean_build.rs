@@ -4,7 +4,9 @@
 
 use std::process::Command;
 
-fn normal_deps(features: &[&str]) -> String {
+/// `cargo tree -p skills-video-cli` with these edge kinds and features, one
+/// package per line.
+fn deps(edges: &str, features: &[&str]) -> String {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .args([
@@ -12,7 +14,7 @@ fn normal_deps(features: &[&str]) -> String {
             "-p",
             "skills-video-cli",
             "-e",
-            "normal",
+            edges,
             "--prefix",
             "none",
             "--offline",
@@ -29,6 +31,10 @@ fn normal_deps(features: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+fn normal_deps(features: &[&str]) -> String {
+    deps("normal", features)
+}
+
 #[test]
 fn without_the_demo_there_is_no_simulator_axum_or_jsonschema() {
     let lean = normal_deps(&["--no-default-features"]);
@@ -36,6 +42,15 @@ fn without_the_demo_there_is_no_simulator_axum_or_jsonschema() {
         assert!(
             !lean.lines().any(|l| l.starts_with(name)),
             "{name} in the lean build:\n{lean}"
+        );
+    }
+    // Not even to test or build it: the tree with every edge kind (the
+    // command issue 12 names) has neither axum nor jsonschema.
+    let every_edge = deps("all", &["--no-default-features"]);
+    for name in ["axum ", "jsonschema "] {
+        assert!(
+            !every_edge.lines().any(|l| l.starts_with(name)),
+            "{name} in the tree without default features:\n{every_edge}"
         );
     }
     // The default build has the demo, so the check above is not vacuous.

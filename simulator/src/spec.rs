@@ -290,6 +290,20 @@ fn collect_refs<'a>(schema: &'a Value, out: &mut Vec<&'a str>) {
     }
 }
 
+/// The errors of `instance` against a JSON Schema document (its draft taken
+/// from `$schema`, 2020-12 by default), each as `message at /pointer`; an
+/// error when the schema does not compile. The validator the simulator
+/// checks requests with, for code that publishes JSON Schemas of its own:
+/// the CLI's MCP tests check its tools' input schemas with it, so the CLI
+/// itself needs no schema validator, not even to test.
+pub fn json_schema_errors(schema: &Value, instance: &Value) -> Result<Vec<String>, String> {
+    let validator = jsonschema::validator_for(schema).map_err(|e| e.to_string())?;
+    Ok(validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect())
+}
+
 /// Converts an OpenAPI 3.0 schema object to JSON Schema 2020-12.
 pub fn convert(schema: &Value) -> Value {
     let Value::Object(obj) = schema else {
