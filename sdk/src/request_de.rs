@@ -109,6 +109,40 @@ impl<'de, A: MapAccess<'de>> Members<'de, A> {
         Ok(())
     }
 
+    /// [`once`](Self::once) for an optional field of a closed string enum:
+    /// read as the text's index in the enum's table, the same code for
+    /// every enum (see [`Choice`](crate::wire_enum::Choice)).
+    pub(crate) fn once_choice<C: crate::wire_enum::Choice>(
+        &mut self,
+        slot: &mut Option<Option<C>>,
+        name: &'static str,
+    ) -> Result<(), A::Error> {
+        if slot.is_some() {
+            return Err(de::Error::duplicate_field(name));
+        }
+        let index = self
+            .map
+            .next_value_seed(crate::wire_enum::OptionalChoiceSeed(C::WIRE))?;
+        *slot = Some(index.map(|i| C::VALUES[i]));
+        Ok(())
+    }
+
+    /// [`once_choice`](Self::once_choice) for a required field.
+    pub(crate) fn once_required_choice<C: crate::wire_enum::Choice>(
+        &mut self,
+        slot: &mut Option<C>,
+        name: &'static str,
+    ) -> Result<(), A::Error> {
+        if slot.is_some() {
+            return Err(de::Error::duplicate_field(name));
+        }
+        let index = self
+            .map
+            .next_value_seed(crate::wire_enum::ChoiceSeed(C::WIRE))?;
+        *slot = Some(C::VALUES[index]);
+        Ok(())
+    }
+
     /// Reads a member the struct does not name into its `extra` map.
     // Only open structs call it, and a feature set may have none (`images`).
     #[allow(dead_code)]
@@ -163,12 +197,25 @@ impl Visitor<'_> for Key {
 /// A request struct's `Deserialize` and [`ReadFields`]: the struct's name,
 /// `open` when it keeps unknown members in its `extra` map, then each field
 /// as `rust_name = "wire_name"`, with `required` after a field that must be
-/// present (not an `Option`).
+/// present (not an `Option`) and `choice` after one whose type is a closed
+/// string enum (read through its table, see `wire_enum::Choice`).
 macro_rules! read_fields {
-    (@finish $slot:ident required $wire:literal) => {
+    (@read $members:ident $slot:ident $wire:literal) => {
+        $members.once(&mut $slot, $wire)?
+    };
+    (@read $members:ident $slot:ident $wire:literal required) => {
+        $members.once(&mut $slot, $wire)?
+    };
+    (@read $members:ident $slot:ident $wire:literal choice) => {
+        $members.once_choice(&mut $slot, $wire)?
+    };
+    (@read $members:ident $slot:ident $wire:literal required choice) => {
+        $members.once_required_choice(&mut $slot, $wire)?
+    };
+    (@finish $slot:ident $wire:literal required $($choice:ident)?) => {
         $crate::request_de::required($slot, $wire)?
     };
-    (@finish $slot:ident $wire:literal) => {
+    (@finish $slot:ident $wire:literal $($choice:ident)?) => {
         $slot.unwrap_or_default()
     };
     (@rest $members:ident $key:ident) => {
@@ -178,7 +225,7 @@ macro_rules! read_fields {
     (@rest $members:ident $key:ident $extra:ident) => {
         $members.extra(&mut $extra, $key)?
     };
-    (@impl $name:ident, $open:literal, { $($field:ident = $wire:literal $($required:ident)?),* $(,)? } $(, $extra:ident)?) => {
+    (@impl $name:ident, $open:literal, { $($field:ident = $wire:literal $($flag:ident)*),* $(,)? } $(, $extra:ident)?) => {
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(
                 deserializer: D,
@@ -198,12 +245,12 @@ macro_rules! read_fields {
                 $(let mut $extra = ::serde_json::Map::new();)?
                 while let ::std::option::Option::Some(key) = members.next_key()? {
                     match key.as_str() {
-                        $($wire => members.once(&mut $field, $wire)?,)*
+                        $($wire => $crate::request_de::read_fields!(@read members $field $wire $($flag)*),)*
                         _ => $crate::request_de::read_fields!(@rest members key $($extra)?),
                     }
                 }
                 ::std::result::Result::Ok(Self {
-                    $($field: $crate::request_de::read_fields!(@finish $field $($required)? $wire),)*
+                    $($field: $crate::request_de::read_fields!(@finish $field $wire $($flag)*),)*
                     $($extra,)?
                 })
             }

@@ -9,8 +9,8 @@
 // enabled `images`/`videos` features (the only integer enum is a video model's).
 #![allow(unused_macros, unused_imports, dead_code)]
 
-/// What both string macros share: `Display` and serde through the wire
-/// text (`as_str` out, `FromStr` in; an open enum's `FromStr` never fails).
+/// What both string macros share: `Display` and `Serialize` through the
+/// wire text (`as_str`).
 macro_rules! wire_text {
     ($name:ident) => {
         impl ::std::fmt::Display for $name {
@@ -26,6 +26,13 @@ macro_rules! wire_text {
                 serializer.serialize_str(self.as_str())
             }
         }
+    };
+}
+pub(crate) use wire_text;
+
+/// An open enum's `Deserialize`: through its `FromStr`, which never fails.
+macro_rules! open_text_de {
+    ($name:ident) => {
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(
                 deserializer: D,
@@ -38,7 +45,7 @@ macro_rules! wire_text {
         }
     };
 }
-pub(crate) use wire_text;
+pub(crate) use open_text_de;
 
 /// A closed set of string values (request fields): unknown text is an error
 /// that lists the allowed values.
@@ -65,6 +72,17 @@ macro_rules! string_enum {
                         $crate::validation::UnknownValue::of_wire(other, &[$($wire),+]),
                     ),
                 }
+            }
+        }
+        impl $crate::wire_enum::Choice for $name {
+            const VALUES: &'static [Self] = Self::ALL;
+            const WIRE: &'static [&'static str] = &[$($wire),+];
+        }
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                $crate::wire_enum::deserialize_choice(deserializer)
             }
         }
         $crate::wire_enum::wire_text!($name);
@@ -104,6 +122,7 @@ macro_rules! open_string_enum {
             }
         }
         $crate::wire_enum::wire_text!($name);
+        $crate::wire_enum::open_text_de!($name);
     };
 }
 pub(crate) use open_string_enum;
@@ -199,4 +218,100 @@ pub(crate) fn deserialize_whole_number<'de, D: serde::Deserializer<'de>>(
         }
     }
     deserializer.deserialize_any(Whole)
+}
+
+/// A closed set of string values (every `string_enum!`): its values and their
+/// wire texts, index for index. Reading one is finding the index of the text
+/// ([`ChoiceSeed`]), which is the same code for every enum: the ~140 request
+/// enums share one reader per deserializer instead of a chain each.
+pub(crate) trait Choice: Copy + 'static {
+    /// Every value, in spec order.
+    const VALUES: &'static [Self];
+    /// Their wire texts, in the same order.
+    const WIRE: &'static [&'static str];
+}
+
+/// A [`Choice`]'s `Deserialize`.
+pub(crate) fn deserialize_choice<'de, C: Choice, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<C, D::Error> {
+    use serde::de::DeserializeSeed;
+    ChoiceSeed(C::WIRE)
+        .deserialize(deserializer)
+        .map(|i| C::VALUES[i])
+}
+
+/// Reads a wire text as its index in the table: a string, else serde's
+/// `invalid type` error (expected "a string", as a `String` field words it);
+/// a text not in the table is the enum's `FromStr` error.
+#[derive(Clone, Copy)]
+pub(crate) struct ChoiceSeed(pub(crate) &'static [&'static str]);
+
+impl<'de> serde::de::DeserializeSeed<'de> for ChoiceSeed {
+    type Value = usize;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
+        deserializer.deserialize_string(self)
+    }
+}
+
+impl serde::de::Visitor<'_> for ChoiceSeed {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<usize, E> {
+        self.0
+            .iter()
+            .position(|w| *w == text)
+            .ok_or_else(|| E::custom(crate::validation::UnknownValue::of_wire(text, self.0)))
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<usize, E> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.visit_str(text),
+            Err(_) => Err(E::invalid_value(serde::de::Unexpected::Bytes(bytes), &self)),
+        }
+    }
+}
+
+/// An optional [`ChoiceSeed`]: `null` is `None`, as for an `Option` field.
+#[derive(Clone, Copy)]
+pub(crate) struct OptionalChoiceSeed(pub(crate) &'static [&'static str]);
+
+impl<'de> serde::de::DeserializeSeed<'de> for OptionalChoiceSeed {
+    type Value = Option<usize>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Option<usize>, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for OptionalChoiceSeed {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("option")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Option<usize>, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Option<usize>, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Option<usize>, D::Error> {
+        use serde::de::DeserializeSeed;
+        ChoiceSeed(self.0).deserialize(deserializer).map(Some)
+    }
 }

@@ -15,7 +15,23 @@ use skills_video::models::google_nano_banana_pro::{
 use skills_video::models::kling_ai_kling_v2_6::KlingAiKlingV2_6TextImageToVideo;
 use skills_video::Media;
 
-/// `GoogleNanoBananaProRequest` as the generator wrote it before, with the derive.
+/// A value enum read as its `Deserialize` read it before the shared
+/// `ChoiceSeed`: the text, then `FromStr` (whose error is serde's custom one).
+#[derive(Debug)]
+#[allow(dead_code)]
+struct ByText<E>(E);
+
+impl<'de, E: std::str::FromStr<Err = skills_video::validation::UnknownValue>> Deserialize<'de>
+    for ByText<E>
+{
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        text.parse().map(ByText).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `GoogleNanoBananaProRequest` as the generator wrote it before, with the
+/// derive (and its enums read through their text).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
@@ -26,11 +42,11 @@ struct DerivedNanoBananaPro {
     #[serde(default)]
     num_images: Option<i64>,
     #[serde(default)]
-    aspect_ratio: Option<AspectRatio>,
+    aspect_ratio: Option<ByText<AspectRatio>>,
     #[serde(default)]
-    resolution: Option<Resolution>,
+    resolution: Option<ByText<Resolution>>,
     #[serde(default)]
-    output_format: Option<OutputFormat>,
+    output_format: Option<ByText<OutputFormat>>,
     #[serde(default)]
     seed: Option<i64>,
     #[serde(default)]
@@ -56,6 +72,9 @@ const PAYLOADS: &[&str] = &[
     r#"{"prompt": "a fox", "num_images": 2.5}"#,
     r#"{"prompt": "a fox", "aspect_ratio": "2:1"}"#,
     r#"{"prompt": "a fox", "aspect_ratio": 5}"#,
+    r#"{"prompt": "a fox", "aspect_ratio": ["16:9"]}"#,
+    r#"{"prompt": "a fox", "resolution": "4k"}"#,
+    r#"{"prompt": "a fox", "output_format": null, "resolution": "2K"}"#,
     r#"{"prompt": "a fox", "image_urls": "https://e.com/a.png"}"#,
     r#"{"prompt": "a fox", "image_urls": ["https://e.com/a.png", 5]}"#,
     r#"{"prompt": "a fox", "enable_web_search": "yes"}"#,
@@ -68,11 +87,26 @@ const PAYLOADS: &[&str] = &[
     r#"{"prompt": "a fox",}"#,
 ];
 
-/// The outcome as text: the value's debug form, or the error with its position.
+/// The outcome: nothing, or the error's text with its line and column.
 fn outcome<T: for<'de> Deserialize<'de> + std::fmt::Debug>(payload: &str) -> Result<(), String> {
     serde_json::from_str::<T>(payload)
         .map(|_| ())
         .map_err(|e| format!("{e} (line {}, column {})", e.line(), e.column()))
+}
+
+/// An unknown enum text is reported at the text's closing quote, where the
+/// shared reader looks it up; the derive parsed it after the read, one
+/// column later. The same error otherwise: compare without that column.
+fn same_but_unknown_value_column(ours: &str, derived: &str) -> bool {
+    let strip = |s: &str| s.split(" at line ").next().unwrap_or(s).to_string();
+    let column = |s: &str| {
+        s.rsplit("column ")
+            .next()
+            .and_then(|c| c.trim_end_matches(')').parse::<i64>().ok())
+    };
+    ours.starts_with("unknown value ")
+        && strip(ours) == strip(derived)
+        && matches!((column(ours), column(derived)), (Some(a), Some(b)) if b - a == 1)
 }
 
 #[test]
@@ -82,8 +116,23 @@ fn every_payload_reads_as_the_derive_read_it() {
         let ours = outcome::<GoogleNanoBananaProRequest>(payload);
         let derived = outcome::<DerivedNanoBananaPro>(payload)
             .map_err(|e| e.replace("DerivedNanoBananaPro", "GoogleNanoBananaProRequest"));
-        assert_eq!(ours, derived, "payload {payload}");
+        match (&ours, &derived) {
+            (Err(a), Err(b)) if same_but_unknown_value_column(a, b) => {}
+            _ => assert_eq!(ours, derived, "payload {payload}"),
+        }
         errors += ours.is_err() as usize;
+        // A payload that reads is read as given: written back, it is the
+        // payload without its `null` members (unset fields are not written).
+        if ours.is_ok() {
+            let read: GoogleNanoBananaProRequest = serde_json::from_str(payload).unwrap();
+            let mut given: serde_json::Value = serde_json::from_str(payload).unwrap();
+            given.as_object_mut().unwrap().retain(|_, v| !v.is_null());
+            assert_eq!(
+                serde_json::to_value(&read).unwrap(),
+                given,
+                "payload {payload}"
+            );
+        }
     }
     // The set exercises errors, not only successes.
     assert!(errors >= 15, "{errors} errors");

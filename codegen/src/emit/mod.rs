@@ -233,21 +233,30 @@ pub fn emit_timed(ir: &Ir, previous: &Previous<'_>) -> Result<(Files, EmitTiming
 pub(super) struct Unchecked {
     shared: BTreeSet<String>,
     local: BTreeSet<String>,
+    /// The closed string enums (`string_enum!`, request side): a field of
+    /// one is read through the enum's table (`choice` in `read_fields!`).
+    /// By (local to the model, name).
+    choices: BTreeSet<(bool, String)>,
 }
 
 impl Unchecked {
     fn of(defs: &[TypeDef], shared: Option<&Unchecked>) -> Unchecked {
         let mut names = BTreeSet::new();
+        let is_local = shared.is_some();
+        let mut choices = shared.map(|s| s.choices.clone()).unwrap_or_default();
         for d in defs {
-            if matches!(d.kind, TypeKind::Enum { .. }) {
+            if let TypeKind::Enum { variants } = &d.kind {
                 names.insert(d.name.clone());
+                if d.role == Role::Request && variants.iter().all(|v| v.wire.is_string()) {
+                    choices.insert((is_local, d.name.clone()));
+                }
             }
         }
         let mut out = Unchecked {
             shared: shared.map(|s| s.shared.clone()).unwrap_or_default(),
             local: BTreeSet::new(),
+            choices,
         };
-        let is_local = shared.is_some();
         if is_local {
             out.local = names;
         } else {
@@ -270,6 +279,15 @@ impl Unchecked {
             if out.shared.len() + out.local.len() == before {
                 return out;
             }
+        }
+    }
+
+    /// Whether `ty` is a closed string enum (see `choices`).
+    pub(super) fn is_choice(&self, ty: &TypeRef) -> bool {
+        match ty {
+            TypeRef::Shared(n) => self.choices.contains(&(false, n.clone())),
+            TypeRef::Local(n) => self.choices.contains(&(true, n.clone())),
+            _ => false,
         }
     }
 

@@ -328,7 +328,7 @@ fn struct_text(
         line(out, 0, "}");
     }
     if role == Role::Request {
-        pretty_items(out, read_fields_call(def, fields, open))?;
+        read_fields_text(out, def, fields, open, unchecked);
         builder_text(out, def, fields, open)?;
     }
     validate_text(out, def, fields, unchecked)
@@ -719,6 +719,38 @@ fn enum_text(
     words.push("}".into());
     macro_call(out, &format!("crate::wire_enum::{macro_name}"), &words);
     Ok(())
+}
+
+/// [`read_fields_call`] as text, in the layout [`macro_call`] spells.
+fn read_fields_text(
+    out: &mut String,
+    def: &TypeDef,
+    fields: &[Field],
+    open: bool,
+    unchecked: &Unchecked,
+) {
+    let mut words = vec![def.name.clone()];
+    if open {
+        words.push("open".into());
+    }
+    words.push("{".into());
+    for (i, f) in fields.iter().enumerate() {
+        let mut member = vec![f.rust.clone(), "=".into(), lit(&f.wire)];
+        if !is_option(f, def.role) {
+            member.push("required".into());
+        }
+        if unchecked.is_choice(&f.ty) {
+            member.push("choice".into());
+        }
+        if i + 1 < fields.len() {
+            if let Some(last) = member.last_mut() {
+                last.push(',');
+            }
+        }
+        words.extend(member);
+    }
+    words.push("}".into());
+    macro_call(out, "crate::request_de::read_fields", &words);
 }
 
 /// `path!(words);` as prettyplease prints a macro call at the top level:

@@ -114,7 +114,7 @@ pub(super) fn struct_def(
     // (cheaper to compile than the derive; `deny_unknown_fields` is its
     // default), a response's from the derive.
     let derive_de = (role == Role::Response).then(|| quote!(, ::serde::Deserialize));
-    let reader = (role == Role::Request).then(|| read_fields_call(def, fields, open));
+    let reader = (role == Role::Request).then(|| read_fields_call(def, fields, open, unchecked));
     // A request that gains an optional field stays source-compatible: callers
     // build it with `new` and setters, never a struct literal.
     let non_exhaustive = (role == Role::Request).then(|| quote!(#[non_exhaustive]));
@@ -141,17 +141,24 @@ pub(super) fn struct_def(
     }
 }
 
-/// `crate::request_de::read_fields!(Name [open] { rust = "wire" [required], ... });`:
+/// `crate::request_de::read_fields!(Name [open] { rust = "wire" [required] [choice], ... });`:
 /// a request struct's `Deserialize` (`required` marks a field that is not an
-/// `Option`, so its absence is serde's `missing field` error).
-pub(super) fn read_fields_call(def: &TypeDef, fields: &[Field], open: bool) -> TokenStream {
+/// `Option`, so its absence is serde's `missing field` error; `choice` one
+/// whose type is a closed string enum, read through the enum's table).
+pub(super) fn read_fields_call(
+    def: &TypeDef,
+    fields: &[Field],
+    open: bool,
+    unchecked: &Unchecked,
+) -> TokenStream {
     let name = ident(&def.name);
     let open = open.then(|| quote!(open));
     let members = fields.iter().map(|f| {
         let rust = ident(&f.rust);
         let wire = &f.wire;
         let required = (!is_option(f, def.role)).then(|| quote!(required));
-        quote!(#rust = #wire #required)
+        let choice = unchecked.is_choice(&f.ty).then(|| quote!(choice));
+        quote!(#rust = #wire #required #choice)
     });
     quote! {
         crate::request_de::read_fields!(#name #open { #(#members),* });
