@@ -102,10 +102,7 @@ impl<'de, A: MapAccess<'de>> Members<'de, A> {
         slot: &mut Option<F>,
         name: &'static str,
     ) -> Result<(), A::Error> {
-        if slot.is_some() {
-            return Err(de::Error::duplicate_field(name));
-        }
-        *slot = Some(self.map.next_value()?);
+        *slot = Some(self.first(slot.is_some(), name, PhantomData::<F>)?);
         Ok(())
     }
 
@@ -117,12 +114,8 @@ impl<'de, A: MapAccess<'de>> Members<'de, A> {
         slot: &mut Option<Option<C>>,
         name: &'static str,
     ) -> Result<(), A::Error> {
-        if slot.is_some() {
-            return Err(de::Error::duplicate_field(name));
-        }
-        let index = self
-            .map
-            .next_value_seed(crate::wire_enum::OptionalChoiceSeed(C::WIRE))?;
+        let seed = crate::wire_enum::OptionalChoiceSeed(C::WIRE);
+        let index = self.first(slot.is_some(), name, seed)?;
         *slot = Some(index.map(|i| C::VALUES[i]));
         Ok(())
     }
@@ -133,14 +126,24 @@ impl<'de, A: MapAccess<'de>> Members<'de, A> {
         slot: &mut Option<C>,
         name: &'static str,
     ) -> Result<(), A::Error> {
-        if slot.is_some() {
-            return Err(de::Error::duplicate_field(name));
-        }
-        let index = self
-            .map
-            .next_value_seed(crate::wire_enum::ChoiceSeed(C::WIRE))?;
+        let seed = crate::wire_enum::ChoiceSeed(C::WIRE);
+        let index = self.first(slot.is_some(), name, seed)?;
         *slot = Some(C::VALUES[index]);
         Ok(())
+    }
+
+    /// The member's value read with `seed`, unless the member was `seen`
+    /// already: then serde's `duplicate field` error.
+    fn first<S: DeserializeSeed<'de>>(
+        &mut self,
+        seen: bool,
+        name: &'static str,
+        seed: S,
+    ) -> Result<S::Value, A::Error> {
+        if seen {
+            return Err(de::Error::duplicate_field(name));
+        }
+        self.map.next_value_seed(seed)
     }
 
     /// Reads a member the struct does not name into its `extra` map.
