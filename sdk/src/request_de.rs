@@ -8,8 +8,10 @@
 //! request struct, and per struct [`read_fields!`] expands to one function:
 //! a loop over the members that hands each to the field of the same wire
 //! name. Measured on the crate alone (clean debug build, 3 interleaved
-//! rounds): 9.4 -> 8.0 s wall; without any `Deserialize` on the request
-//! structs it would be 6.0 s, so the derive's share was about a third.
+//! rounds): 9.4 -> 8.0 s wall, and about 7.5 s once value enums read through
+//! one table lookup too (`wire_enum::Choice`); with no `Deserialize` on the
+//! request structs and no `check_json` at all it would be 6.0 s
+//! (BENCHMARKS.md, third session).
 //!
 //! What stays the same as the derive with `deny_unknown_fields` (or, for an
 //! open struct, a `flatten`ed map of extra members): the value is streamed,
