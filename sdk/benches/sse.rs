@@ -85,44 +85,42 @@ fn chunks(input: &[u8]) -> Vec<Bytes> {
     input.chunks(CHUNK).map(Bytes::copy_from_slice).collect()
 }
 
+/// Drives a parser over the chunks: events and data bytes seen. A macro, not
+/// a generic: the current and the frozen previous parser are two unrelated
+/// types with the same methods, and a trait for them would exist only here.
+macro_rules! drive {
+    ($parser:expr, $event:ty, $chunks:expr) => {{
+        let mut parser = $parser;
+        let mut out: Vec<$event> = Vec::new();
+        let (mut count, mut bytes) = (0, 0);
+        for chunk in $chunks {
+            if parser.push(chunk, &mut out).is_err() {
+                break;
+            }
+            count += out.len();
+            bytes += out.iter().map(|e| e.data.len()).sum::<usize>();
+            out.clear();
+        }
+        if let Some(tail) = parser.finish() {
+            count += 1;
+            bytes += tail.data.len();
+        }
+        (count, bytes)
+    }};
+}
+
 /// Our parser, driven directly.
 fn ours(chunks: &[Bytes]) -> (usize, usize) {
-    let mut parser = SseParser::new(DEFAULT_MAX_EVENT_BYTES);
-    let mut out: Vec<SseEvent> = Vec::new();
-    let (mut count, mut bytes) = (0, 0);
-    for chunk in chunks {
-        if parser.push(chunk, &mut out).is_err() {
-            break;
-        }
-        count += out.len();
-        bytes += out.iter().map(|e| e.data.len()).sum::<usize>();
-        out.clear();
-    }
-    if let Some(tail) = parser.finish() {
-        count += 1;
-        bytes += tail.data.len();
-    }
-    (count, bytes)
+    drive!(SseParser::new(DEFAULT_MAX_EVENT_BYTES), SseEvent, chunks)
 }
 
 /// The frozen copy of the previous parser, driven the same way.
 fn ours_old(chunks: &[Bytes]) -> (usize, usize) {
-    let mut parser = old::SseParser::new(DEFAULT_MAX_EVENT_BYTES);
-    let mut out: Vec<old::SseEvent> = Vec::new();
-    let (mut count, mut bytes) = (0, 0);
-    for chunk in chunks {
-        if parser.push(chunk, &mut out).is_err() {
-            break;
-        }
-        count += out.len();
-        bytes += out.iter().map(|e| e.data.len()).sum::<usize>();
-        out.clear();
-    }
-    if let Some(tail) = parser.finish() {
-        count += 1;
-        bytes += tail.data.len();
-    }
-    (count, bytes)
+    drive!(
+        old::SseParser::new(DEFAULT_MAX_EVENT_BYTES),
+        old::SseEvent,
+        chunks
+    )
 }
 
 /// Our parser through the `events()` stream adapter.

@@ -400,6 +400,24 @@ fn unexpected(value: &serde_json::Value) -> serde::de::Unexpected<'_> {
     }
 }
 
+/// Reads `value`, one `step` below `parent` on the path, with `seed`; an
+/// error records that path (unless a deeper one was recorded).
+fn read_child<'de, S: serde::de::DeserializeSeed<'de>>(
+    value: &'de serde_json::Value,
+    track: &Track,
+    parent: Option<&Link<'_>>,
+    step: Step<'_>,
+    seed: S,
+) -> Result<S::Value, serde_json::Error> {
+    let link = Link { parent, step };
+    let de = PathDe {
+        value,
+        track,
+        at: Some(&link),
+    };
+    de.seen(seed.deserialize(de))
+}
+
 /// The items of an array, each read with its index on the path.
 struct PathSeq<'de, 'p> {
     items: std::slice::Iter<'de, serde_json::Value>,
@@ -418,23 +436,9 @@ impl<'de> serde::de::SeqAccess<'de> for PathSeq<'de, '_> {
         let Some(value) = self.items.next() else {
             return Ok(None);
         };
-        let link = Link {
-            parent: self.at,
-            step: Step::Index(self.index),
-        };
+        let step = Step::Index(self.index);
         self.index += 1;
-        let de = PathDe {
-            value,
-            track: self.track,
-            at: Some(&link),
-        };
-        match seed.deserialize(de) {
-            Ok(value) => Ok(Some(value)),
-            Err(error) => {
-                de.failed();
-                Err(error)
-            }
-        }
+        read_child(value, self.track, self.at, step, seed).map(Some)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -464,10 +468,8 @@ impl<'de> serde::de::MapAccess<'de> for PathMap<'de, '_> {
             return Ok(None);
         };
         self.value = Some((key, value));
-        match seed.deserialize(serde::de::value::BorrowedStrDeserializer::new(key)) {
-            Ok(key) => Ok(Some(key)),
-            Err(error) => Err(error),
-        }
+        seed.deserialize(serde::de::value::BorrowedStrDeserializer::new(key))
+            .map(Some)
     }
 
     fn next_value_seed<S: serde::de::DeserializeSeed<'de>>(
@@ -477,20 +479,7 @@ impl<'de> serde::de::MapAccess<'de> for PathMap<'de, '_> {
         let Some((key, value)) = self.value.take() else {
             return Err(serde::de::Error::custom("value is missing"));
         };
-        let link = Link {
-            parent: self.at,
-            step: Step::Key(key),
-        };
-        let de = PathDe {
-            value,
-            track: self.track,
-            at: Some(&link),
-        };
-        let result = seed.deserialize(de);
-        if result.is_err() {
-            de.failed();
-        }
-        result
+        read_child(value, self.track, self.at, Step::Key(key), seed)
     }
 
     fn size_hint(&self) -> Option<usize> {

@@ -192,10 +192,8 @@ impl Visitor<'_> for Key {
     }
 
     fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<String, E> {
-        match std::str::from_utf8(key) {
-            Ok(key) => self.visit_str(key),
-            Err(_) => Err(E::invalid_value(de::Unexpected::Bytes(key), &self)),
-        }
+        let key = crate::wire_enum::utf8(key, &self)?;
+        self.visit_str(key)
     }
 }
 

@@ -66,12 +66,7 @@ macro_rules! string_enum {
         impl ::std::str::FromStr for $name {
             type Err = $crate::validation::UnknownValue;
             fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-                match s {
-                    $($wire => ::std::result::Result::Ok(Self::$variant),)+
-                    other => ::std::result::Result::Err(
-                        $crate::validation::UnknownValue::of_wire(other, &[$($wire),+]),
-                    ),
-                }
+                $crate::wire_enum::choice_from_str(s)
             }
         }
         impl $crate::wire_enum::Choice for $name {
@@ -231,6 +226,33 @@ pub(crate) trait Choice: Copy + 'static {
     const WIRE: &'static [&'static str];
 }
 
+/// A wire text's index in `wires`, or the error that lists them: the one
+/// lookup behind a [`Choice`]'s `FromStr` and `Deserialize`.
+pub(crate) fn wire_index(
+    wires: &[&str],
+    text: &str,
+) -> Result<usize, crate::validation::UnknownValue> {
+    wires
+        .iter()
+        .position(|w| *w == text)
+        .ok_or_else(|| crate::validation::UnknownValue::of_wire(text, wires))
+}
+
+/// A [`Choice`]'s `FromStr`.
+pub(crate) fn choice_from_str<C: Choice>(text: &str) -> Result<C, crate::validation::UnknownValue> {
+    wire_index(C::WIRE, text).map(|i| C::VALUES[i])
+}
+
+/// The text of `bytes` read as a string, or serde's `invalid value` error
+/// (as serde's own string visitors word it).
+pub(crate) fn utf8<'b, E: serde::de::Error>(
+    bytes: &'b [u8],
+    expected: &dyn serde::de::Expected,
+) -> Result<&'b str, E> {
+    std::str::from_utf8(bytes)
+        .map_err(|_| E::invalid_value(serde::de::Unexpected::Bytes(bytes), expected))
+}
+
 /// A [`Choice`]'s `Deserialize`.
 pub(crate) fn deserialize_choice<'de, C: Choice, D: serde::Deserializer<'de>>(
     deserializer: D,
@@ -263,17 +285,12 @@ impl serde::de::Visitor<'_> for ChoiceSeed {
     }
 
     fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<usize, E> {
-        self.0
-            .iter()
-            .position(|w| *w == text)
-            .ok_or_else(|| E::custom(crate::validation::UnknownValue::of_wire(text, self.0)))
+        wire_index(self.0, text).map_err(E::custom)
     }
 
     fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<usize, E> {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => self.visit_str(text),
-            Err(_) => Err(E::invalid_value(serde::de::Unexpected::Bytes(bytes), &self)),
-        }
+        let text = utf8(bytes, &self)?;
+        self.visit_str(text)
     }
 }
 

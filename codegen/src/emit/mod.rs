@@ -227,6 +227,17 @@ pub fn emit_timed(ir: &Ir, previous: &Previous<'_>) -> Result<(Files, EmitTiming
     Ok((files, timings))
 }
 
+/// The `wire_enum` macro a value enum is emitted with: `open_string_enum`
+/// (response strings), `string_enum` (request strings: a closed set, read
+/// through its table, see `choices` below) or `int_enum`.
+pub(super) fn enum_macro(role: Role, variants: &[crate::ir::Variant]) -> &'static str {
+    match (variants.iter().all(|v| v.wire.is_string()), role) {
+        (true, Role::Response) => "open_string_enum",
+        (true, Role::Request) => "string_enum",
+        (false, _) => "int_enum",
+    }
+}
+
 /// The named types that hold nothing to validate (value enums, and aliases
 /// of them): no `Validate` impl exists for them, so no call is emitted.
 #[derive(Debug, Default)]
@@ -247,7 +258,7 @@ impl Unchecked {
         for d in defs {
             if let TypeKind::Enum { variants } = &d.kind {
                 names.insert(d.name.clone());
-                if d.role == Role::Request && variants.iter().all(|v| v.wire.is_string()) {
+                if enum_macro(d.role, variants) == "string_enum" {
                     choices.insert((is_local, d.name.clone()));
                 }
             }

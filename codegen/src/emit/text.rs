@@ -258,20 +258,19 @@ fn struct_text(
     }
     docs(out, 0, def_docs);
     let derive_default = role == Role::Response || !fields.iter().any(is_constructor_arg);
+    // A request's `Deserialize` is the `read_fields!` call below.
     line(
         out,
         0,
-        match (derive_default, role) {
-            (true, Role::Response) => {
-                "#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]"
+        &format!(
+            "#[derive(Debug, Clone, PartialEq, {}::serde::Serialize{})]",
+            if derive_default { "Default, " } else { "" },
+            if role == Role::Response {
+                ", ::serde::Deserialize"
+            } else {
+                ""
             }
-            (false, Role::Response) => {
-                "#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]"
-            }
-            // A request's `Deserialize` is the `read_fields!` call below.
-            (true, Role::Request) => "#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]",
-            (false, Role::Request) => "#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]",
-        },
+        ),
     );
     if role == Role::Request {
         line(out, 0, "#[non_exhaustive]");
@@ -693,11 +692,7 @@ fn enum_text(
     }
     line(out, 0, "}");
     // The macro call, in the layout prettyplease gives a macro's tokens.
-    let macro_name = match (strings, open) {
-        (true, true) => "open_string_enum",
-        (true, false) => "string_enum",
-        (false, _) => "int_enum",
-    };
+    let macro_name = enum_macro(def.role, variants);
     let mut words = vec![def.name.clone(), "{".to_string()];
     for (i, v) in variants.iter().enumerate() {
         let value = match v.wire.as_str() {

@@ -41,6 +41,18 @@ pub fn toml_str(s: &str) -> String {
     Value::from(s).to_string()
 }
 
+/// A JSON array of strings as a TOML array (`[]` for anything else).
+fn toml_list(strings: &Value) -> String {
+    let items: Vec<String> = strings
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(toml_str)
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
 /// One dependency of `cargo metadata` as an inline TOML table.
 fn dependency(dep: &Value) -> String {
     let mut fields = vec![format!(
@@ -56,15 +68,9 @@ fn dependency(dep: &Value) -> String {
     if dep["uses_default_features"] == false {
         fields.push("default-features = false".into());
     }
-    let features: Vec<String> = dep["features"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(toml_str)
-        .collect();
-    if !features.is_empty() {
-        fields.push(format!("features = [{}]", features.join(", ")));
+    let features = toml_list(&dep["features"]);
+    if features != "[]" {
+        fields.push(format!("features = {features}"));
     }
     if dep["optional"] == true {
         fields.push("optional = true".into());
@@ -90,14 +96,7 @@ pub fn standalone_manifest(package: &Value) -> String {
     out.push_str("\n[features]\n");
     if let Some(features) = package["features"].as_object() {
         for (name, enables) in features {
-            let list: Vec<String> = enables
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(toml_str)
-                .collect();
-            out.push_str(&format!("{} = [{}]\n", toml_str(name), list.join(", ")));
+            out.push_str(&format!("{} = {}\n", toml_str(name), toml_list(enables)));
         }
     }
     let mut by_target: BTreeMap<String, String> = BTreeMap::new();
