@@ -3,7 +3,8 @@
 //!
 //! Each section (`sse`, `codegen`, `progenitor`, `compile`, `e2e`,
 //! `inflight`, `ledger`, `batch`) runs its commands `--runs` times (peers
-//! interleaved inside each run), records the 1-minute load average before
+//! interleaved inside each run), in rounds (run r of every selected section
+//! before run r + 1 of any, so a range spans the whole command), records the 1-minute load average before
 //! and after every command, and reduces every figure to its median, minimum
 //! and maximum over the runs; ratios against a peer (eventsource-stream,
 //! bare reqwest, progenitor) are computed inside each run, side by side,
@@ -11,12 +12,16 @@
 //! between `<!-- bench:NAME:begin -->` and `<!-- bench:NAME:end -->` in
 //! BENCHMARKS.md (written atomically after every section), with a data
 //! comment holding the figures, from which the `summary` block is rebuilt.
-//! Raw outputs are kept in `target/bench-all/logs/`.
+//! Raw outputs are kept in `target/bench-all/logs/`. With `--verify` the
+//! blocks are left alone: each fresh median is compared with the range its
+//! block states, and the result goes to the `reproduction` block
+//! ([`verify`]).
 
 mod markdown;
 mod parse;
 mod render;
 mod stats;
+mod verify;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -63,6 +68,12 @@ pub struct AllArgs {
     /// Measure and print the tables, but leave the file as it is.
     #[arg(long)]
     pub no_write: bool,
+    /// Re-measure and compare every figure with the range its block states,
+    /// instead of rewriting the blocks: the result goes to the
+    /// `reproduction` block, and the command fails when a figure falls
+    /// outside its range.
+    #[arg(long)]
+    pub verify: bool,
     /// The file whose generated blocks are rewritten.
     #[arg(long, default_value = "BENCHMARKS.md")]
     pub file: PathBuf,
@@ -71,7 +82,12 @@ pub struct AllArgs {
 impl AllArgs {
     /// Whether any `--all` mode flag was given (then `bench` runs this).
     pub fn selected(&self) -> bool {
-        self.all || !self.only.is_empty() || !self.skip.is_empty() || self.dry_run || self.no_write
+        self.all
+            || !self.only.is_empty()
+            || !self.skip.is_empty()
+            || self.dry_run
+            || self.no_write
+            || self.verify
     }
 }
 
@@ -116,7 +132,11 @@ pub fn run(root: &Path, args: &AllArgs, counts: &Counts) -> anyhow::Result<ExitC
     let doc =
         std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
     let mut blocks: Vec<&str> = sections.clone();
-    blocks.push("summary");
+    blocks.push(if args.verify {
+        "reproduction"
+    } else {
+        "summary"
+    });
     // Fail before measuring anything when a block has nowhere to go.
     markdown::check_markers(&doc, &blocks)
         .with_context(|| format!("{} cannot take the tables", file.display()))?;
@@ -151,39 +171,104 @@ pub fn run(root: &Path, args: &AllArgs, counts: &Counts) -> anyhow::Result<ExitC
     }
     std::fs::create_dir_all(&ctx.logs)?;
 
-    let mut failed = Vec::new();
-    let mut fresh = std::collections::BTreeMap::new();
-    for section in &sections {
-        let result = measure(section, &ctx);
-        for f in &result.failures {
-            eprintln!("bench --all: {section}: {f}");
+    // What the file states now: what `--verify` compares against.
+    let stated: Vec<verify::Stated> = sections
+        .iter()
+        .map(|s| verify::Stated::read(&doc, s))
+        .collect();
+    let mut results: Vec<SectionResult> = sections.iter().map(|s| start(s, &ctx)).collect();
+    let started = utc_now();
+    // In rounds: run r of every section before run r + 1 of any, so each
+    // section's runs are spread over the whole command and its range takes
+    // in the machine's drift over that time, not only over a few minutes.
+    for round in 0..ctx.runs {
+        for result in &mut results {
+            measure(result, round, &ctx);
         }
-        if result.runs.is_empty() {
-            failed.push(*section);
-            eprintln!("bench --all: {section}: no run succeeded; its block is left as it was");
+        if args.no_write {
             continue;
         }
-        if !result.failures.is_empty() {
-            failed.push(*section);
+        // Re-read: the file may have been edited while the round ran.
+        let mut doc = std::fs::read_to_string(&file)?;
+        if args.verify {
+            let checks = verify_checks(&results, &stated);
+            let body = verify::render(&started, &utc_now(), ctx.runs, &checks);
+            doc = markdown::replace_block(&doc, "reproduction", &body)?;
+        } else {
+            let mut fresh = std::collections::BTreeMap::new();
+            for r in results.iter().filter(|r| !r.runs.is_empty()) {
+                doc = markdown::replace_block(&doc, r.name, &render::section(r))?;
+                fresh.insert(r.name, stats::spreads(&r.runs));
+            }
+            doc = markdown::replace_block(&doc, "summary", &summary(&doc, &fresh))?;
         }
-        let body = render::section(&result);
-        println!("\n{body}");
-        fresh.insert(*section, stats::spreads(&result.runs));
-        if !args.no_write {
-            // Re-read: the file may have been edited while this section ran.
-            let doc = std::fs::read_to_string(&file)?;
-            let doc = markdown::replace_block(&doc, section, &body)?;
-            let doc = markdown::replace_block(&doc, "summary", &summary(&doc, &fresh))?;
-            markdown::write_atomic(&file, &doc)?;
-            println!("bench --all: {section} written to {}", file.display());
+        markdown::write_atomic(&file, &doc)?;
+        println!(
+            "bench --all: round {} of {} written to {}",
+            round + 1,
+            ctx.runs,
+            file.display()
+        );
+    }
+
+    let mut failed = Vec::new();
+    for r in &results {
+        for f in &r.failures {
+            eprintln!("bench --all: {}: {f}", r.name);
+        }
+        if r.runs.is_empty() {
+            eprintln!(
+                "bench --all: {}: no run succeeded; its block is left as it was",
+                r.name
+            );
+        }
+        if !r.failures.is_empty() {
+            failed.push(r.name);
+        }
+        if !args.verify && !r.runs.is_empty() {
+            println!("\n{}", render::section(r));
         }
     }
-    if failed.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
+    let mut outside = 0;
+    if args.verify {
+        let checks = verify_checks(&results, &stated);
+        println!(
+            "\n{}",
+            verify::render(&started, &utc_now(), ctx.runs, &checks)
+        );
+        outside = checks
+            .iter()
+            .flat_map(|s| &s.checks)
+            .filter(|c| !c.inside())
+            .count();
+    }
+    if !failed.is_empty() {
         eprintln!("bench --all: sections with failures: {}", failed.join(", "));
-        Ok(ExitCode::FAILURE)
+        return Ok(ExitCode::FAILURE);
     }
+    if outside > 0 {
+        eprintln!("bench --all --verify: {outside} figure(s) outside their stated range");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every section's fresh figures against what its block states.
+fn verify_checks(
+    results: &[SectionResult],
+    stated: &[verify::Stated],
+) -> Vec<verify::SectionCheck> {
+    results
+        .iter()
+        .zip(stated)
+        .map(|(r, s)| verify::SectionCheck {
+            name: r.name.to_string(),
+            stated_when: s.when.clone(),
+            runs: r.runs.len(),
+            loads: r.loads.clone(),
+            checks: verify::compare(&s.figures, &stats::spreads(&r.runs)),
+        })
+        .collect()
 }
 
 /// The summary block from the fresh figures, falling back to each block's
@@ -226,8 +311,10 @@ pub struct SectionResult {
     pub loads: Vec<f64>,
     /// What went wrong, one line each.
     pub failures: Vec<String>,
-    /// When the section started (UTC).
+    /// When the section's first run started (UTC).
     pub started: String,
+    /// When its latest run ended (UTC).
+    pub ended: String,
     /// Runs asked for.
     pub runs_asked: usize,
     /// Notes for the block (settings the figures depend on).
@@ -467,8 +554,8 @@ fn commands(section: &str, ctx: &Ctx) -> Vec<String> {
     }
 }
 
-/// Runs one section `ctx.runs` times.
-fn measure(section: &'static str, ctx: &Ctx) -> SectionResult {
+/// A section's result before its first run.
+fn start(section: &'static str, ctx: &Ctx) -> SectionResult {
     let mut result = SectionResult {
         name: section,
         commands: commands(section, ctx),
@@ -476,6 +563,7 @@ fn measure(section: &'static str, ctx: &Ctx) -> SectionResult {
         loads: Vec::new(),
         failures: Vec::new(),
         started: utc_now(),
+        ended: utc_now(),
         runs_asked: ctx.runs,
         notes: Vec::new(),
     };
@@ -485,34 +573,40 @@ fn measure(section: &'static str, ctx: &Ctx) -> SectionResult {
             Err(_) => "`CARGO_INCREMENTAL` unset: cargo's default, incremental in debug".into(),
         });
     }
-    for run in 0..ctx.runs {
-        let mut rec = Recorder {
-            ctx,
-            section,
-            run,
-            loads: Vec::new(),
-        };
-        let figures = match section {
-            "sse" => sse(&mut rec),
-            "codegen" => codegen(&mut rec),
-            "progenitor" => progenitor(&mut rec),
-            "compile" => compile(&mut rec),
-            "e2e" => e2e(&mut rec),
-            "inflight" => inflight(&mut rec),
-            "ledger" => ledger(&mut rec),
-            "batch" => batch(&mut rec),
-            _ => Err(anyhow::anyhow!("unknown section")),
-        };
-        result.loads.append(&mut rec.loads);
-        match figures {
-            Ok(f) if f.is_empty() => result
-                .failures
-                .push(format!("run {}: no figure found in the output", run + 1)),
-            Ok(f) => result.runs.push(f),
-            Err(e) => result.failures.push(format!("run {}: {e:#}", run + 1)),
-        }
-    }
     result
+}
+
+/// Runs one section once (its run number `run`) and adds what it gave.
+fn measure(result: &mut SectionResult, run: usize, ctx: &Ctx) {
+    if run == 0 {
+        result.started = utc_now();
+    }
+    let mut rec = Recorder {
+        ctx,
+        section: result.name,
+        run,
+        loads: Vec::new(),
+    };
+    let figures = match result.name {
+        "sse" => sse(&mut rec),
+        "codegen" => codegen(&mut rec),
+        "progenitor" => progenitor(&mut rec),
+        "compile" => compile(&mut rec),
+        "e2e" => e2e(&mut rec),
+        "inflight" => inflight(&mut rec),
+        "ledger" => ledger(&mut rec),
+        "batch" => batch(&mut rec),
+        _ => Err(anyhow::anyhow!("unknown section")),
+    };
+    result.loads.append(&mut rec.loads);
+    result.ended = utc_now();
+    match figures {
+        Ok(f) if f.is_empty() => result
+            .failures
+            .push(format!("run {}: no figure found in the output", run + 1)),
+        Ok(f) => result.runs.push(f),
+        Err(e) => result.failures.push(format!("run {}: {e:#}", run + 1)),
+    }
 }
 
 fn sse(rec: &mut Recorder) -> anyhow::Result<Figures> {

@@ -17,7 +17,9 @@
 //!   mode: throughput/latency, then N generations in flight (default 10,000;
 //!   0 skips it) over HTTP/1.1 and over HTTP/2, each in its own process.
 //! - `cargo xtask bench --all [--runs N] [--only S,..] [--skip S,..] [--dry-run]`
-//!   re-measures every BENCHMARKS.md figure and rewrites its generated tables.
+//!   re-measures every BENCHMARKS.md figure and rewrites its generated tables;
+//!   with `--verify` it compares each re-run with the range the file states
+//!   instead, writes the `reproduction` block and fails when one is outside.
 
 mod bench_all;
 mod reference;
