@@ -132,7 +132,7 @@ pub struct ModelDescriptor {
 }
 
 /// One workflow of a request whose `discriminator` selects it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 pub struct WorkflowInfo {
     /// The discriminator's value, e.g. `text-to-video`.
     pub value: &'static str,
@@ -142,6 +142,18 @@ pub struct WorkflowInfo {
     pub summary: &'static str,
     /// Its fields in spec order, the discriminator left out.
     pub fields: &'static [FieldInfo],
+    /// Reads a body as this workflow's struct (the tag taken out), for
+    /// [`check_json`]: serde's tagged enum buffers the object and loses
+    /// every path under it, so the check reads the chosen struct directly.
+    pub(crate) read: ReadPass,
+}
+
+impl PartialEq for WorkflowInfo {
+    /// The same workflow description (the read, a function, is not compared).
+    fn eq(&self, other: &Self) -> bool {
+        (self.value, self.schema, self.summary, self.fields)
+            == (other.value, other.schema, other.summary, other.fields)
+    }
 }
 
 impl ModelDescriptor {
@@ -181,11 +193,31 @@ pub trait GenerationRequest: Serialize + crate::validation::Validate + Send + 's
 /// Deserialises `value` as `T` (unknown fields and wrong types rejected) and
 /// validates it, reporting every violation at once, each under its field
 /// path (`aspect_ratio`, `elements[2].image_url`): see [`collect_violations`].
+/// A request with workflows is read as the workflow its tag names, so the
+/// paths inside it are kept too.
 pub fn check_json<T>(value: &serde_json::Value) -> Result<(), ValidationErrors>
 where
     T: GenerationRequest + serde::de::DeserializeOwned,
 {
     check_json_with(value, T::model(), read_and_validate::<T>)
+}
+
+/// [`check_json`] for a request with workflows, as its descriptor holds it:
+/// the same check without instantiating the tagged enum's own read (which
+/// the check never uses, see [`WorkflowInfo`]).
+// Only models with workflows use it, and a feature set may have none (`images`).
+#[allow(dead_code)]
+pub(crate) fn check_workflow_json<T: GenerationRequest>(
+    value: &serde_json::Value,
+) -> Result<(), ValidationErrors> {
+    check_json_with(value, T::model(), no_typed_read)
+}
+
+/// The read pass of a request with workflows: never called, since
+/// [`collect_violations_with`] reads the chosen workflow's struct instead.
+#[allow(dead_code)]
+fn no_typed_read(_: &serde_json::Value) -> Result<Vec<Violation>, PathError> {
+    Ok(Vec::new())
 }
 
 /// The body of [`check_json`], shared by every request type.
@@ -245,10 +277,10 @@ where
 /// One deserialisation pass of `value` as `T`: the path-tracked serde error,
 /// or `validate()`'s violations (none when the value is valid).
 /// The path comes from [`crate::json_path`] (see there why not
-/// `serde_path_to_error`).
-fn read_and_validate<T>(value: &serde_json::Value) -> Result<Vec<Violation>, PathError>
+/// `serde_path_to_error`). `T` is a request type or a workflow's struct.
+pub(crate) fn read_and_validate<T>(value: &serde_json::Value) -> Result<Vec<Violation>, PathError>
 where
-    T: GenerationRequest + serde::de::DeserializeOwned,
+    T: crate::validation::Validate + serde::de::DeserializeOwned,
 {
     let request = crate::json_path::deserialize::<T>(value)?;
     let mut out = Vec::new();
@@ -257,11 +289,129 @@ where
 }
 
 /// A pass of [`read_and_validate`] for one request type, behind a pointer.
-type ReadPass = fn(&serde_json::Value) -> Result<Vec<Violation>, PathError>;
+pub(crate) type ReadPass = fn(&serde_json::Value) -> Result<Vec<Violation>, PathError>;
 
 /// The body of [`collect_violations`], shared by every request type: `read`
-/// is the only per-type part.
+/// is the only per-type part. A request with workflows is read as the
+/// workflow its tag names ([`collect_workflow_violations`]).
 fn collect_violations_with(
+    value: &serde_json::Value,
+    model: &'static ModelDescriptor,
+    read: ReadPass,
+) -> Vec<Violation> {
+    match model.discriminator {
+        Some(tag) if !model.workflows.is_empty() => collect_workflow_violations(value, model, tag),
+        _ => collect_read_violations(value, model, read),
+    }
+}
+
+/// The violations of a request with workflows. The tag picks the workflow;
+/// the body without the tag is then read as that workflow's struct, so a
+/// violation inside it keeps its path (`elements[1].image_url`), where
+/// serde's tagged enum, which buffers the object first, reports every error
+/// at the body. The tag's errors are the ones the typed read reports, at
+/// the tag, with serde's texts: missing (`required`), not a string (`type`)
+/// or no workflow's value (`allowed_values`); the rest is then read as the
+/// workflow a stand-in tag picks, as the typed read went on after them.
+fn collect_workflow_violations(
+    value: &serde_json::Value,
+    model: &'static ModelDescriptor,
+    tag: &'static str,
+) -> Vec<Violation> {
+    use serde::de::Error as _;
+    let Some(object) = value.as_object() else {
+        let error = serde_json::Error::invalid_type(unexpected(value), &"a JSON object");
+        return vec![Violation {
+            field: "body".into(),
+            rule: "type",
+            message: error.to_string(),
+        }];
+    };
+    let at_tag = |rule: &'static str, message: String| Violation {
+        field: tag.into(),
+        rule,
+        message,
+    };
+    let (chosen, problem) = match object.get(tag) {
+        None => (
+            None,
+            Some(at_tag(
+                "required",
+                format!("missing required field `{tag}`"),
+            )),
+        ),
+        Some(serde_json::Value::String(name)) => match model.workflow(name) {
+            Some(w) => (Some(w), None),
+            None => {
+                let names: Vec<&str> = model.workflows.iter().map(|w| w.value).collect();
+                (
+                    None,
+                    Some(at_tag("allowed_values", unknown_variant(name, &names))),
+                )
+            }
+        },
+        Some(other) => {
+            let error = serde_json::Error::invalid_type(unexpected(other), &"variant identifier");
+            (None, Some(at_tag("type", error.to_string())))
+        }
+    };
+    let mut out: Vec<Violation> = problem.into_iter().collect();
+    // Without a usable tag the rest is read as the workflow a stand-in tag
+    // picks (as a missing field gets a stand-in), so its errors still show.
+    let workflow = chosen.unwrap_or_else(|| {
+        let stand_in = model.field(tag).map(stand_in);
+        let name = stand_in.as_ref().and_then(|v| v.as_str());
+        model
+            .workflows
+            .iter()
+            .find(|w| Some(w.value) == name)
+            .unwrap_or(&model.workflows[0])
+    });
+    let mut rest = object.clone();
+    rest.shift_remove(tag);
+    out.extend(collect_read_violations(
+        &serde_json::Value::Object(rest),
+        model,
+        workflow.read,
+    ));
+    out
+}
+
+/// Serde's text for a variant name a tagged enum does not have (as its
+/// `Error::unknown_variant` writes it, which needs a `'static` list).
+fn unknown_variant(name: &str, variants: &[&str]) -> String {
+    let quoted: Vec<String> = variants.iter().map(|v| format!("`{v}`")).collect();
+    match quoted.as_slice() {
+        [] => format!("unknown variant `{name}`, there are no variants"),
+        [one] => format!("unknown variant `{name}`, expected {one}"),
+        [a, b] => format!("unknown variant `{name}`, expected {a} or {b}"),
+        all => format!(
+            "unknown variant `{name}`, expected one of {}",
+            all.join(", ")
+        ),
+    }
+}
+
+/// What serde calls a JSON value in its `invalid type` texts.
+fn unexpected(value: &serde_json::Value) -> serde::de::Unexpected<'_> {
+    use serde::de::Unexpected;
+    match value {
+        serde_json::Value::Null => Unexpected::Unit,
+        serde_json::Value::Bool(b) => Unexpected::Bool(*b),
+        serde_json::Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => Unexpected::Unsigned(u),
+            (None, Some(i), _) => Unexpected::Signed(i),
+            (None, None, Some(f)) => Unexpected::Float(f),
+            _ => Unexpected::Other("number"),
+        },
+        serde_json::Value::String(s) => Unexpected::Str(s),
+        serde_json::Value::Array(_) => Unexpected::Seq,
+        serde_json::Value::Object(_) => Unexpected::Map,
+    }
+}
+
+/// The violations of `value` read by `read` (a request or workflow struct).
+fn collect_read_violations(
     value: &serde_json::Value,
     model: &'static ModelDescriptor,
     read: ReadPass,
@@ -562,6 +712,60 @@ mod tests {
         assert_eq!(restore_indices("a[0].b[1].c", &removed), "a[1].b[2].c");
         assert_eq!(restore_indices("a[1]", &removed), "a[3]");
         assert_eq!(restore_indices("x.y[0]", &removed), "x.y[0]");
+    }
+
+    #[cfg(feature = "videos")]
+    #[test]
+    fn a_workflow_request_reports_each_error_at_its_path() {
+        use crate::models::KlingAiO3VideoRequest as Video;
+        let model = find_model("kling-ai/o3/video").expect("in the catalog");
+        let payload = json!({
+            "feature": "text-image-to-video",
+            "prompt": "x",
+            "image_urls": ["https://example.com/a.png", 5],
+            "quality": "8k",
+            "zz": 1
+        });
+        let errors = (model.check_json)(&payload).expect_err("three errors");
+        // Serde's tagged enum buffers the object: each of these was at `body`.
+        assert_eq!(
+            fields(&errors.violations),
+            [
+                ("image_urls[1]", "type"),
+                ("quality", "allowed_values"),
+                ("zz", "unknown_field"),
+            ],
+            "{errors:?}"
+        );
+        assert_eq!(check_json::<Video>(&payload), Err(errors));
+
+        // The tag's own errors are at the tag; the rest is still read.
+        let v = collect_violations::<Video>(&json!({"feature": "teleport", "prompt": 5}));
+        assert_eq!(
+            fields(&v),
+            [("feature", "allowed_values"), ("prompt", "type")],
+            "{v:?}"
+        );
+        assert_eq!(
+            v[0].message,
+            "unknown variant `teleport`, expected `text-image-to-video`"
+        );
+        let v = collect_violations::<Video>(&json!({"duration": "long"}));
+        assert_eq!(
+            fields(&v),
+            [
+                ("feature", "required"),
+                ("duration", "type"),
+                ("prompt", "required")
+            ],
+            "{v:?}"
+        );
+        let v = collect_violations::<Video>(&json!(["x"]));
+        assert_eq!(fields(&v), [("body", "type")], "{v:?}");
+        assert!(collect_violations::<Video>(
+            &json!({"feature": "text-image-to-video", "prompt": "x"})
+        )
+        .is_empty());
     }
 
     #[cfg(all(feature = "images", feature = "videos"))]

@@ -12,12 +12,17 @@
 //!   ``missing required field `n` `` (the only rewritten message);
 //! - ``unknown field `n` ``: field `path`, with `.n` added when the oracle's path
 //!   does not already end with the key `n` (it does not when serde read the
-//!   object from its buffered `Content`, as in a workflow `oneOf`), rule
-//!   `unknown_field`;
+//!   object from its buffered `Content`), rule `unknown_field`;
 //! - `unknown value`/`unknown variant`: rule `allowed_values`; `invalid type`/
 //!   `invalid value`: rule `type`; anything else: rule `schema`; the message
 //!   is serde's text unchanged;
 //! - an empty path is the field `body`.
+//!
+//! For a request with workflows the oracle reads the workflow the tag names,
+//! from the body without the tag, as `check_json` does (serde's tagged enum
+//! buffers the object and would report every error under it at the body);
+//! a payload whose tag names none is read as the enum, whose first error is
+//! then the tag's.
 //!
 //! A payload the oracle reads has no violation of those read rules (only
 //! `validate()`'s: bounds, lengths, patterns, URIs). A payload with several
@@ -67,7 +72,10 @@ struct Subject {
 fn subjects() -> Vec<Subject> {
     vec![
         subject::<GoogleNanoBanana2Request>(),
-        subject::<KlingAiO3VideoRequest>(),
+        Subject {
+            oracle: workflow_oracle,
+            ..subject::<KlingAiO3VideoRequest>()
+        },
         subject::<KlingAiO3EditRequest>(),
         subject::<RunwaymlGen4AlephRequest>(),
         subject::<RunwaymlGen4TurboRequest>(),
@@ -121,6 +129,24 @@ fn oracle<T: DeserializeOwned>(value: &Value) -> Option<OracleError> {
         last_key,
         message: error.into_inner().to_string(),
     })
+}
+
+/// The oracle of a request with workflows (kling o3 video): when the tag
+/// names a workflow, that workflow's struct read from the body without the
+/// tag, as `check_json` reads it (so errors inside it have their paths);
+/// otherwise the enum itself, whose first error is then the tag's.
+fn workflow_oracle(value: &Value) -> Option<OracleError> {
+    use skills_video::models::kling_ai_o3_video::KlingAiO3VideoTextImageToVideo as Workflow;
+    match value.get("feature").and_then(Value::as_str) {
+        Some("text-image-to-video") => {
+            let mut rest = value.clone();
+            rest.as_object_mut()
+                .expect("a tag is found in an object")
+                .shift_remove("feature");
+            oracle::<Workflow>(&rest)
+        }
+        _ => oracle::<KlingAiO3VideoRequest>(value),
+    }
 }
 
 /// `path.field`, or `field` at the root.

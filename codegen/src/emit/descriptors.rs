@@ -103,7 +103,7 @@ pub(super) fn descriptor_text(m: &ModelIr) -> String {
     );
     let workflows: Vec<String> = workflows
         .iter()
-        .map(|(value, schema, summary, fields)| {
+        .map(|(value, schema, summary, fields, ty)| {
             let mut w = String::new();
             line(&mut w, 2, "crate::model::WorkflowInfo {");
             line(&mut w, 3, &format!("value: {},", lit_str(value)));
@@ -114,6 +114,11 @@ pub(super) fn descriptor_text(m: &ModelIr) -> String {
                 .map(|f| field_info_text(f, 4, &m.local_types))
                 .collect();
             list(&mut w, 3, "fields", &infos);
+            line(
+                &mut w,
+                3,
+                &format!("read: crate::model::read_and_validate::<{ty}>,"),
+            );
             line(&mut w, 2, "},");
             w
         })
@@ -123,7 +128,14 @@ pub(super) fn descriptor_text(m: &ModelIr) -> String {
         &mut out,
         1,
         &format!(
-            "check_json: crate::model::check_json::<{}>,",
+            // A request with workflows is checked by reading the chosen
+            // workflow's struct (`WorkflowInfo::read`), never its enum.
+            "check_json: crate::model::{}::<{}>,",
+            if discriminator.is_some() {
+                "check_workflow_json"
+            } else {
+                "check_json"
+            },
             m.request.name
         ),
     );
@@ -131,8 +143,9 @@ pub(super) fn descriptor_text(m: &ModelIr) -> String {
     out
 }
 
-/// A workflow of the descriptor: its tag value, schema, summary and fields.
-type WorkflowParts = (String, String, String, Vec<Field>);
+/// A workflow of the descriptor: its tag value, schema, summary, fields and
+/// the Rust name of its struct.
+type WorkflowParts = (String, String, String, Vec<Field>, String);
 
 /// [`descriptor_fields`] as data: the field list, the discriminator and the workflows.
 fn descriptor_parts(m: &ModelIr) -> (Vec<Field>, Option<String>, Vec<WorkflowParts>) {
@@ -169,6 +182,7 @@ fn descriptor_parts(m: &ModelIr) -> (Vec<Field>, Option<String>, Vec<WorkflowPar
                         v.schema_name.clone(),
                         def.docs.first().cloned().unwrap_or_default(),
                         fields.to_vec(),
+                        def.name.clone(),
                     )
                 })
                 .collect();
