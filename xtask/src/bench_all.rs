@@ -145,6 +145,7 @@ pub fn run(root: &Path, args: &AllArgs, counts: &Counts) -> anyhow::Result<ExitC
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
     let ctx = Ctx {
+        revision: revision(root),
         root: root.to_path_buf(),
         logs: target.join("bench-all/logs"),
         target,
@@ -156,7 +157,8 @@ pub fn run(root: &Path, args: &AllArgs, counts: &Counts) -> anyhow::Result<ExitC
     };
     if args.dry_run {
         println!(
-            "bench --all (dry run): {} run(s) of each section; {} blocks found in {}",
+            "bench --all (dry run) at commit {}: {} run(s) of each section; {} blocks found in {}",
+            ctx.revision,
             ctx.runs,
             blocks.len(),
             file.display()
@@ -192,7 +194,7 @@ pub fn run(root: &Path, args: &AllArgs, counts: &Counts) -> anyhow::Result<ExitC
         let mut doc = std::fs::read_to_string(&file)?;
         if args.verify {
             let checks = verify_checks(&results, &stated);
-            let body = verify::render(&started, &utc_now(), ctx.runs, &checks);
+            let body = verify::render(&started, &utc_now(), &ctx.revision, ctx.runs, &checks);
             doc = markdown::replace_block(&doc, "reproduction", &body)?;
         } else {
             let mut fresh = std::collections::BTreeMap::new();
@@ -234,7 +236,7 @@ pub fn run(root: &Path, args: &AllArgs, counts: &Counts) -> anyhow::Result<ExitC
         let checks = verify_checks(&results, &stated);
         println!(
             "\n{}",
-            verify::render(&started, &utc_now(), ctx.runs, &checks)
+            verify::render(&started, &utc_now(), &ctx.revision, ctx.runs, &checks)
         );
         outside = checks
             .iter()
@@ -290,6 +292,8 @@ fn summary(
 /// What the sections share.
 struct Ctx {
     root: PathBuf,
+    /// The commit measured (`git describe` of the tree; see [`revision`]).
+    revision: String,
     target: PathBuf,
     logs: PathBuf,
     cargo: String,
@@ -315,6 +319,8 @@ pub struct SectionResult {
     pub started: String,
     /// When its latest run ended (UTC).
     pub ended: String,
+    /// The commit measured, `-dirty` when the tree had other changes.
+    pub revision: String,
     /// Runs asked for.
     pub runs_asked: usize,
     /// Notes for the block (settings the figures depend on).
@@ -404,6 +410,38 @@ impl Recorder<'_> {
                 .env("CARGO_TARGET_DIR", target)
                 .args(args),
         )
+    }
+}
+
+/// The commit of the tree at `root` (short hash), with `-dirty` when files
+/// other than BENCHMARKS.md (which this command rewrites) differ from it,
+/// so every block says which code its figures are for.
+fn revision(root: &Path) -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .current_dir(root)
+            .args(args)
+            .output()
+            .ok()
+    };
+    let Some(head) = git(&["rev-parse", "--short=10", "HEAD"]).filter(|o| o.status.success())
+    else {
+        return "unknown".into();
+    };
+    let hash = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    let clean = git(&[
+        "diff",
+        "--quiet",
+        "HEAD",
+        "--",
+        ".",
+        ":(exclude)BENCHMARKS.md",
+    ])
+    .is_some_and(|o| o.status.success());
+    if clean {
+        hash
+    } else {
+        format!("{hash}-dirty")
     }
 }
 
@@ -564,6 +602,7 @@ fn start(section: &'static str, ctx: &Ctx) -> SectionResult {
         failures: Vec::new(),
         started: utc_now(),
         ended: utc_now(),
+        revision: ctx.revision.clone(),
         runs_asked: ctx.runs,
         notes: Vec::new(),
     };
@@ -879,6 +918,7 @@ mod tests {
     #[test]
     fn every_section_has_commands() {
         let ctx = Ctx {
+            revision: "test".into(),
             root: PathBuf::from("."),
             target: PathBuf::from("target"),
             logs: PathBuf::from("target/bench-all/logs"),
