@@ -194,7 +194,14 @@ pub fn run(root: &Path, args: &AllArgs, counts: &Counts) -> anyhow::Result<ExitC
         let mut doc = std::fs::read_to_string(&file)?;
         if args.verify {
             let checks = verify_checks(&results, &stated);
-            let body = verify::render(&started, &utc_now(), &ctx.revision, ctx.runs, &checks);
+            let body = verify::render(
+                &started,
+                &utc_now(),
+                &ctx.revision,
+                ctx.runs,
+                &checks,
+                &verdicts(&stated, &checks),
+            );
             doc = markdown::replace_block(&doc, "reproduction", &body)?;
         } else {
             let mut fresh = std::collections::BTreeMap::new();
@@ -236,7 +243,14 @@ pub fn run(root: &Path, args: &AllArgs, counts: &Counts) -> anyhow::Result<ExitC
         let checks = verify_checks(&results, &stated);
         println!(
             "\n{}",
-            verify::render(&started, &utc_now(), &ctx.revision, ctx.runs, &checks)
+            verify::render(
+                &started,
+                &utc_now(),
+                &ctx.revision,
+                ctx.runs,
+                &checks,
+                &verdicts(&stated, &checks),
+            )
         );
         outside = checks
             .iter()
@@ -253,6 +267,20 @@ pub fn run(root: &Path, args: &AllArgs, counts: &Counts) -> anyhow::Result<ExitC
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The summary's verdicts on the stated figures and on the re-run's.
+fn verdicts(
+    stated: &[verify::Stated],
+    checks: &[verify::SectionCheck],
+) -> Vec<render::VerdictPair> {
+    let stated: std::collections::BTreeMap<String, Spread> =
+        stated.iter().flat_map(|s| s.figures.clone()).collect();
+    let fresh: std::collections::BTreeMap<String, Spread> = checks
+        .iter()
+        .flat_map(|s| s.checks.iter().map(|c| (c.key.clone(), c.fresh)))
+        .collect();
+    render::verdict_pairs(&stated, &fresh)
 }
 
 /// Every section's fresh figures against what its block states.

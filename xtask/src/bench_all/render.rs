@@ -536,6 +536,47 @@ struct Target {
 }
 
 /// The verdict on one target.
+/// One summary target's verdict as stated and as re-run.
+pub struct VerdictPair {
+    /// The target.
+    pub what: &'static str,
+    /// The verdict on the stated figure.
+    pub stated: String,
+    /// The verdict on the re-run's figure.
+    pub fresh: String,
+}
+
+impl VerdictPair {
+    /// The same kind of verdict: met, met at the median only, or missed
+    /// (how far off a miss is may differ).
+    pub fn same(&self) -> bool {
+        let class = |v: &str| {
+            if v == "met" {
+                0
+            } else if v.starts_with("met at the median") {
+                1
+            } else {
+                2
+            }
+        };
+        class(&self.stated) == class(&self.fresh)
+    }
+}
+
+/// The verdict of every summary target both figure sets have.
+pub fn verdict_pairs(stated: &Spreads, fresh: &Spreads) -> Vec<VerdictPair> {
+    TARGETS
+        .iter()
+        .filter_map(|t| {
+            Some(VerdictPair {
+                what: t.what,
+                stated: verdict(stated.get(t.key)?, t),
+                fresh: verdict(fresh.get(t.key)?, t),
+            })
+        })
+        .collect()
+}
+
 fn verdict(s: &Spread, t: &Target) -> String {
     let ok = |x: f64| if t.below { x <= t.bound } else { x >= t.bound };
     let worst = if t.below { s.max } else { s.min } * t.factor;
@@ -555,137 +596,140 @@ fn verdict(s: &Spread, t: &Target) -> String {
 }
 
 /// The summary against the targets, from every section's figures.
+/// The targets the summary gives a verdict on.
+const TARGETS: &[Target] = &[
+    Target {
+        what: "SSE small events ≥ 1 GB/s",
+        key: "sse.small_10k.skills_video.mbps",
+        factor: 1.0,
+        unit: " MB/s",
+        bound: 1000.0,
+        below: false,
+    },
+    Target {
+        what: "SSE small events, CRLF, ≥ 1 GB/s",
+        key: "sse.crlf_small_10k.skills_video.mbps",
+        factor: 1.0,
+        unit: " MB/s",
+        bound: 1000.0,
+        below: false,
+    },
+    Target {
+        what: "SSE large events ≥ 1 GB/s",
+        key: "sse.large_16x1MiB.skills_video.mbps",
+        factor: 1.0,
+        unit: " MB/s",
+        bound: 1000.0,
+        below: false,
+    },
+    Target {
+        what: "SSE ≥ 2× `eventsource-stream` on large events",
+        key: "sse.large_16x1MiB.vs_eventsource",
+        factor: 1.0,
+        unit: "×",
+        bound: 2.0,
+        below: false,
+    },
+    Target {
+        what: "generation under 0.3 s (release)",
+        key: "codegen.release.total_ms",
+        factor: 1.0,
+        unit: " ms",
+        bound: 300.0,
+        below: true,
+    },
+    Target {
+        what: "generation under 0.3 s (debug xtask)",
+        key: "codegen.debug.total_ms",
+        factor: 1.0,
+        unit: " ms",
+        bound: 300.0,
+        below: true,
+    },
+    Target {
+        what: "codegen ≥ 3× faster than progenitor (CPU)",
+        key: "progenitor.cpu_ratio",
+        factor: 1.0,
+        unit: "×",
+        bound: 3.0,
+        below: false,
+    },
+    Target {
+        what: "codegen ≥ 3× faster than progenitor (wall)",
+        key: "progenitor.wall_ratio",
+        factor: 1.0,
+        unit: "×",
+        bound: 3.0,
+        below: false,
+    },
+    Target {
+        what: "generated crate's clean compile at or below progenitor's (wall, progenitor / ours ≥ 1)",
+        key: "progenitor.compile.clean.wall_s_ratio",
+        factor: 1.0,
+        unit: "×",
+        bound: 1.0,
+        below: false,
+    },
+    Target {
+        what: "compile after editing one generated file at or below progenitor's (wall, progenitor / ours ≥ 1)",
+        key: "progenitor.compile.edit.wall_s_ratio",
+        factor: 1.0,
+        unit: "×",
+        bound: 1.0,
+        below: false,
+    },
+    Target {
+        what: "client overhead < 1 ms per generation",
+        key: "e2e.overhead.us",
+        factor: 1.0,
+        unit: " µs",
+        bound: 1000.0,
+        below: true,
+    },
+    Target {
+        what: "in flight < 100 MB, one stream each, HTTP/1.1",
+        key: "inflight.h1.sdk.hwm_mib",
+        factor: 1.048_576,
+        unit: " MB",
+        bound: 100.0,
+        below: true,
+    },
+    Target {
+        what: "in flight < 100 MB, one stream each, HTTP/2",
+        key: "inflight.h2.sdk.hwm_mib",
+        factor: 1.048_576,
+        unit: " MB",
+        bound: 100.0,
+        below: true,
+    },
+    Target {
+        what: "in flight < 100 MB, `skills-video batch`",
+        key: "batch.hwm_mib",
+        factor: 1.048_576,
+        unit: " MB",
+        bound: 100.0,
+        below: true,
+    },
+    Target {
+        what: "SDK's share per generation ≤ 0.8 KiB over HTTP/1.1 (half of 1.6)",
+        key: "inflight.h1.share_kib",
+        factor: 1.0,
+        unit: " KiB",
+        bound: 0.8,
+        below: true,
+    },
+    Target {
+        what: "SDK's share per generation ≤ 2.8 KiB over HTTP/2 (half of 5.6)",
+        key: "inflight.h2.share_kib",
+        factor: 1.0,
+        unit: " KiB",
+        bound: 2.8,
+        below: true,
+    },
+];
+
 pub fn summary(s: &Spreads) -> String {
-    let targets = [
-        Target {
-            what: "SSE small events ≥ 1 GB/s",
-            key: "sse.small_10k.skills_video.mbps",
-            factor: 1.0,
-            unit: " MB/s",
-            bound: 1000.0,
-            below: false,
-        },
-        Target {
-            what: "SSE small events, CRLF, ≥ 1 GB/s",
-            key: "sse.crlf_small_10k.skills_video.mbps",
-            factor: 1.0,
-            unit: " MB/s",
-            bound: 1000.0,
-            below: false,
-        },
-        Target {
-            what: "SSE large events ≥ 1 GB/s",
-            key: "sse.large_16x1MiB.skills_video.mbps",
-            factor: 1.0,
-            unit: " MB/s",
-            bound: 1000.0,
-            below: false,
-        },
-        Target {
-            what: "SSE ≥ 2× `eventsource-stream` on large events",
-            key: "sse.large_16x1MiB.vs_eventsource",
-            factor: 1.0,
-            unit: "×",
-            bound: 2.0,
-            below: false,
-        },
-        Target {
-            what: "generation under 0.3 s (release)",
-            key: "codegen.release.total_ms",
-            factor: 1.0,
-            unit: " ms",
-            bound: 300.0,
-            below: true,
-        },
-        Target {
-            what: "generation under 0.3 s (debug xtask)",
-            key: "codegen.debug.total_ms",
-            factor: 1.0,
-            unit: " ms",
-            bound: 300.0,
-            below: true,
-        },
-        Target {
-            what: "codegen ≥ 3× faster than progenitor (CPU)",
-            key: "progenitor.cpu_ratio",
-            factor: 1.0,
-            unit: "×",
-            bound: 3.0,
-            below: false,
-        },
-        Target {
-            what: "codegen ≥ 3× faster than progenitor (wall)",
-            key: "progenitor.wall_ratio",
-            factor: 1.0,
-            unit: "×",
-            bound: 3.0,
-            below: false,
-        },
-        Target {
-            what: "generated crate's clean compile at or below progenitor's (wall, progenitor / ours ≥ 1)",
-            key: "progenitor.compile.clean.wall_s_ratio",
-            factor: 1.0,
-            unit: "×",
-            bound: 1.0,
-            below: false,
-        },
-        Target {
-            what: "compile after editing one generated file at or below progenitor's (wall, progenitor / ours ≥ 1)",
-            key: "progenitor.compile.edit.wall_s_ratio",
-            factor: 1.0,
-            unit: "×",
-            bound: 1.0,
-            below: false,
-        },
-        Target {
-            what: "client overhead < 1 ms per generation",
-            key: "e2e.overhead.us",
-            factor: 1.0,
-            unit: " µs",
-            bound: 1000.0,
-            below: true,
-        },
-        Target {
-            what: "in flight < 100 MB, one stream each, HTTP/1.1",
-            key: "inflight.h1.sdk.hwm_mib",
-            factor: 1.048_576,
-            unit: " MB",
-            bound: 100.0,
-            below: true,
-        },
-        Target {
-            what: "in flight < 100 MB, one stream each, HTTP/2",
-            key: "inflight.h2.sdk.hwm_mib",
-            factor: 1.048_576,
-            unit: " MB",
-            bound: 100.0,
-            below: true,
-        },
-        Target {
-            what: "in flight < 100 MB, `skills-video batch`",
-            key: "batch.hwm_mib",
-            factor: 1.048_576,
-            unit: " MB",
-            bound: 100.0,
-            below: true,
-        },
-        Target {
-            what: "SDK's share per generation ≤ 0.8 KiB over HTTP/1.1 (half of 1.6)",
-            key: "inflight.h1.share_kib",
-            factor: 1.0,
-            unit: " KiB",
-            bound: 0.8,
-            below: true,
-        },
-        Target {
-            what: "SDK's share per generation ≤ 2.8 KiB over HTTP/2 (half of 5.6)",
-            key: "inflight.h2.share_kib",
-            factor: 1.0,
-            unit: " KiB",
-            bound: 2.8,
-            below: true,
-        },
-    ];
+    let targets = TARGETS;
     let rows: Vec<Vec<String>> = targets
         .iter()
         .map(|t| {
