@@ -44,6 +44,10 @@ pub struct RecordedRequest {
     /// The file parts of a multipart create, in order (empty when the
     /// create was answered before its body was read, e.g. by a fault).
     pub files: Vec<UploadedFile>,
+    /// When the request arrived, in microseconds since the simulator
+    /// started (records are kept in the order they were answered, which
+    /// for a streamed response is not the order they arrived).
+    pub received_us: u64,
 }
 
 /// One file part of a multipart create.

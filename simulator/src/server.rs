@@ -54,6 +54,8 @@ pub(crate) struct Shared {
     shutdown: watch::Receiver<bool>,
     /// Bytes of poll-body fault bodies handed to connections so far.
     fault_body_bytes: AtomicU64,
+    /// When the simulator started: the origin of `received_us`.
+    started: std::time::Instant,
 }
 
 /// Locks a mutex, recovering the data of a poisoned one (a panicking request
@@ -134,6 +136,7 @@ pub(crate) async fn start(config: SimulatorConfig, addr: SocketAddr) -> anyhow::
         bound,
         shutdown: stop_rx.clone(),
         fault_body_bytes: AtomicU64::new(0),
+        started: std::time::Instant::now(),
     });
     // Bodies are capped by hand (JSON at MAX_BODY, multipart at
     // max_upload_bytes), not by axum's 2 MB extractor default.
@@ -235,6 +238,7 @@ fn json_response(status: StatusCode, body: Value) -> Response {
 
 /// The one handler: dispatches, then records the request.
 async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let received_us = u64::try_from(shared.started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let (kind, mut model) = classify(method.as_str(), &path);
@@ -255,6 +259,7 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         status: response.status().as_u16(),
         multipart,
         files: upload.map(|u| u.files).unwrap_or_default(),
+        received_us,
     });
     response
 }

@@ -1,5 +1,7 @@
-//! The batch's one rate limiter: every create and every scheduled poll
-//! takes a slot first, so `--max-rps` holds for the whole batch, and a 429
+//! The batch's one rate limiter: every create, every retried create and
+//! every poll (all polls are the scheduler's, a stream that ends early
+//! included) takes a slot first, so `--max-rps` holds for the whole batch,
+//! and a 429
 //! (with its Retry-After) pauses every job, not only the one that got it.
 //!
 //! Slots are handed out in order, `1/R` seconds apart (a GCRA with no

@@ -10,7 +10,10 @@
 //! - while fewer than `--max-streams` jobs hold a stream, over SSE (its
 //!   own task, to the terminal event);
 //! - beyond that, on the polling route: the task ends as soon as the id
-//!   is known, and the job waits in the one poll scheduler.
+//!   is known, and the job waits in the one poll scheduler;
+//! - a stream that ends before its terminal event hands its job to the
+//!   poll scheduler too (not to the SDK's own fall-back polling), so every
+//!   poll, like every create and every retried create, passes the limiter.
 //!
 //! At most [`MAX_CREATING`] creates are under way at once (each holds a
 //! connection until its id arrives). Terminal jobs have their outputs
@@ -573,6 +576,10 @@ impl Run<'_, '_> {
             );
             let mut events = std::pin::pin!(events);
             let mut id: Option<String> = None;
+            // The SDK falls back to polling on its own when a stream ends
+            // early; its polls would not pass the batch's rate limiter, so
+            // from then on the job is handed to the poll scheduler instead.
+            let mut polling = !stream;
             let end = loop {
                 let Some(item) = events.next().await else {
                     break End::Error {
@@ -594,18 +601,31 @@ impl Run<'_, '_> {
                         let _ = tx.send(Msg::Creating);
                     }
                     Ok(Event::Created { generation_id }) => {
-                        if !stream {
+                        if polling {
                             // Ids are cheap: the poll scheduler takes it from here.
                             break End::Created(generation_id);
                         }
                         id = Some(generation_id.clone());
                         let _ = tx.send(Msg::Waiting(idx, generation_id));
                     }
-                    Ok(Event::Retrying {
-                        status: Some(429),
-                        delay,
-                        ..
-                    }) => limiter.throttle(Some(delay)),
+                    Ok(Event::FallbackToPolling { generation_id, .. }) => match generation_id {
+                        // The stream ended before a terminal event: the
+                        // scheduler polls the job, each poll after a slot.
+                        Some(generation_id) => break End::Created(generation_id),
+                        // No SSE route: the SDK creates on the polling
+                        // route next, and the job is handed over once its
+                        // id is known.
+                        None => polling = true,
+                    },
+                    Ok(Event::Retrying { status, delay, .. }) => {
+                        if status == Some(429) {
+                            limiter.throttle(Some(delay));
+                        }
+                        // A retried request is one more request: it takes a
+                        // slot too (it goes out at most `delay` after it, as
+                        // the SDK waits `delay` once this stream is read on).
+                        limiter.acquire().await;
+                    }
                     Ok(Event::Terminal(g)) => break End::Terminal(g),
                     Ok(_) => {}
                     Err(error) => break End::Error { error, id },
