@@ -193,15 +193,7 @@ pub fn run(root: &Path, args: &AllArgs, counts: &Counts) -> anyhow::Result<ExitC
         // Re-read: the file may have been edited while the round ran.
         let mut doc = std::fs::read_to_string(&file)?;
         if args.verify {
-            let checks = verify_checks(&results, &stated);
-            let body = verify::render(
-                &started,
-                &utc_now(),
-                &ctx.revision,
-                ctx.runs,
-                &checks,
-                &verdicts(&stated, &checks),
-            );
+            let (body, _) = reproduction(&started, &ctx, &results, &stated);
             doc = markdown::replace_block(&doc, "reproduction", &body)?;
         } else {
             let mut fresh = std::collections::BTreeMap::new();
@@ -240,23 +232,9 @@ pub fn run(root: &Path, args: &AllArgs, counts: &Counts) -> anyhow::Result<ExitC
     }
     let mut outside = 0;
     if args.verify {
-        let checks = verify_checks(&results, &stated);
-        println!(
-            "\n{}",
-            verify::render(
-                &started,
-                &utc_now(),
-                &ctx.revision,
-                ctx.runs,
-                &checks,
-                &verdicts(&stated, &checks),
-            )
-        );
-        outside = checks
-            .iter()
-            .flat_map(|s| &s.checks)
-            .filter(|c| !c.inside())
-            .count();
+        let (body, out) = reproduction(&started, &ctx, &results, &stated);
+        println!("\n{body}");
+        outside = out;
     }
     if !failed.is_empty() {
         eprintln!("bench --all: sections with failures: {}", failed.join(", "));
@@ -267,6 +245,31 @@ pub fn run(root: &Path, args: &AllArgs, counts: &Counts) -> anyhow::Result<ExitC
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `reproduction` block for the runs so far, and how many figures fall
+/// outside their stated range.
+fn reproduction(
+    started: &str,
+    ctx: &Ctx,
+    results: &[SectionResult],
+    stated: &[verify::Stated],
+) -> (String, usize) {
+    let checks = verify_checks(results, stated);
+    let outside = checks
+        .iter()
+        .flat_map(|s| &s.checks)
+        .filter(|c| !c.inside())
+        .count();
+    let body = verify::render(
+        started,
+        &utc_now(),
+        &ctx.revision,
+        ctx.runs,
+        &checks,
+        &verdicts(stated, &checks),
+    );
+    (body, outside)
 }
 
 /// The summary's verdicts on the stated figures and on the re-run's.
