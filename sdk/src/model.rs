@@ -259,9 +259,10 @@ const MAX_PASSES: usize = 64;
 /// Every violation of `value` as `T`. Serde stops at the first error, so the
 /// value is read again after each: the bad value is taken out (an unknown
 /// field, a wrong type, a value not allowed) and its error kept with the
-/// path [`crate::json_path`] tracked; a missing top-level field gets a
-/// stand-in built from the model's field info, so the rest can still be
-/// read. Once the value reads, the generated `validate()` adds the range,
+/// path [`crate::json_path`] tracked; a missing field gets a stand-in (a
+/// top-level one from the model's field info, a nested one from the
+/// request's schema), so the rest, its object's other members included,
+/// can still be read. Once the value reads, the generated `validate()` adds the range,
 /// length, pattern and URI rules (not for the stand-ins). Rules: `unknown_field`,
 /// `allowed_values`, `type`, `required`, `schema`, then `validate()`'s own.
 pub fn collect_violations<T>(value: &serde_json::Value) -> Vec<Violation>
@@ -422,12 +423,18 @@ fn collect_read_violations(
     let mut removed: std::collections::HashMap<String, Vec<usize>> = Default::default();
     // Top-level fields filled with a stand-in: their later findings are not real.
     let mut stand_ins: Vec<String> = Vec::new();
+    // Nested members filled with a stand-in from the schema (their path, and
+    // the path of the object that lacked them): their findings are not real
+    // either.
+    let mut nested: Vec<(String, Vec<Segment>)> = Vec::new();
     for _ in 0..MAX_PASSES {
         let error = match read(&working) {
             Ok(violations) => {
                 out.extend(violations.into_iter().filter_map(|mut v| {
                     v.field = restore_indices(&v.field, &removed);
-                    (!stand_ins.iter().any(|s| under(&v.field, s))).then_some(v)
+                    let made_up = stand_ins.iter().any(|s| under(&v.field, s))
+                        || nested.iter().any(|(s, _)| under(&v.field, s));
+                    (!made_up).then_some(v)
                 }));
                 return out;
             }
@@ -458,6 +465,15 @@ fn collect_read_violations(
             // A stand-in did not read: nothing more can be learned.
             return out;
         }
+        if let Some(i) = nested.iter().position(|(s, _)| under(&path, s)) {
+            // A nested stand-in did not read: the object that lacked the
+            // member is taken out instead, and the rest is read on.
+            let (_, parent) = nested.swap_remove(i);
+            if !take_out(&mut working, &parent, &mut removed) {
+                return out;
+            }
+            continue;
+        }
         if let Some(name) = named("missing field `") {
             let field = crate::validation::join(&path, &name);
             // Not again for a value this check took out.
@@ -469,7 +485,19 @@ fn collect_read_violations(
                 });
             }
             if !path.is_empty() {
-                // The object that lacks it is taken out; the rest is read on.
+                // A stand-in from the schema, so the object's other members
+                // (and its other missing ones) are still read; without one,
+                // the object that lacks it is taken out and the rest read on.
+                let placed = nested_stand_in(model, &segments, &name).is_some_and(|v| {
+                    value_at(&mut working, &segments)
+                        .and_then(serde_json::Value::as_object_mut)
+                        .map(|object| object.insert(name.clone(), v))
+                        .is_some()
+                });
+                if placed {
+                    nested.push((field, segments));
+                    continue;
+                }
                 if !take_out(&mut working, &segments, &mut removed) {
                     return out;
                 }
@@ -579,6 +607,86 @@ fn stand_in(field: &FieldInfo) -> serde_json::Value {
             FieldKind::Array => serde_json::Value::Array(Vec::new()),
             FieldKind::Object | FieldKind::Json => serde_json::Value::Object(Default::default()),
         })
+}
+
+/// The value at `path` (indices of the value being read).
+fn value_at<'v>(
+    root: &'v mut serde_json::Value,
+    path: &[Segment],
+) -> Option<&'v mut serde_json::Value> {
+    path.iter()
+        .try_fold(root, |node, segment| match (segment, node) {
+            (Segment::Map { key }, serde_json::Value::Object(map)) => map.get_mut(key),
+            (Segment::Seq { index }, serde_json::Value::Array(items)) => items.get_mut(*index),
+            _ => None,
+        })
+}
+
+/// A value that reads for member `name` of the object at `path`, from the
+/// request's schema (its default, first allowed value or example, else one
+/// of its type); `None` when the schema does not describe the member.
+fn nested_stand_in(
+    model: &ModelDescriptor,
+    path: &[Segment],
+    name: &str,
+) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    let root: Value = serde_json::from_str(model.request_schema_json).ok()?;
+    let object = path
+        .iter()
+        .try_fold(&root, |schema, segment| match segment {
+            Segment::Map { key } => schema_child(schema, "properties", Some(key)),
+            Segment::Seq { .. } => schema_child(schema, "items", None),
+        })?;
+    let member = schema_child(object, "properties", Some(name))?;
+    let member = branch(member);
+    let given = ["default", "example"]
+        .iter()
+        .find_map(|k| member.get(*k).filter(|v| !v.is_null()))
+        .or_else(|| member.get("enum").and_then(|e| e.get(0)));
+    if let Some(v) = given {
+        return Some(v.clone());
+    }
+    Some(match member.get("type").and_then(Value::as_str) {
+        Some("string") if member.get("format").and_then(Value::as_str) == Some("uri") => {
+            "https://example.com/x".into()
+        }
+        Some("string") => "x".into(),
+        Some("integer") | Some("number") => member.get("minimum").cloned().unwrap_or(1.into()),
+        Some("boolean") => false.into(),
+        Some("array") => Value::Array(Vec::new()),
+        Some("object") => Value::Object(Default::default()),
+        _ => return None,
+    })
+}
+
+/// The first branch of an `allOf`/`oneOf`/`anyOf` schema (itself otherwise).
+fn branch(schema: &serde_json::Value) -> &serde_json::Value {
+    ["allOf", "oneOf", "anyOf"]
+        .iter()
+        .find_map(|k| schema.get(*k).and_then(|b| b.get(0)))
+        .map_or(schema, branch)
+}
+
+/// `schema`'s `properties[key]` (or its `items` when `key` is `None`),
+/// looked for in the schema and in each of its `allOf`/`oneOf`/`anyOf`
+/// branches.
+fn schema_child<'s>(
+    schema: &'s serde_json::Value,
+    what: &str,
+    key: Option<&str>,
+) -> Option<&'s serde_json::Value> {
+    let here = schema.get(what).and_then(|v| match key {
+        Some(k) => v.get(k),
+        None => Some(v),
+    });
+    here.or_else(|| {
+        ["allOf", "oneOf", "anyOf"]
+            .iter()
+            .filter_map(|k| schema.get(*k)?.as_array())
+            .flatten()
+            .find_map(|b| schema_child(b, what, key))
+    })
 }
 
 /// Removes the value at `path` from `root`; false when there is none (or
@@ -699,6 +807,9 @@ mod tests {
                 ("elements[1].frontal_image_url", "type"),
                 ("elements[2].extra", "unknown_field"),
                 ("elements[3].frontal_image_url", "required"),
+                // Five were given: an item that lacks a required member is
+                // no longer taken out, so the count is the one given.
+                ("elements", "max_items"),
                 ("elements[4].frontal_image_url", "uri"),
             ],
             "{v:?}"
@@ -712,6 +823,38 @@ mod tests {
         assert_eq!(restore_indices("a[0].b[1].c", &removed), "a[1].b[2].c");
         assert_eq!(restore_indices("a[1]", &removed), "a[3]");
         assert_eq!(restore_indices("x.y[0]", &removed), "x.y[0]");
+    }
+
+    #[cfg(feature = "videos")]
+    #[test]
+    fn every_missing_member_of_a_nested_object_is_reported() {
+        use crate::models::RunwaymlGen4AlephRequest as Aleph;
+        let payload = |references: serde_json::Value| json!({"video_uri": "https://example.com/v.mp4", "prompt": "x", "references": references});
+        // `type` has the wrong type and `uri` is missing: once `type` was
+        // taken out, the whole reference used to go with it and `uri` was
+        // never reported.
+        let v = collect_violations::<Aleph>(&payload(json!([
+            {"type": "image", "uri": "https://example.com/0.png"},
+            {"type": 5},
+            {},
+            {"type": "video", "uri": "https://example.com/3.png", "extra": 1}
+        ])));
+        assert_eq!(
+            fields(&v),
+            [
+                ("references[1].type", "type"),
+                ("references[1].uri", "required"),
+                ("references[2].type", "required"),
+                ("references[2].uri", "required"),
+                ("references[3].type", "allowed_values"),
+                ("references[3].extra", "unknown_field"),
+                ("references", "max_items"),
+            ],
+            "{v:?}"
+        );
+        // The stand-ins are not checked as if they were given.
+        let v = collect_violations::<Aleph>(&payload(json!([{"type": "image"}])));
+        assert_eq!(fields(&v), [("references[0].uri", "required")], "{v:?}");
     }
 
     #[cfg(feature = "videos")]

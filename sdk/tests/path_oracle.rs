@@ -459,16 +459,12 @@ fn check_one(subject: &Subject, payload: &Value) -> Option<Violation> {
 }
 
 /// Two edits that can hide each other's error: one path is the other or
-/// inside it, or one removes a member of a nested object the other also
-/// edits (its missing member is found after the other error is taken out,
-/// and then the whole object is taken out, as `collect_violations` does).
+/// inside it. (Two errors in the same nested object, one of them a missing
+/// member, are each reported: the missing member gets a stand-in from the
+/// schema instead of the object being taken out.)
 fn overlapping(a: &Edit, b: &Edit) -> bool {
     let (pa, pb) = (a.path(), b.path());
-    let parent = |p: &[Step]| p[..p.len() - 1].to_vec();
-    let removes = matches!(a, Edit::Remove(_)) || matches!(b, Edit::Remove(_));
-    pa.starts_with(pb)
-        || pb.starts_with(pa)
-        || (removes && pa.len() > 1 && pb.len() > 1 && parent(pa) == parent(pb))
+    pa.starts_with(pb) || pb.starts_with(pa)
 }
 
 /// A small deterministic generator (a 64-bit LCG).
