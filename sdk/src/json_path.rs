@@ -380,7 +380,7 @@ impl<'de, 'p> serde::Deserializer<'de> for PathDe<'de, 'p> {
 }
 
 /// What serde_json's `&Value` reports as the unexpected value.
-fn unexpected(value: &serde_json::Value) -> serde::de::Unexpected<'_> {
+pub(crate) fn unexpected(value: &serde_json::Value) -> serde::de::Unexpected<'_> {
     use serde::de::Unexpected;
     match value {
         serde_json::Value::Null => Unexpected::Unit,

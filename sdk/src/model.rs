@@ -321,7 +321,8 @@ fn collect_workflow_violations(
 ) -> Vec<Violation> {
     use serde::de::Error as _;
     let Some(object) = value.as_object() else {
-        let error = serde_json::Error::invalid_type(unexpected(value), &"a JSON object");
+        let error =
+            serde_json::Error::invalid_type(crate::json_path::unexpected(value), &"a JSON object");
         return vec![Violation {
             field: "body".into(),
             rule: "type",
@@ -352,7 +353,10 @@ fn collect_workflow_violations(
             }
         },
         Some(other) => {
-            let error = serde_json::Error::invalid_type(unexpected(other), &"variant identifier");
+            let error = serde_json::Error::invalid_type(
+                crate::json_path::unexpected(other),
+                &"variant identifier",
+            );
             (None, Some(at_tag("type", error.to_string())))
         }
     };
@@ -390,24 +394,6 @@ fn unknown_variant(name: &str, variants: &[&str]) -> String {
             "unknown variant `{name}`, expected one of {}",
             all.join(", ")
         ),
-    }
-}
-
-/// What serde calls a JSON value in its `invalid type` texts.
-fn unexpected(value: &serde_json::Value) -> serde::de::Unexpected<'_> {
-    use serde::de::Unexpected;
-    match value {
-        serde_json::Value::Null => Unexpected::Unit,
-        serde_json::Value::Bool(b) => Unexpected::Bool(*b),
-        serde_json::Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
-            (Some(u), _, _) => Unexpected::Unsigned(u),
-            (None, Some(i), _) => Unexpected::Signed(i),
-            (None, None, Some(f)) => Unexpected::Float(f),
-            _ => Unexpected::Other("number"),
-        },
-        serde_json::Value::String(s) => Unexpected::Str(s),
-        serde_json::Value::Array(_) => Unexpected::Seq,
-        serde_json::Value::Object(_) => Unexpected::Map,
     }
 }
 
@@ -599,14 +585,19 @@ fn stand_in(field: &FieldInfo) -> serde_json::Value {
     parsed(field.default_json)
         .or_else(|| parsed(field.allowed_values_json.first().copied()))
         .or_else(|| parsed(field.example_json))
-        .unwrap_or_else(|| match field.kind {
-            FieldKind::String if field.format == Some("uri") => "https://example.com/x".into(),
-            FieldKind::String => "x".into(),
-            FieldKind::Integer | FieldKind::Number => 1.into(),
-            FieldKind::Boolean => false.into(),
-            FieldKind::Array => serde_json::Value::Array(Vec::new()),
-            FieldKind::Object | FieldKind::Json => serde_json::Value::Object(Default::default()),
-        })
+        .unwrap_or_else(|| value_of_kind(field.kind, field.format == Some("uri")))
+}
+
+/// A value of `kind` that reads (for a `uri` string, an absolute URI).
+fn value_of_kind(kind: FieldKind, uri: bool) -> serde_json::Value {
+    match kind {
+        FieldKind::String if uri => "https://example.com/x".into(),
+        FieldKind::String => "x".into(),
+        FieldKind::Integer | FieldKind::Number => 1.into(),
+        FieldKind::Boolean => false.into(),
+        FieldKind::Array => serde_json::Value::Array(Vec::new()),
+        FieldKind::Object | FieldKind::Json => serde_json::Value::Object(Default::default()),
+    }
 }
 
 /// The value at `path` (indices of the value being read).
@@ -647,17 +638,20 @@ fn nested_stand_in(
     if let Some(v) = given {
         return Some(v.clone());
     }
-    Some(match member.get("type").and_then(Value::as_str) {
-        Some("string") if member.get("format").and_then(Value::as_str) == Some("uri") => {
-            "https://example.com/x".into()
-        }
-        Some("string") => "x".into(),
-        Some("integer") | Some("number") => member.get("minimum").cloned().unwrap_or(1.into()),
-        Some("boolean") => false.into(),
-        Some("array") => Value::Array(Vec::new()),
-        Some("object") => Value::Object(Default::default()),
+    let kind = match member.get("type").and_then(Value::as_str)? {
+        "string" => FieldKind::String,
+        "integer" => FieldKind::Integer,
+        "number" => FieldKind::Number,
+        "boolean" => FieldKind::Boolean,
+        "array" => FieldKind::Array,
+        "object" => FieldKind::Object,
         _ => return None,
-    })
+    };
+    if let (FieldKind::Integer | FieldKind::Number, Some(minimum)) = (kind, member.get("minimum")) {
+        return Some(minimum.clone());
+    }
+    let uri = member.get("format").and_then(Value::as_str) == Some("uri");
+    Some(value_of_kind(kind, uri))
 }
 
 /// The first branch of an `allOf`/`oneOf`/`anyOf` schema (itself otherwise).

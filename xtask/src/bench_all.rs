@@ -279,11 +279,7 @@ fn verdicts(
 ) -> Vec<render::VerdictPair> {
     let stated: std::collections::BTreeMap<String, Spread> =
         stated.iter().flat_map(|s| s.figures.clone()).collect();
-    let fresh: std::collections::BTreeMap<String, Spread> = checks
-        .iter()
-        .flat_map(|s| s.checks.iter().map(|c| (c.key.clone(), c.fresh)))
-        .collect();
-    render::verdict_pairs(&stated, &fresh)
+    render::verdict_pairs(&stated, &verify::fresh_figures(checks))
 }
 
 /// Every section's fresh figures against what its block states.

@@ -74,14 +74,18 @@ pub fn data_comment(spreads: &BTreeMap<String, Spread>) -> String {
     let map: serde_json::Map<String, serde_json::Value> = spreads
         .iter()
         .map(|(k, s)| {
-            let round = |x: f64| (x * 1e4).round() / 1e4;
             (
                 k.clone(),
-                serde_json::json!([round(s.median), round(s.min), round(s.max), s.n]),
+                serde_json::json!([round4(s.median), round4(s.min), round4(s.max), s.n]),
             )
         })
         .collect();
     format!("<!-- bench:data {} -->", serde_json::Value::Object(map))
+}
+
+/// A figure at the precision the data comment keeps (4 decimals).
+pub fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
 }
 
 /// The figures of the data comment in block `name` (empty when it has none).

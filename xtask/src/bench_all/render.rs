@@ -31,7 +31,7 @@ fn scaled(s: &Spreads, key: &str, factor: f64, unit: &str) -> String {
 }
 
 /// A Markdown table.
-fn table(header: &[&str], align_right_from: usize, rows: &[Vec<String>]) -> String {
+pub(super) fn table(header: &[&str], align_right_from: usize, rows: &[Vec<String>]) -> String {
     let mut t = format!("| {} |\n|", header.join(" | "));
     for i in 0..header.len() {
         t.push_str(if i >= align_right_from {

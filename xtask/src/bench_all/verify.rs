@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::render::table;
 use super::stats::{num, Spread};
 
 /// One figure's stated range against its re-run.
@@ -24,7 +25,7 @@ impl Check {
     /// The re-run's median, at the precision the data comment keeps, is
     /// within the stated min-max.
     pub fn inside(&self) -> bool {
-        let m = round4(self.fresh.median);
+        let m = super::markdown::round4(self.fresh.median);
         self.stated.min <= m && m <= self.stated.max
     }
 
@@ -34,11 +35,6 @@ impl Check {
         (self.stated.median != 0.0)
             .then(|| (self.fresh.median - self.stated.median) / self.stated.median.abs())
     }
-}
-
-/// The precision of the data comment (see `markdown::data_comment`).
-fn round4(x: f64) -> f64 {
-    (x * 1e4).round() / 1e4
 }
 
 /// Every figure both maps have, in key order.
@@ -143,11 +139,7 @@ pub fn render(
         )
     });
     // The re-run's own figures, so the comparison can be checked.
-    let fresh: BTreeMap<String, Spread> = sections
-        .iter()
-        .flat_map(|s| s.checks.iter().map(|c| (c.key.clone(), c.fresh)))
-        .collect();
-    let mut out = super::markdown::data_comment(&fresh);
+    let mut out = super::markdown::data_comment(&fresh_figures(sections));
     out.push('\n');
     let _ = writeln!(
         out,
@@ -168,58 +160,85 @@ pub fn render(
         verdicts.len()
     );
     out.push('\n');
-    out.push_str(
-        "| section | stated (start, commit, load) | re-run (runs, load) | reproduced | largest move |\n\
-         |---|---|---|---:|---:|\n",
-    );
-    for s in sections {
-        let stated = s.stated_when.show();
-        let load =
-            Spread::of(&s.loads).map_or("—".into(), |l| format!("{}-{}", num(l.min), num(l.max)));
-        let ok = s.checks.iter().filter(|c| c.inside()).count();
-        let largest = s
-            .checks
-            .iter()
-            .filter_map(|c| c.moved().map(|m| (m, c)))
-            .max_by(|a, b| a.0.abs().total_cmp(&b.0.abs()))
-            .map_or("—".into(), |(m, c)| {
-                format!("{} `{}`", signed_percent(m), c.key)
-            });
-        let _ = writeln!(
-            out,
-            "| {} | {stated} | {}, {load} | {ok} of {} | {largest} |",
-            s.name,
-            s.runs,
-            s.checks.len()
-        );
-    }
+    let rows: Vec<Vec<String>> = sections
+        .iter()
+        .map(|s| {
+            let load = Spread::of(&s.loads)
+                .map_or("—".into(), |l| format!("{}-{}", num(l.min), num(l.max)));
+            let ok = s.checks.iter().filter(|c| c.inside()).count();
+            let largest = s
+                .checks
+                .iter()
+                .filter_map(|c| c.moved().map(|m| (m, c)))
+                .max_by(|a, b| a.0.abs().total_cmp(&b.0.abs()))
+                .map_or("—".into(), |(m, c)| {
+                    format!("{} `{}`", signed_percent(m), c.key)
+                });
+            vec![
+                s.name.clone(),
+                s.stated_when.show(),
+                format!("{}, {load}", s.runs),
+                format!("{ok} of {}", s.checks.len()),
+                largest,
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &[
+            "section",
+            "stated (start, commit, load)",
+            "re-run (runs, load)",
+            "reproduced",
+            "largest move",
+        ],
+        3,
+        &rows,
+    ));
     if !verdicts.is_empty() {
-        out.push_str("\n| summary target | stated verdict | re-run verdict |\n|---|---|---|\n");
-        for v in verdicts {
-            let mark = if v.same() { "" } else { " (changed)" };
-            let _ = writeln!(out, "| {} | {} | {}{mark} |", v.what, v.stated, v.fresh);
-        }
+        let rows: Vec<Vec<String>> = verdicts
+            .iter()
+            .map(|v| {
+                let mark = if v.same() { "" } else { " (changed)" };
+                vec![
+                    v.what.to_string(),
+                    v.stated.clone(),
+                    format!("{}{mark}", v.fresh),
+                ]
+            })
+            .collect();
+        out.push('\n');
+        out.push_str(&table(
+            &["summary target", "stated verdict", "re-run verdict"],
+            3,
+            &rows,
+        ));
     }
-    let outside: Vec<&Check> = sections
+    let outside: Vec<Vec<String>> = sections
         .iter()
         .flat_map(|s| s.checks.iter())
         .filter(|c| !c.inside())
+        .map(|c| {
+            vec![
+                format!("`{}`", c.key),
+                c.stated.show_with(""),
+                c.fresh.show_with(""),
+                c.moved().map_or("—".into(), signed_percent),
+            ]
+        })
         .collect();
     if !outside.is_empty() {
         out.push_str("\nOutside their stated range:\n\n");
-        out.push_str("| figure | stated | re-run | move |\n|---|---:|---:|---:|\n");
-        for c in outside {
-            let _ = writeln!(
-                out,
-                "| `{}` | {} | {} | {} |",
-                c.key,
-                c.stated.show_with(""),
-                c.fresh.show_with(""),
-                c.moved().map_or("—".into(), signed_percent)
-            );
-        }
+        out.push_str(&table(&["figure", "stated", "re-run", "move"], 1, &outside));
     }
     out
+}
+
+/// The re-run's figures of every section compared.
+pub fn fresh_figures(sections: &[SectionCheck]) -> BTreeMap<String, Spread> {
+    sections
+        .iter()
+        .flat_map(|s| s.checks.iter().map(|c| (c.key.clone(), c.fresh)))
+        .collect()
 }
 
 /// `part` of `whole` as a percentage.
