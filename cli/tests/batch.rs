@@ -540,7 +540,22 @@ fn max_rps_holds_for_the_polls_of_streams_that_end_early() {
         "every stream ended early, so every job was polled: {polls} polls"
     );
     assert_eq!(create_keys(&sim).len(), JOBS, "one create per job");
-    let mut times: Vec<u64> = requests
+    // A slot every 1/RPS s allows RPS a second; 5 more allow for requests a
+    // busy machine held back for up to half a second, which then arrive
+    // together.
+    let worst = most_within_one_second(&sim);
+    assert!(
+        worst as u64 <= RPS + 5,
+        "{worst} requests within one second with --max-rps {RPS} ({} requests)",
+        requests.len()
+    );
+}
+
+/// The most creates and polls the simulator received within any one second.
+fn most_within_one_second(sim: &Sim) -> usize {
+    let mut times: Vec<u64> = sim
+        .sim
+        .requests()
         .iter()
         .filter(|r| {
             matches!(
@@ -551,17 +566,70 @@ fn max_rps_holds_for_the_polls_of_streams_that_end_early() {
         .map(|r| r.received_us)
         .collect();
     times.sort_unstable();
-    // The most requests that arrived within any one second: a slot every
-    // 1/RPS s allows RPS; 5 more allow for requests a busy machine held
-    // back for up to half a second, which then arrive together.
-    let worst = (0..times.len())
+    (0..times.len())
         .map(|i| times[i..].partition_point(|t| *t < times[i] + 1_000_000))
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// Retried creates go out after the SDK's backoff, and each must land on
+/// its own slot of `--max-rps`. The first 10 jobs' creates (one model, slots
+/// 0-0.9 s) are answered 503 with `Retry-After: 3`, the next 10's (another
+/// model, slots 1-1.9 s) with `Retry-After: 2`: both groups' backoffs end
+/// at 3-3.9 s. Were a retry to take the next free slot (2-3.9 s) whatever
+/// its backoff, all 20 would go out then; on slots at least the backoff
+/// away they go out at 3-4.9 s, 10 a second.
+#[test]
+fn max_rps_holds_for_creates_retried_after_different_backoffs() {
+    const RPS: u64 = 10;
+    const GROUP: usize = 10;
+    const SLOW: &str = "google/nano-banana-pro";
+    const FAST: &str = "bytedance/seedream-4.5";
+    let sim = sim(100, 1e9);
+    let unavailable = |secs| Fault::CreateStatus {
+        status: 503,
+        retry_after_secs: Some(secs),
+    };
+    sim.faults(vec![
+        FaultRule::times(unavailable(3), GROUP as u32).for_model(SLOW),
+        FaultRule::times(unavailable(2), GROUP as u32).for_model(FAST),
+    ]);
+    let dir = common::tempdir();
+    let jobs = dir.path().join("jobs.jsonl");
+    let lines: Vec<String> = (0..2 * GROUP)
+        .map(|i| {
+            let model = if i < GROUP { SLOW } else { FAST };
+            json!({"model": model, "input": {"prompt": format!("a cat, take {i}")}, "name": format!("job {}", i + 1)})
+                .to_string()
+        })
+        .collect();
+    std::fs::write(&jobs, lines.join("\n") + "\n").unwrap();
+    let out = dir.path().join("out");
+    let r = run(
+        batch_cmd(&sim, &dir.path().join("state"), &jobs, &out).args([
+            "--concurrency",
+            &(2 * GROUP).to_string(),
+            "--max-rps",
+            &RPS.to_string(),
+        ]),
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stderr, r.stdout);
+    assert_all_saved(&out, 2 * GROUP);
+    let keys = create_keys(&sim);
+    assert_eq!(
+        keys.len(),
+        4 * GROUP,
+        "each job created twice: refused, then accepted"
+    );
+    assert_eq!(
+        keys.iter().collect::<HashSet<_>>().len(),
+        2 * GROUP,
+        "a retry keeps its job's idempotency key"
+    );
+    let worst = most_within_one_second(&sim);
     assert!(
         worst as u64 <= RPS + 5,
-        "{worst} requests within one second with --max-rps {RPS} ({} requests)",
-        times.len()
+        "{worst} requests within one second with --max-rps {RPS}"
     );
 }
 

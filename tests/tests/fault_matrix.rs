@@ -287,3 +287,125 @@ async fn credits_retry_a_503_then_read_the_balance() {
     assert_eq!(credits.balance, Some(42.5));
     assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
+
+/// A create refused with `503` and `Retry-After: 1` is retried 1 s after
+/// the `Retrying` event, on either route, even when the consumer takes a
+/// second before reading on: the backoff runs from the event, so a caller
+/// that waits for a rate limiter's slot (the batch's `--max-rps`) does not
+/// add its wait to the backoff. Before, the polling route slept its backoff
+/// only once read on again (2 s here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_retry_backoff_runs_from_its_event_on_both_routes() {
+    use skills_video::GenerateOptions;
+    use skills_video_simulator::{Fault, FaultRule, RouteKind};
+    for no_sse in [false, true] {
+        let setup = Setup {
+            retry: matrix::fast_retry(),
+            ..Setup::default()
+        };
+        let sim = matrix::simulator_serving(
+            &setup,
+            vec![FaultRule::times(
+                Fault::CreateStatus {
+                    status: 503,
+                    retry_after_secs: Some(1),
+                },
+                1,
+            )],
+            &[matrix::CASE_MODEL],
+        )
+        .await;
+        let client = matrix::client(&sim, &setup);
+        let options = GenerateOptions {
+            no_sse,
+            ..GenerateOptions::default()
+        };
+        let mut events =
+            std::pin::pin!(client.events_with(GoogleNanoBananaProRequest::new("a kite"), options));
+        let mut retried = 0;
+        while let Some(event) = events.next().await {
+            match event.expect("no error") {
+                Event::Retrying { delay, .. } => {
+                    assert_eq!(delay, Duration::from_secs(1), "Retry-After wins");
+                    retried += 1;
+                    // The consumer is busy for as long as the backoff.
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Event::Terminal(_) => break,
+                _ => {}
+            }
+        }
+        assert_eq!(retried, 1, "no_sse={no_sse}");
+        let creates: Vec<u64> = sim
+            .requests()
+            .iter()
+            .filter(|r| matches!(r.kind, RouteKind::CreateSse | RouteKind::CreatePoll))
+            .map(|r| r.received_us)
+            .collect();
+        assert_eq!(creates.len(), 2, "refused, then accepted (no_sse={no_sse})");
+        let gap = Duration::from_micros(creates[1] - creates[0]);
+        // About 1 s (the backoff and the consumer's pause overlap); 2 s
+        // when the backoff starts only after the pause.
+        assert!(
+            gap >= Duration::from_millis(950) && gap < Duration::from_millis(1600),
+            "no_sse={no_sse}: the retry went out {gap:?} after the refusal"
+        );
+    }
+}
+
+/// The same for a poll refused with `503` and `Retry-After: 1`: the next
+/// poll goes out 1 s after the `Retrying` event, not 1 s after the consumer
+/// reads on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_retry_backoff_runs_from_its_event() {
+    use skills_video::GenerateOptions;
+    use skills_video_simulator::{Fault, FaultRule, RouteKind};
+    let setup = Setup {
+        retry: matrix::fast_retry(),
+        ..Setup::default()
+    };
+    let sim = matrix::simulator_serving(
+        &setup,
+        vec![FaultRule::times(
+            Fault::PollStatus {
+                status: 503,
+                retry_after_secs: Some(1),
+            },
+            1,
+        )],
+        &[matrix::CASE_MODEL],
+    )
+    .await;
+    let client = matrix::client(&sim, &setup);
+    let options = GenerateOptions {
+        no_sse: true,
+        ..GenerateOptions::default()
+    };
+    let mut events =
+        std::pin::pin!(client.events_with(GoogleNanoBananaProRequest::new("a kite"), options));
+    let mut retried = 0;
+    while let Some(event) = events.next().await {
+        match event.expect("no error") {
+            Event::Retrying { delay, .. } => {
+                assert_eq!(delay, Duration::from_secs(1), "Retry-After wins");
+                retried += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Event::Terminal(_) => break,
+            _ => {}
+        }
+    }
+    assert_eq!(retried, 1);
+    let polls: Vec<u64> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.kind == RouteKind::Poll)
+        .map(|r| r.received_us)
+        .collect();
+    assert!(polls.len() >= 2, "{polls:?}");
+    let gap = Duration::from_micros(polls[1] - polls[0]);
+    assert!(
+        gap >= Duration::from_millis(950) && gap < Duration::from_millis(1600),
+        "the retried poll went out {gap:?} after the refusal"
+    );
+}

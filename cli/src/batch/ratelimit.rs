@@ -1,4 +1,5 @@
-//! The batch's one rate limiter: every create, every retried create and
+//! The batch's one rate limiter: every create, every retried create (its
+//! slot taken for when the retry goes out, after the SDK's backoff) and
 //! every poll (all polls are the scheduler's, a stream that ends early
 //! included) takes a slot first, so `--max-rps` holds for the whole batch,
 //! and a 429
@@ -52,10 +53,18 @@ impl RateLimiter {
 
     /// Reserves the next slot and waits for it.
     pub async fn acquire(&self) {
+        self.acquire_after(Duration::ZERO).await;
+    }
+
+    /// For a retry the SDK sends `wait` after its `Retrying` event (the
+    /// SDK's backoff runs from the event, not from when the stream is read
+    /// on): reserves the first free slot at least `wait` from now and waits
+    /// for it, so the retry itself lands on the slot. Taking the next slot
+    /// instead would let retries with different backoffs arrive together.
+    pub async fn acquire_after(&self, wait: Duration) {
         let slot = {
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let now = Instant::now();
-            let slot = now.max(st.next).max(st.paused_until);
+            let slot = (Instant::now() + wait).max(st.next).max(st.paused_until);
             if let Some(i) = self.interval {
                 st.next = slot + i;
             }
@@ -112,5 +121,41 @@ mod tests {
             free.acquire().await;
         }
         assert!(t.elapsed() < Duration::from_millis(200));
+    }
+
+    /// Three retries seen at once, with backoffs of 500, 450 and 420 ms: a
+    /// retry goes out at the later of its backoff's end and its slot. Those
+    /// moments must be a slot apart; taking the next slot (0, 100, 200 ms)
+    /// would send all three within 80 ms (at 420, 450 and 500 ms).
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_lands_on_its_own_slot_after_its_backoff() {
+        let limiter = std::sync::Arc::new(RateLimiter::new(Some(10.0)));
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for wait_ms in [500u64, 450, 420] {
+            let limiter = limiter.clone();
+            tasks.push(tokio::spawn(async move {
+                // The SDK's backoff, running from the `Retrying` event.
+                let backoff = tokio::time::sleep(Duration::from_millis(wait_ms));
+                limiter.acquire_after(Duration::from_millis(wait_ms)).await;
+                backoff.await;
+                Instant::now()
+            }));
+            // Reserved in this order.
+            tokio::task::yield_now().await;
+        }
+        let mut sent = Vec::new();
+        for t in tasks {
+            sent.push(t.await.expect("task").duration_since(start));
+        }
+        sent.sort();
+        assert_eq!(
+            sent,
+            [500, 600, 700].map(Duration::from_millis),
+            "every retry on its own slot, 100 ms apart"
+        );
+        // A plain acquire after them takes the slot after the last.
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_millis(800));
     }
 }

@@ -622,9 +622,9 @@ impl Run<'_, '_> {
                             limiter.throttle(Some(delay));
                         }
                         // A retried request is one more request: it takes a
-                        // slot too (it goes out at most `delay` after it, as
-                        // the SDK waits `delay` once this stream is read on).
-                        limiter.acquire().await;
+                        // slot too, at least `delay` away (the SDK's backoff
+                        // runs from this event), and goes out on it.
+                        limiter.acquire_after(delay).await;
                     }
                     Ok(Event::Terminal(g)) => break End::Terminal(g),
                     Ok(_) => {}

@@ -192,7 +192,10 @@ pub enum Event {
     /// The stream carried a comment (a heartbeat): it is alive but has no
     /// news. Heartbeats do not extend the SSE budget.
     Heartbeat,
-    /// A transient failure; the request is tried again after `delay`.
+    /// A transient failure; the request is tried again `delay` after this
+    /// event (or as soon as the stream is read on, if that is later): a
+    /// consumer that pauses before reading on does not add its pause to the
+    /// backoff, so it can line the retry up with a rate limit of its own.
     Retrying {
         /// Which request is repeated.
         phase: Phase,
@@ -901,8 +904,10 @@ fn polling_phase(
                 Attempt::NotFound(text) => Err(Error::from_response(404, &text, None))?,
                 Attempt::Retry(failure) => {
                     let delay = next_retry(config, &mut retries, &failure, None, deadline)?;
+                    // The backoff runs from the event, as on the SSE route.
+                    let retry_at = Instant::now() + delay;
                     yield Step::Event(Event::Retrying { phase: Phase::Create, attempt: retries, delay, reason: failure.reason, status: failure.status, body: failure.body });
-                    sleep(delay).await;
+                    tokio::time::sleep_until(retry_at).await;
                 }
             }
         };

@@ -3,7 +3,7 @@
 
 use reqwest::Method;
 use serde_json::Value;
-use tokio::time::{sleep, timeout, Instant};
+use tokio::time::{sleep, sleep_until, timeout, Instant};
 
 use super::send::{
     earliest, error_response, is_transient_status, next_retry, read_body_typed, BodyError,
@@ -71,8 +71,11 @@ impl Client {
                     },
                 };
                 let mut pause = config.poll_interval;
+                let mut wake = None;
                 if let Some(failure) = failure {
                     pause = next_retry(&config, &mut failures, &failure, Some(&id), None)?;
+                    // A retry's backoff runs from its event (Event::Retrying).
+                    wake = Some(Instant::now() + pause);
                     yield Event::Retrying { phase: Phase::Poll, attempt: failures, delay: pause, reason: failure.reason, status: failure.status, body: failure.body };
                 }
                 let remaining = poll_deadline.saturating_duration_since(Instant::now());
@@ -81,7 +84,10 @@ impl Client {
                 if remaining.is_zero() || (failures > 0 && pause >= remaining) {
                     Err(Error::Timeout { generation_id: id.clone(), last_status: last_status.clone(), waited: started.elapsed() })?;
                 }
-                sleep(pause.min(remaining)).await;
+                match wake {
+                    Some(at) => sleep_until(at.min(poll_deadline)).await,
+                    None => sleep(pause.min(remaining)).await,
+                }
             }
         })
     }
