@@ -296,60 +296,15 @@ async fn credits_retry_a_503_then_read_the_balance() {
 /// only once read on again (2 s here).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_retry_backoff_runs_from_its_event_on_both_routes() {
-    use skills_video::GenerateOptions;
-    use skills_video_simulator::{Fault, FaultRule, RouteKind};
+    use skills_video_simulator::{Fault, RouteKind};
     for no_sse in [false, true] {
-        let setup = Setup {
-            retry: matrix::fast_retry(),
-            ..Setup::default()
+        let refused = Fault::CreateStatus {
+            status: 503,
+            retry_after_secs: Some(1),
         };
-        let sim = matrix::simulator_serving(
-            &setup,
-            vec![FaultRule::times(
-                Fault::CreateStatus {
-                    status: 503,
-                    retry_after_secs: Some(1),
-                },
-                1,
-            )],
-            &[matrix::CASE_MODEL],
-        )
-        .await;
-        let client = matrix::client(&sim, &setup);
-        let options = GenerateOptions {
-            no_sse,
-            ..GenerateOptions::default()
-        };
-        let mut events =
-            std::pin::pin!(client.events_with(GoogleNanoBananaProRequest::new("a kite"), options));
-        let mut retried = 0;
-        while let Some(event) = events.next().await {
-            match event.expect("no error") {
-                Event::Retrying { delay, .. } => {
-                    assert_eq!(delay, Duration::from_secs(1), "Retry-After wins");
-                    retried += 1;
-                    // The consumer is busy for as long as the backoff.
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-                Event::Terminal(_) => break,
-                _ => {}
-            }
-        }
-        assert_eq!(retried, 1, "no_sse={no_sse}");
-        let creates: Vec<u64> = sim
-            .requests()
-            .iter()
-            .filter(|r| matches!(r.kind, RouteKind::CreateSse | RouteKind::CreatePoll))
-            .map(|r| r.received_us)
-            .collect();
-        assert_eq!(creates.len(), 2, "refused, then accepted (no_sse={no_sse})");
-        let gap = Duration::from_micros(creates[1] - creates[0]);
-        // About 1 s (the backoff and the consumer's pause overlap); 2 s
-        // when the backoff starts only after the pause.
-        assert!(
-            gap >= Duration::from_millis(950) && gap < Duration::from_millis(1600),
-            "no_sse={no_sse}: the retry went out {gap:?} after the refusal"
-        );
+        let creates = [RouteKind::CreateSse, RouteKind::CreatePoll];
+        let gap = retry_gap_with_a_busy_consumer(refused, no_sse, &creates).await;
+        assert_about_one_second(gap, &format!("the create (no_sse={no_sse})"));
     }
 }
 
@@ -358,28 +313,34 @@ async fn a_create_retry_backoff_runs_from_its_event_on_both_routes() {
 /// reads on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poll_retry_backoff_runs_from_its_event() {
-    use skills_video::GenerateOptions;
-    use skills_video_simulator::{Fault, FaultRule, RouteKind};
+    use skills_video_simulator::{Fault, RouteKind};
+    let refused = Fault::PollStatus {
+        status: 503,
+        retry_after_secs: Some(1),
+    };
+    let gap = retry_gap_with_a_busy_consumer(refused, true, &[RouteKind::Poll]).await;
+    assert_about_one_second(gap, "the poll");
+}
+
+/// Runs one generation whose first request of `kinds` meets `fault` once,
+/// with a consumer that is busy for 1 s (the backoff) after the `Retrying`
+/// event, and returns the time between that request and its retry as the
+/// simulator received them.
+async fn retry_gap_with_a_busy_consumer(
+    fault: skills_video_simulator::Fault,
+    no_sse: bool,
+    kinds: &[skills_video_simulator::RouteKind],
+) -> Duration {
     let setup = Setup {
         retry: matrix::fast_retry(),
         ..Setup::default()
     };
-    let sim = matrix::simulator_serving(
-        &setup,
-        vec![FaultRule::times(
-            Fault::PollStatus {
-                status: 503,
-                retry_after_secs: Some(1),
-            },
-            1,
-        )],
-        &[matrix::CASE_MODEL],
-    )
-    .await;
+    let rule = skills_video_simulator::FaultRule::times(fault, 1);
+    let sim = matrix::simulator_serving(&setup, vec![rule], &[matrix::CASE_MODEL]).await;
     let client = matrix::client(&sim, &setup);
-    let options = GenerateOptions {
-        no_sse: true,
-        ..GenerateOptions::default()
+    let options = skills_video::GenerateOptions {
+        no_sse,
+        ..skills_video::GenerateOptions::default()
     };
     let mut events =
         std::pin::pin!(client.events_with(GoogleNanoBananaProRequest::new("a kite"), options));
@@ -395,17 +356,22 @@ async fn a_poll_retry_backoff_runs_from_its_event() {
             _ => {}
         }
     }
-    assert_eq!(retried, 1);
-    let polls: Vec<u64> = sim
+    assert_eq!(retried, 1, "one refusal, one retry");
+    let times: Vec<u64> = sim
         .requests()
         .iter()
-        .filter(|r| r.kind == RouteKind::Poll)
+        .filter(|r| kinds.contains(&r.kind))
         .map(|r| r.received_us)
         .collect();
-    assert!(polls.len() >= 2, "{polls:?}");
-    let gap = Duration::from_micros(polls[1] - polls[0]);
+    assert!(times.len() >= 2, "refused, then retried: {times:?}");
+    Duration::from_micros(times[1] - times[0])
+}
+
+/// About 1 s: the backoff and the consumer's pause overlap (2 s when the
+/// backoff starts only after the pause).
+fn assert_about_one_second(gap: Duration, what: &str) {
     assert!(
         gap >= Duration::from_millis(950) && gap < Duration::from_millis(1600),
-        "the retried poll went out {gap:?} after the refusal"
+        "{what} was retried {gap:?} after the refusal"
     );
 }
