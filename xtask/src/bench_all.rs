@@ -230,37 +230,34 @@ pub fn run(root: &Path, args: &AllArgs, counts: &Counts) -> anyhow::Result<ExitC
             println!("\n{}", render::section(r));
         }
     }
-    let mut outside = 0;
+    let mut judgement = None;
     if args.verify {
-        let (body, out) = reproduction(&started, &ctx, &results, &stated);
+        let (body, j) = reproduction(&started, &ctx, &results, &stated);
         println!("\n{body}");
-        outside = out;
+        judgement = Some(j);
     }
     if !failed.is_empty() {
         eprintln!("bench --all: sections with failures: {}", failed.join(", "));
         return Ok(ExitCode::FAILURE);
     }
-    if outside > 0 {
-        eprintln!("bench --all --verify: {outside} figure(s) outside their stated range");
-        return Ok(ExitCode::FAILURE);
+    if let Some(j) = judgement {
+        eprintln!("bench --all --verify: {}", j.line());
+        if j.changed() {
+            return Ok(ExitCode::FAILURE);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The `reproduction` block for the runs so far, and how many figures fall
-/// outside their stated range.
+/// The `reproduction` block for the runs so far, and the re-run judged
+/// against chance.
 fn reproduction(
     started: &str,
     ctx: &Ctx,
     results: &[SectionResult],
     stated: &[verify::Stated],
-) -> (String, usize) {
+) -> (String, verify::Judgement) {
     let checks = verify_checks(results, stated);
-    let outside = checks
-        .iter()
-        .flat_map(|s| &s.checks)
-        .filter(|c| !c.inside())
-        .count();
     let body = verify::render(
         started,
         &utc_now(),
@@ -269,7 +266,7 @@ fn reproduction(
         &checks,
         &verdicts(stated, &checks),
     );
-    (body, outside)
+    (body, verify::Judgement::of(&checks))
 }
 
 /// The summary's verdicts on the stated figures and on the re-run's.

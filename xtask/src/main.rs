@@ -19,7 +19,8 @@
 //! - `cargo xtask bench --all [--runs N] [--only S,..] [--skip S,..] [--dry-run]`
 //!   re-measures every BENCHMARKS.md figure and rewrites its generated tables;
 //!   with `--verify` it compares each re-run with the range the file states
-//!   instead, writes the `reproduction` block and fails when one is outside.
+//!   instead, writes the `reproduction` block and fails when more figures
+//!   moved beyond their whole range than run-to-run noise explains.
 
 mod bench_all;
 mod reference;

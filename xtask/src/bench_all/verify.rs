@@ -240,6 +240,8 @@ pub fn render(
         tally.expected_inside, tally.constant, tally.beyond, tally.expected_beyond,
     );
     out.push('\n');
+    let _ = writeln!(out, "Judged: {}.", Judgement::of(sections).line());
+    out.push('\n');
     let rows: Vec<Vec<String>> = sections
         .iter()
         .map(|s| {
@@ -320,6 +322,92 @@ pub fn render(
         ));
     }
     out
+}
+
+/// Below this chance of as many figures beyond their range, a re-run is
+/// taken to show a change rather than noise (`--verify` then fails).
+pub const DRIFT_CHANCE: f64 = 0.01;
+
+/// The chance of `observed` or more events when `expected` happen on
+/// average, one by one and independently (the Poisson upper tail). Used for
+/// the number of figures beyond their whole range; the figures are not
+/// quite independent (a section's figures share its runs), so it is a
+/// guide, not an exact test.
+pub fn chance_of_at_least(observed: usize, expected: f64) -> f64 {
+    if observed == 0 {
+        return 1.0;
+    }
+    if expected <= 0.0 {
+        return 0.0;
+    }
+    let mut term = (-expected).exp();
+    let mut below = 0.0;
+    for k in 0..observed {
+        below += term;
+        term *= expected / (k + 1) as f64;
+    }
+    (1.0 - below).max(0.0)
+}
+
+/// The whole re-run, judged: how many figures fell outside, against chance,
+/// and whether the moves beyond whole ranges are more than noise explains.
+pub struct Judgement {
+    /// Figures outside their stated range.
+    pub outside: usize,
+    /// Figures outside by chance alone, on average.
+    pub expected_outside: f64,
+    /// Figures whose every re-run fell beyond the stated range.
+    pub beyond: usize,
+    /// The same by chance alone, on average.
+    pub expected_beyond: f64,
+    /// The chance of `beyond` or more by noise alone.
+    pub chance: f64,
+}
+
+impl Judgement {
+    /// Judges every check of every section.
+    pub fn of(sections: &[SectionCheck]) -> Judgement {
+        let t = Tally::of(sections.iter().flat_map(|s| s.checks.iter()));
+        Judgement {
+            outside: t.total - t.inside,
+            expected_outside: t.total as f64 - t.expected_inside,
+            beyond: t.beyond,
+            expected_beyond: t.expected_beyond,
+            chance: chance_of_at_least(t.beyond, t.expected_beyond),
+        }
+    }
+
+    /// More figures moved beyond their whole range than noise explains.
+    pub fn changed(&self) -> bool {
+        self.chance < DRIFT_CHANCE
+    }
+
+    /// One line for the block and the terminal.
+    pub fn line(&self) -> String {
+        let reading = if self.changed() {
+            "more than run-to-run noise explains: the figures changed"
+        } else {
+            "consistent with run-to-run noise"
+        };
+        format!(
+            "{} outside their stated range (about {:.0} by chance alone); {} beyond the whole \
+             range against about {:.1}, a chance of {} for that many or more: {reading}",
+            self.outside,
+            self.expected_outside,
+            self.beyond,
+            self.expected_beyond,
+            percent_of(self.chance),
+        )
+    }
+}
+
+/// A chance as a percentage with a sensible precision.
+fn percent_of(p: f64) -> String {
+    if p >= 0.1 {
+        format!("{:.0} %", 100.0 * p)
+    } else {
+        format!("{:.2} %", 100.0 * p)
+    }
 }
 
 /// Counts over some checks: observed, and expected by chance.
@@ -506,6 +594,14 @@ mod tests {
         assert!(!text.contains("| `sse.x` |"), "{text}");
         assert!(
             text.contains(
+                "Judged: 1 outside their stated range (about 1 by chance alone); 1 beyond the \
+                 whole range against about 0.6, a chance of 45 % for that many or more: \
+                 consistent with run-to-run noise."
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
                 "By chance alone about **1 of 2** would be inside (0 constant, the others at \
                  the chance their run counts give); **1 moved beyond their whole stated range**"
             ),
@@ -573,6 +669,54 @@ mod tests {
         assert!((chance_inside(5, 3) - (1.0 - 12.0 / 56.0)).abs() < 1e-12);
         assert!((chance_beyond(5, 3) - 2.0 / 56.0).abs() < 1e-12);
         assert_eq!(chance_inside(0, 3), 0.0);
+    }
+
+    #[test]
+    fn the_poisson_tail_and_the_judgement() {
+        assert_eq!(chance_of_at_least(0, 4.6), 1.0);
+        // P(X >= 1) = 1 - e^-λ.
+        assert!((chance_of_at_least(1, 2.0) - (1.0 - (-2.0f64).exp())).abs() < 1e-12);
+        // The three re-runs of BENCHMARKS.md: 2, 12 and 5 beyond against 4.6.
+        assert!(chance_of_at_least(2, 4.6) > 0.9);
+        assert!(chance_of_at_least(5, 4.6) > 0.4);
+        let twelve = chance_of_at_least(12, 4.6);
+        assert!(twelve < DRIFT_CHANCE && twelve > 0.001, "{twelve}");
+        assert_eq!(chance_of_at_least(1, 0.0), 0.0);
+        // 20 figures of 5 stated and 3 re-runs: 2 of them moved beyond.
+        let mut checks: Vec<Check> = (0..20)
+            .map(|i| Check {
+                key: format!("k{i}"),
+                stated: spread(&[1.0, 2.0, 3.0, 4.0, 5.0]),
+                fresh: spread(&[2.0, 3.0, 4.0]),
+            })
+            .collect();
+        for c in &mut checks[..2] {
+            c.fresh = spread(&[9.0, 9.5, 10.0]);
+        }
+        let section = |checks: Vec<Check>| SectionCheck {
+            name: "sse".into(),
+            stated_when: Provenance::default(),
+            runs: 3,
+            loads: vec![],
+            checks,
+        };
+        let j = Judgement::of(&[section(checks.clone())]);
+        assert_eq!((j.outside, j.beyond), (2, 2));
+        assert!((j.expected_beyond - 20.0 * 2.0 / 56.0).abs() < 1e-9);
+        assert!(!j.changed(), "2 against 0.71 is noise: {}", j.line());
+        for c in &mut checks[..8] {
+            c.fresh = spread(&[9.0, 9.5, 10.0]);
+        }
+        let j = Judgement::of(&[section(checks)]);
+        assert!(j.changed(), "8 against 0.71 is a change: {}", j.line());
+        assert!(
+            j.line().starts_with(
+                "8 outside their stated range (about 4 by chance alone); 8 beyond the whole \
+                 range against about 0.7"
+            ),
+            "{}",
+            j.line()
+        );
     }
 
     #[test]
