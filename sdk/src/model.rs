@@ -413,6 +413,8 @@ fn collect_read_violations(
     // the path of the object that lacked them): their findings are not real
     // either.
     let mut nested: Vec<(String, Vec<Segment>)> = Vec::new();
+    // The request's schema, parsed once, when a nested stand-in first needs it.
+    let mut schema: Option<Option<serde_json::Value>> = None;
     for _ in 0..MAX_PASSES {
         let error = match read(&working) {
             Ok(violations) => {
@@ -474,12 +476,17 @@ fn collect_read_violations(
                 // A stand-in from the schema, so the object's other members
                 // (and its other missing ones) are still read; without one,
                 // the object that lacks it is taken out and the rest read on.
-                let placed = nested_stand_in(model, &segments, &name).is_some_and(|v| {
-                    value_at(&mut working, &segments)
-                        .and_then(serde_json::Value::as_object_mut)
-                        .map(|object| object.insert(name.clone(), v))
-                        .is_some()
-                });
+                let schema = schema
+                    .get_or_insert_with(|| serde_json::from_str(model.request_schema_json).ok());
+                let placed = schema
+                    .as_ref()
+                    .and_then(|root| nested_stand_in(root, &segments, &name))
+                    .is_some_and(|v| {
+                        value_at(&mut working, &segments)
+                            .and_then(serde_json::Value::as_object_mut)
+                            .map(|object| object.insert(name.clone(), v))
+                            .is_some()
+                    });
                 if placed {
                     nested.push((field, segments));
                     continue;
@@ -614,18 +621,17 @@ fn value_at<'v>(
 }
 
 /// A value that reads for member `name` of the object at `path`, from the
-/// request's schema (its default, first allowed value or example, else one
+/// request schema `root` (its default, first allowed value or example, else one
 /// of its type); `None` when the schema does not describe the member.
 fn nested_stand_in(
-    model: &ModelDescriptor,
+    root: &serde_json::Value,
     path: &[Segment],
     name: &str,
 ) -> Option<serde_json::Value> {
     use serde_json::Value;
-    let root: Value = serde_json::from_str(model.request_schema_json).ok()?;
     let object = path
         .iter()
-        .try_fold(&root, |schema, segment| match segment {
+        .try_fold(root, |schema, segment| match segment {
             Segment::Map { key } => schema_child(schema, "properties", Some(key)),
             Segment::Seq { .. } => schema_child(schema, "items", None),
         })?;

@@ -240,7 +240,7 @@ pub fn render(
         tally.expected_inside, tally.constant, tally.beyond, tally.expected_beyond,
     );
     out.push('\n');
-    let _ = writeln!(out, "Judged: {}.", Judgement::of(sections).line());
+    let _ = writeln!(out, "Judged: {}.", Judgement::of_tally(&tally).line());
     out.push('\n');
     let rows: Vec<Vec<String>> = sections
         .iter()
@@ -367,7 +367,11 @@ pub struct Judgement {
 impl Judgement {
     /// Judges every check of every section.
     pub fn of(sections: &[SectionCheck]) -> Judgement {
-        let t = Tally::of(sections.iter().flat_map(|s| s.checks.iter()));
+        Judgement::of_tally(&Tally::of(sections.iter().flat_map(|s| s.checks.iter())))
+    }
+
+    /// Judges checks already counted.
+    fn of_tally(t: &Tally) -> Judgement {
         Judgement {
             outside: t.total - t.inside,
             expected_outside: t.total as f64 - t.expected_inside,
