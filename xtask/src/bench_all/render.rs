@@ -438,7 +438,7 @@ fn inflight(s: &Spreads) -> String {
         1,
         &rows,
     );
-    out.push_str("\nThe SDK's own share = (peak RSS of SDK − peak RSS of bare) / generations in flight, inside each run:\n\n");
+    out.push_str("\nThe SDK's own share = (peak RSS of SDK − peak RSS of bare) / generations in flight, inside each SDK/bare pair; a run's figure is the median over its pairs, and the largest pair's share is shown beside it:\n\n");
     out.push_str(&table(
         &["", "HTTP/1.1", "HTTP/2"],
         1,
@@ -447,6 +447,11 @@ fn inflight(s: &Spreads) -> String {
                 "**SDK's share per generation**".into(),
                 format!("**{}**", cell(s, "inflight.h1.share_kib", " KiB")),
                 format!("**{}**", cell(s, "inflight.h2.share_kib", " KiB")),
+            ],
+            vec![
+                "the largest one pair gave, in a run".into(),
+                cell(s, "inflight.h1.share_max_kib", " KiB"),
+                cell(s, "inflight.h2.share_max_kib", " KiB"),
             ],
             vec![
                 "peak RSS, SDK / bare".into(),
