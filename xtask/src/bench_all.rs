@@ -619,20 +619,13 @@ fn commands(section: &str, ctx: &Ctx) -> Vec<String> {
         )],
         "inflight" => {
             let n = ctx.in_flight;
-            let mut v = vec![
+            vec![
                 "cargo build --release -q -p skills-video-simulator -p skills-video-tests --bin skills-video-simulator --bin bench-e2e".into(),
                 format!("target/release/bench-e2e --in-flight {n} --sdk"),
                 format!("target/release/bench-e2e --in-flight {n} --bare"),
                 format!("target/release/bench-e2e --in-flight {n} --sdk --http2"),
                 format!("target/release/bench-e2e --in-flight {n} --bare --http2"),
-            ];
-            let pairs = inflight_pairs(ctx);
-            if pairs > 1 {
-                v.push(format!(
-                    "the four above {pairs} times, in reverse order every other time; each figure of the run is the median over the {pairs}"
-                ));
-            }
-            v
+            ]
         }
         "ledger" => vec![format!("cargo {}", LEDGER_ARGS.join(" "))],
         "batch" => vec![
@@ -660,6 +653,12 @@ fn start(section: &'static str, ctx: &Ctx) -> SectionResult {
         runs_asked: ctx.runs,
         notes: Vec::new(),
     };
+    let pairs = inflight_pairs(ctx);
+    if section == "inflight" && pairs > 1 {
+        result.notes.push(format!(
+            "the four bench-e2e commands {pairs} times, in reverse order every other time; each figure of a run is the median over its {pairs}"
+        ));
+    }
     if section == "compile" {
         result.notes.push(match std::env::var("CARGO_INCREMENTAL") {
             Ok(v) => format!("`CARGO_INCREMENTAL={v}` in the environment of these builds"),
