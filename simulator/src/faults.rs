@@ -17,8 +17,8 @@
 //! [`Fault::PollStatus`] rule when a poll is answered with the status, a
 //! poll-body fault ([`Fault::HugePollBody`], [`Fault::EndlessPollBody`],
 //! [`Fault::SlowPollBody`]) when a poll of a known job is answered with its
-//! body, and a [`Fault::Outcome`] or [`Fault::NonHttpOutputs`] rule when a
-//! new job is accepted. A request rejected for another reason (401, 404,
+//! body, and a [`Fault::Outcome`], [`Fault::NonHttpOutputs`] or
+//! [`Fault::CloseBeforeAnswer`] rule when a new job is accepted. A request rejected for another reason (401, 404,
 //! 422, ...) spends nothing.
 
 use serde::{Deserialize, Serialize};
@@ -35,6 +35,12 @@ pub enum Fault {
     /// SSE create: the first (`IN_QUEUE`) event carrying the id is sent, then
     /// the body ends. The job goes on server-side, so polling finds it.
     DropAfterId,
+    /// Create (SSE or polling route): the job is accepted and charged, then
+    /// the connection is closed before any answer, as by a server that
+    /// crashed right after its commit. The client cannot tell whether the job
+    /// exists. A later create with the same `Idempotency-Key` is answered
+    /// with that job, as usual. On HTTP/2 only the request's stream ends.
+    CloseBeforeAnswer,
     /// SSE create: after the first event only `: heartbeat` comments are sent,
     /// every `heartbeat_interval`, and never a terminal event. The job still
     /// completes server-side for pollers.
@@ -205,7 +211,8 @@ pub(crate) enum Stage {
     CreateReject,
     /// An SSE create request, before acceptance (the `NoSseRoute` fault).
     SseRoute,
-    /// A new job being accepted (the `Outcome` fault).
+    /// A new job being accepted (the `Outcome`, `NonHttpOutputs` and
+    /// `CloseBeforeAnswer` faults).
     Accept,
     /// An SSE stream being produced (framing, drop and timing faults).
     Stream,
@@ -221,7 +228,9 @@ impl Fault {
         match self {
             Fault::CreateStatus { .. } | Fault::RetryAfterValue { .. } => Stage::CreateReject,
             Fault::NoSseRoute => Stage::SseRoute,
-            Fault::Outcome { .. } | Fault::NonHttpOutputs => Stage::Accept,
+            Fault::Outcome { .. } | Fault::NonHttpOutputs | Fault::CloseBeforeAnswer => {
+                Stage::Accept
+            }
             Fault::PollStatus { .. } => Stage::Poll,
             Fault::HugePollBody { .. } | Fault::EndlessPollBody | Fault::SlowPollBody { .. } => {
                 Stage::PollBody
@@ -378,7 +387,7 @@ mod tests {
                 {"kind":"slow_poll_body","delay_ms":50},
                 {"kind":"retry_after_value","status":429,"value":"1e300"},
                 {"kind":"id_changes_mid_stream"},{"kind":"bad_id","id":".."},
-                {"kind":"non_http_outputs"}]"#,
+                {"kind":"non_http_outputs"},{"kind":"close_before_answer"}]"#,
         )
         .unwrap();
         assert_eq!(
@@ -394,6 +403,7 @@ mod tests {
                 Fault::IdChangesMidStream,
                 Fault::BadId { id: "..".into() },
                 Fault::NonHttpOutputs,
+                Fault::CloseBeforeAnswer,
             ]
         );
         let stages: Vec<Stage> = faults.iter().map(Fault::stage).collect();
@@ -406,6 +416,7 @@ mod tests {
                 Stage::CreateReject,
                 Stage::Stream,
                 Stage::Stream,
+                Stage::Accept,
                 Stage::Accept
             ]
         );

@@ -37,7 +37,9 @@ pub struct RecordedRequest {
     pub model: Option<String>,
     /// The `Idempotency-Key` header.
     pub idempotency_key: Option<String>,
-    /// The status the simulator answered.
+    /// The status the simulator answered; for a create the
+    /// [`CloseBeforeAnswer`](crate::Fault::CloseBeforeAnswer) fault cut off,
+    /// the `200` it accepted the job with, though no answer was sent.
     pub status: u16,
     /// Whether the request was a create sent as `multipart/form-data`.
     pub multipart: bool,
@@ -48,6 +50,9 @@ pub struct RecordedRequest {
     /// started (records are kept in the order they were answered, which
     /// for a streamed response is not the order they arrived).
     pub received_us: u64,
+    /// Whether the connection was closed instead of answering (the
+    /// [`CloseBeforeAnswer`](crate::Fault::CloseBeforeAnswer) fault).
+    pub closed_before_answer: bool,
 }
 
 /// One file part of a multipart create.

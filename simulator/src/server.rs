@@ -250,6 +250,10 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         model = job_model;
     }
     let upload = response.extensions_mut().remove::<UploadRecord>();
+    let close = response
+        .extensions_mut()
+        .remove::<CloseBeforeAnswer>()
+        .is_some();
     lock(&shared.log).push(RecordedRequest {
         method: method.to_string(),
         path,
@@ -260,8 +264,29 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         multipart,
         files: upload.map(|u| u.files).unwrap_or_default(),
         received_us,
+        closed_before_answer: close,
     });
+    if close {
+        close_connection();
+    }
     response
+}
+
+/// Marks a create's response as never to be sent (the
+/// [`Fault::CloseBeforeAnswer`] fault): [`handle`] logs the request, then
+/// closes the connection instead of answering.
+#[derive(Debug, Clone, Copy)]
+struct CloseBeforeAnswer;
+
+/// Ends the connection this request came on, with no answer: unwinds the
+/// task that serves it (hyper's, for HTTP/1.1 the whole connection; for
+/// HTTP/2 its stream), which drops the socket as a crashed server would.
+/// `resume_unwind` skips the panic hook, so nothing is printed; the task's
+/// runtime catches the unwind, and the rest of the simulator goes on.
+fn close_connection() -> ! {
+    std::panic::resume_unwind(Box::new(
+        "the CloseBeforeAnswer fault closed the connection",
+    ))
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -517,6 +542,7 @@ async fn create_inner(
     let key = header_str(&headers, "idempotency-key")
         .filter(|k| !k.is_empty())
         .map(str::to_string);
+    let mut close = false;
     let job = {
         let mut store = lock(&shared.store);
         match store.replay(key.as_deref()) {
@@ -537,6 +563,7 @@ async fn create_inner(
                         _ => None,
                     })
                     .unwrap_or_else(|| Outcome::Success("COMPLETED".to_string()));
+                close = accept.has(|f| matches!(f, Fault::CloseBeforeAnswer));
                 store.insert(NewJob {
                     model: model.to_string(),
                     category: route.category,
@@ -549,6 +576,12 @@ async fn create_inner(
             }
         }
     };
+    if close {
+        // Accepted and charged; the answer is never sent (see `handle`).
+        let mut resp = json_response(StatusCode::OK, job.create_response());
+        resp.extensions_mut().insert(CloseBeforeAnswer);
+        return resp;
+    }
     if !sse {
         return json_response(StatusCode::OK, job.create_response());
     }

@@ -58,6 +58,27 @@ async fn drop_before_event() {
 }
 
 #[tokio::test]
+async fn close_before_answer() {
+    let sim = with_faults(vec![FaultRule::times(Fault::CloseBeforeAnswer, 2)]).await;
+    for route in [format!("sse/{MODEL}"), MODEL.to_string()] {
+        let sent = post(&sim, &route, &prompt()).send().await;
+        let err = sent.expect_err("no answer, only a closed connection");
+        assert!(!err.is_connect(), "the request was sent: {err}");
+    }
+    assert_eq!(sim.job_count(), 2, "both jobs were accepted");
+    assert_eq!(sim.credits(), 98.0, "and charged");
+    let log = sim.requests();
+    assert!(log
+        .iter()
+        .all(|r| r.closed_before_answer && r.status == 200));
+    // Spent, and the server still serves: the next create is answered.
+    let (status, raw, _) = sse(&sim).await;
+    assert_eq!((status, parse_events(&raw).len()), (200, 5));
+    assert!(!sim.requests()[2].closed_before_answer);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn drop_after_id() {
     let sim = with_faults(vec![FaultRule::always(Fault::DropAfterId)]).await;
     let (status, raw, clean) = sse(&sim).await;

@@ -313,6 +313,24 @@ pub fn cases() -> Vec<Case> {
             E(ErrorCategory::Ambiguous),
             1,
         ),
+        // The money rule's hardest case: the platform committed (and
+        // charged) the job, and the answer never came. Resending could make
+        // a second job, so it must be Ambiguous after exactly one create.
+        case(
+            "connection closed after the create was accepted, before any answer",
+            always(Fault::CloseBeforeAnswer),
+            E(ErrorCategory::Ambiguous),
+            1,
+        ),
+        case(
+            "the same on the polling route",
+            vec![
+                FaultRule::always(Fault::NoSseRoute),
+                FaultRule::always(Fault::CloseBeforeAnswer),
+            ],
+            E(ErrorCategory::Ambiguous),
+            2,
+        ),
         case(
             "drop after the id",
             always(Fault::DropAfterId),

@@ -14,8 +14,64 @@ async fn every_fault_of_the_matrix() {
     let verdicts = matrix::run_all().await;
     let report = matrix::report(&verdicts);
     println!("{report}");
-    assert!(verdicts.len() >= 41, "the matrix lost cases");
+    assert!(verdicts.len() >= 43, "the matrix lost cases");
     assert!(verdicts.iter().all(|v| v.problems.is_empty()), "{report}");
+}
+
+/// A create whose connection is refused never reached the platform: it is
+/// retried as transient (each wait `initial × 2^retry`, from the first),
+/// never reported as ambiguous. The other side of the money rule, where a
+/// create that was sent and got no answer is ambiguous, is the matrix's
+/// `CloseBeforeAnswer` cases.
+///
+/// Mutations tried (cargo-mutants on `lifecycle/send.rs`): the connect-error
+/// guard of `create_attempt` made false → the first refusal is `Ambiguous`;
+/// `next_retry` passing `retries + 1` or `retries / 1` as the 0-based retry
+/// → the waits start at 40 or 20 ms. Each fails here.
+#[tokio::test]
+async fn a_refused_connection_is_retried_from_the_first_backoff_never_ambiguous() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    }; // The listener is dropped: nothing listens on the port now.
+    let policy = skills_video::RetryPolicy {
+        max_retries: 3,
+        initial_delay: Duration::from_millis(10),
+        max_delay: Duration::from_secs(1),
+        max_retry_after: Duration::from_secs(1),
+        jitter: false,
+    };
+    let client = Client::builder()
+        .api_key(matrix::KEY)
+        .base_url(format!("http://127.0.0.1:{port}/api/v1"))
+        .retry_policy(policy)
+        .build()
+        .expect("client");
+    let items: Vec<_> = client
+        .events(GoogleNanoBananaProRequest::new("a red kite"))
+        .collect()
+        .await;
+    let waits: Vec<Duration> = items
+        .iter()
+        .filter_map(|item| match item {
+            Ok(Event::Retrying { delay, status, .. }) => {
+                assert_eq!(*status, None, "a refusal has no status");
+                Some(*delay)
+            }
+            _ => None,
+        })
+        .collect();
+    let ms = Duration::from_millis;
+    assert_eq!(waits, [ms(10), ms(20), ms(40)]);
+    match items.last() {
+        Some(Err(skills_video::Error::Transient {
+            attempts,
+            status: None,
+            generation_id: None,
+            ..
+        })) => assert_eq!(*attempts, 4),
+        other => panic!("expected a transient error after 4 attempts, got {other:?}"),
+    }
 }
 
 #[tokio::test]
