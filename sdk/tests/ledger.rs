@@ -281,6 +281,69 @@ async fn resume_of_a_job_with_an_id_completes_with_zero_creates() {
     assert!(ledger.jobs(JobFilter::Unfinished).unwrap().is_empty());
 }
 
+/// A job whose id arrived and whose polls then failed (503 until the retries
+/// ran out) is paid for: it stays pending with its id, and `resume` polls it
+/// to the end with zero creates. Found by cargo-mutants, which no test caught
+/// before: the `id_known` guard in `journal::record` made false -> the
+/// transient error marks the job `rejected` (nothing charged), `resume` never
+/// sees it, and the paid job is lost; made true -> an error before any id
+/// leaves the job pending (that side fails the CLI's batch tests).
+#[tokio::test]
+async fn a_job_whose_polls_fail_after_the_id_stays_pending_and_resumes() {
+    let sim = simulator(
+        20,
+        vec![
+            FaultRule::always(Fault::DropAfterId),
+            FaultRule::always(Fault::PollStatus {
+                status: 503,
+                retry_after_secs: None,
+            }),
+        ],
+    )
+    .await;
+    let dir = scratch_dir();
+    let ledger: Arc<dyn Ledger> =
+        Arc::new(SqliteLedger::open(dir.path().join("l.sqlite3")).unwrap());
+    let client = Client::builder()
+        .api_key("sk-test")
+        .base_url(sim.base_url())
+        .poll_interval(Duration::from_millis(20))
+        .retry_policy(skills_video::RetryPolicy {
+            max_retries: 2,
+            initial_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(20),
+            max_retry_after: Duration::from_secs(1),
+            jitter: false,
+        })
+        .ledger_shared(ledger.clone())
+        .build()
+        .unwrap();
+    let err = client.generate(request()).await.unwrap_err();
+    let Error::Transient {
+        generation_id: Some(id),
+        ..
+    } = &err
+    else {
+        panic!("expected a transient error with the id, got {err:?}")
+    };
+    let job = only_job(ledger.as_ref());
+    assert_eq!(job.state, JobState::Pending, "{job:?}");
+    assert_eq!(job.generation_id.as_deref(), Some(id.as_str()));
+    assert_eq!(ledger.jobs(JobFilter::Unfinished).unwrap().len(), 1);
+
+    sim.set_faults(vec![]);
+    let outcomes: Vec<_> = client.resume().collect().await;
+    assert!(
+        matches!(
+            outcomes.as_slice(),
+            [Ok(ResumeOutcome::Completed { resent: false, generation, .. })] if generation.is_success()
+        ),
+        "{outcomes:?}"
+    );
+    assert_eq!(sim.creates(), 1, "resume created again");
+    assert_eq!(only_job(ledger.as_ref()).state, JobState::Terminal);
+}
+
 /// Mutation tried: default `retry_ambiguous` to true -> the first resume
 /// re-sends and the "not re-created" assertion fails; sending a fresh key
 /// on re-send -> the simulator makes a second job and `job_count` fails.
@@ -377,12 +440,61 @@ async fn finished_jobs_with_missing_or_corrupt_outputs_are_reported() {
         }
         other => panic!("{other:?}"),
     }
+    // Each problem is named: a cut file by its size, a path that cannot be
+    // read by the error (cargo-mutants: the size arm made false, or every read
+    // error called "missing", passed before these two checks).
+    let reason = |outcomes: Vec<Result<ResumeOutcome, Error>>| match outcomes.as_slice() {
+        [Ok(ResumeOutcome::OutputsNeedRepair { problems, .. })] => problems[0].reason.clone(),
+        other => panic!("{other:?}"),
+    };
+    std::fs::write(&file, b"good").unwrap();
+    assert_eq!(reason(client.resume().collect().await), "size mismatch");
     std::fs::remove_file(&file).unwrap();
-    let outcomes: Vec<_> = client.resume().collect().await;
-    assert!(
-        matches!(outcomes.as_slice(), [Ok(ResumeOutcome::OutputsNeedRepair { problems, .. })] if problems[0].reason == "missing")
-    );
+    std::fs::create_dir(&file).unwrap();
+    let unreadable = reason(client.resume().collect().await);
+    assert!(unreadable.starts_with("unreadable: "), "{unreadable}");
+    std::fs::remove_dir(&file).unwrap();
+    assert_eq!(reason(client.resume().collect().await), "missing");
     assert_eq!(sim.creates(), 1);
+}
+
+/// `resume` re-attaches only the jobs created against its own base URL: an
+/// id from another platform (a staging URL, another simulator) is neither
+/// polled nor re-sent here. Mutation tried (cargo-mutants): `same_base`
+/// always true -> the other server's job is polled here, comes back as a
+/// failure, and the test fails.
+#[tokio::test]
+async fn resume_leaves_the_jobs_of_another_base_url_alone() {
+    let first = simulator(100, vec![]).await;
+    let other = simulator(0, vec![]).await;
+    let dir = scratch_dir();
+    let ledger: Arc<dyn Ledger> =
+        Arc::new(SqliteLedger::open(dir.path().join("l.sqlite3")).unwrap());
+    {
+        let client = client_with(&first, ledger.clone());
+        let mut events = Box::pin(client.events(request()));
+        while let Some(e) = events.next().await {
+            if let Event::Created { .. } = e.unwrap() {
+                break; // dropped mid-job: pending, with its id
+            }
+        }
+    }
+    assert_eq!(ledger.jobs(JobFilter::Unfinished).unwrap().len(), 1);
+    let here = client_with(&other, ledger.clone());
+    let outcomes: Vec<_> = here.resume().collect().await;
+    assert!(outcomes.is_empty(), "{outcomes:?}");
+    assert!(other.requests().is_empty(), "{:?}", other.requests());
+    assert_eq!(only_job(ledger.as_ref()).state, JobState::Pending);
+    // Its own base URL still resumes it.
+    let outcomes: Vec<_> = client_with(&first, ledger.clone()).resume().collect().await;
+    assert!(
+        matches!(
+            outcomes.as_slice(),
+            [Ok(ResumeOutcome::Completed { resent: false, .. })]
+        ),
+        "{outcomes:?}"
+    );
+    assert_eq!(first.creates(), 1);
 }
 
 fn patch_header(path: &Path, offset: usize, value: u32) {

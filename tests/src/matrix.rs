@@ -317,13 +317,13 @@ pub fn cases() -> Vec<Case> {
         // charged) the job, and the answer never came. Resending could make
         // a second job, so it must be Ambiguous after exactly one create.
         case(
-            "connection closed after the create was accepted, before any answer",
+            "connection closed after accept, no answer",
             always(Fault::CloseBeforeAnswer),
             E(ErrorCategory::Ambiguous),
             1,
         ),
         case(
-            "the same on the polling route",
+            "the same on the polling route (no SSE)",
             vec![
                 FaultRule::always(Fault::NoSseRoute),
                 FaultRule::always(Fault::CloseBeforeAnswer),
