@@ -458,6 +458,94 @@ async fn finished_jobs_with_missing_or_corrupt_outputs_are_reported() {
     assert_eq!(sim.creates(), 1);
 }
 
+/// A finished job's http(s) outputs that were never downloaded are reported
+/// when downloads are expected (or the job recorded a download directory),
+/// and no longer once each has an output record. Mutations tried
+/// (cargo-mutants, 7 of them in `check_outputs`' "not downloaded" part: each
+/// `&&`/`||` swapped, each `!` deleted, `==` made `!=`): each fails here.
+#[tokio::test]
+async fn outputs_never_downloaded_are_reported_only_when_downloads_are_expected() {
+    let sim = simulator(0, vec![]).await;
+    let dir = scratch_dir();
+    let ledger: Arc<dyn Ledger> =
+        Arc::new(SqliteLedger::open(dir.path().join("l.sqlite3")).unwrap());
+    let client = client_with(&sim, ledger.clone());
+    let generation = client.generate(request()).await.unwrap();
+    let url = generation.output_urls()[0].clone();
+    assert!(url.starts_with("http://"), "{url}");
+    let job = only_job(ledger.as_ref());
+    assert_eq!(job.output_urls, std::slice::from_ref(&url));
+    assert!(job.download_dir.is_none());
+    use skills_video::ledger::check_outputs;
+    assert!(
+        check_outputs(&job, false).is_empty(),
+        "no download was asked for"
+    );
+    let problems = check_outputs(&job, true);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(
+        (problems[0].url.as_str(), problems[0].reason.as_str()),
+        (url.as_str(), "not downloaded")
+    );
+    assert!(problems[0].recorded.is_none());
+    let file = dir.path().join("out.png");
+    std::fs::write(&file, b"the output").unwrap();
+    let (size, sha256) = skills_video::ledger::sha256_file(&file).unwrap();
+    ledger
+        .record_output(
+            &job.idempotency_key,
+            &OutputRecord {
+                url,
+                path: file,
+                size,
+                sha256,
+            },
+        )
+        .unwrap();
+    let job = only_job(ledger.as_ref());
+    assert!(
+        check_outputs(&job, true).is_empty(),
+        "{:?}",
+        check_outputs(&job, true)
+    );
+}
+
+/// An ambiguous create that carried local files is never re-sent by
+/// `resume`, even with `retry_ambiguous`: the ledger keeps the request's JSON,
+/// not the files, so a re-send could not be the same request. Mutation tried
+/// (cargo-mutants): `resume_one`'s `!job.multipart` guard made true -> the
+/// job is re-sent as JSON and the create count rises.
+#[tokio::test]
+async fn an_ambiguous_upload_is_reported_never_resent() {
+    let sim = simulator(0, vec![FaultRule::times(Fault::DropBeforeEvent, 1)]).await;
+    let dir = scratch_dir();
+    let input = dir.path().join("input.png");
+    std::fs::write(&input, b"\x89PNG\r\n\x1a\nnot really a picture").unwrap();
+    let ledger: Arc<dyn Ledger> =
+        Arc::new(SqliteLedger::open(dir.path().join("l.sqlite3")).unwrap());
+    let client = client_with(&sim, ledger.clone());
+    let err = client
+        .generate(request().image_urls(vec![skills_video::Media::file(&input)]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Ambiguous { .. }), "{err:?}");
+    let job = only_job(ledger.as_ref());
+    assert!(job.multipart, "{job:?}");
+    assert_eq!(job.state, JobState::Ambiguous);
+    let outcomes: Vec<_> = client
+        .resume_with(ResumeOptions {
+            retry_ambiguous: true,
+            ..Default::default()
+        })
+        .collect()
+        .await;
+    assert!(
+        matches!(outcomes.as_slice(), [Ok(ResumeOutcome::Ambiguous { .. })]),
+        "{outcomes:?}"
+    );
+    assert_eq!(sim.creates(), 1, "an upload was re-sent without its files");
+}
+
 /// `resume` re-attaches only the jobs created against its own base URL: an
 /// id from another platform (a staging URL, another simulator) is neither
 /// polled nor re-sent here. Mutation tried (cargo-mutants): `same_base`
