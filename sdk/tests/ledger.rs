@@ -51,6 +51,44 @@ fn only_job(ledger: &dyn Ledger) -> JobRecord {
     jobs.into_iter().next().unwrap()
 }
 
+/// A simulator, a fresh SQLite ledger in a scratch directory, and a client
+/// journaling to it.
+async fn journaled(
+    step_delay_ms: u64,
+    faults: Vec<FaultRule>,
+) -> (RunningSimulator, tempfile::TempDir, Arc<dyn Ledger>, Client) {
+    let sim = simulator(step_delay_ms, faults).await;
+    let dir = scratch_dir();
+    let ledger: Arc<dyn Ledger> =
+        Arc::new(SqliteLedger::open(dir.path().join("l.sqlite3")).unwrap());
+    let client = client_with(&sim, ledger.clone());
+    (sim, dir, ledger, client)
+}
+
+/// `resume` with `retry_ambiguous` (re-send ambiguous jobs with their key), collected.
+async fn resume_resending_ambiguous(client: &Client) -> Vec<Result<ResumeOutcome, Error>> {
+    client
+        .resume_with(ResumeOptions {
+            retry_ambiguous: true,
+            ..Default::default()
+        })
+        .collect()
+        .await
+}
+
+/// Writes `bytes` to `path` and records the file as the job's download of `url`.
+fn record_download(ledger: &dyn Ledger, key: &str, url: String, path: &Path, bytes: &[u8]) {
+    std::fs::write(path, bytes).unwrap();
+    let (size, sha256) = skills_video::ledger::sha256_file(path).unwrap();
+    let output = OutputRecord {
+        url,
+        path: path.to_path_buf(),
+        size,
+        sha256,
+    };
+    ledger.record_output(key, &output).unwrap();
+}
+
 /// A ledger that notes how many creates the simulator had seen when the
 /// intent was recorded, or refuses the intent.
 struct Probe {
@@ -376,13 +414,7 @@ async fn an_ambiguous_job_is_resent_only_on_opt_in_and_with_the_same_key() {
         "an ambiguous job was re-created without opt-in"
     );
 
-    let outcomes: Vec<_> = client
-        .resume_with(ResumeOptions {
-            retry_ambiguous: true,
-            ..Default::default()
-        })
-        .collect()
-        .await;
+    let outcomes = resume_resending_ambiguous(&client).await;
     assert!(
         matches!(
             outcomes.as_slice(),
@@ -405,28 +437,12 @@ async fn an_ambiguous_job_is_resent_only_on_opt_in_and_with_the_same_key() {
 /// corrupt file passes and the test fails.
 #[tokio::test]
 async fn finished_jobs_with_missing_or_corrupt_outputs_are_reported() {
-    let sim = simulator(0, vec![]).await;
-    let dir = scratch_dir();
-    let ledger: Arc<dyn Ledger> =
-        Arc::new(SqliteLedger::open(dir.path().join("l.sqlite3")).unwrap());
-    let client = client_with(&sim, ledger.clone());
+    let (sim, dir, ledger, client) = journaled(0, vec![]).await;
     let generation = client.generate(request()).await.unwrap();
     let key = only_job(ledger.as_ref()).idempotency_key;
     let file = dir.path().join("out.png");
-    std::fs::write(&file, b"good bytes").unwrap();
-    let (size, sha256) = skills_video::ledger::sha256_file(&file).unwrap();
     let url = generation.output_urls()[0].clone();
-    ledger
-        .record_output(
-            &key,
-            &OutputRecord {
-                url,
-                path: file.clone(),
-                size,
-                sha256,
-            },
-        )
-        .unwrap();
+    record_download(ledger.as_ref(), &key, url, &file, b"good bytes");
     assert_eq!(
         client.resume().collect::<Vec<_>>().await.len(),
         0,
@@ -465,11 +481,7 @@ async fn finished_jobs_with_missing_or_corrupt_outputs_are_reported() {
 /// `&&`/`||` swapped, each `!` deleted, `==` made `!=`): each fails here.
 #[tokio::test]
 async fn outputs_never_downloaded_are_reported_only_when_downloads_are_expected() {
-    let sim = simulator(0, vec![]).await;
-    let dir = scratch_dir();
-    let ledger: Arc<dyn Ledger> =
-        Arc::new(SqliteLedger::open(dir.path().join("l.sqlite3")).unwrap());
-    let client = client_with(&sim, ledger.clone());
+    let (_sim, dir, ledger, client) = journaled(0, vec![]).await;
     let generation = client.generate(request()).await.unwrap();
     let url = generation.output_urls()[0].clone();
     assert!(url.starts_with("http://"), "{url}");
@@ -489,19 +501,13 @@ async fn outputs_never_downloaded_are_reported_only_when_downloads_are_expected(
     );
     assert!(problems[0].recorded.is_none());
     let file = dir.path().join("out.png");
-    std::fs::write(&file, b"the output").unwrap();
-    let (size, sha256) = skills_video::ledger::sha256_file(&file).unwrap();
-    ledger
-        .record_output(
-            &job.idempotency_key,
-            &OutputRecord {
-                url,
-                path: file,
-                size,
-                sha256,
-            },
-        )
-        .unwrap();
+    record_download(
+        ledger.as_ref(),
+        &job.idempotency_key,
+        url,
+        &file,
+        b"the output",
+    );
     let job = only_job(ledger.as_ref());
     assert!(
         check_outputs(&job, true).is_empty(),
@@ -517,13 +523,10 @@ async fn outputs_never_downloaded_are_reported_only_when_downloads_are_expected(
 /// job is re-sent as JSON and the create count rises.
 #[tokio::test]
 async fn an_ambiguous_upload_is_reported_never_resent() {
-    let sim = simulator(0, vec![FaultRule::times(Fault::DropBeforeEvent, 1)]).await;
-    let dir = scratch_dir();
+    let (sim, dir, ledger, client) =
+        journaled(0, vec![FaultRule::times(Fault::DropBeforeEvent, 1)]).await;
     let input = dir.path().join("input.png");
     std::fs::write(&input, b"\x89PNG\r\n\x1a\nnot really a picture").unwrap();
-    let ledger: Arc<dyn Ledger> =
-        Arc::new(SqliteLedger::open(dir.path().join("l.sqlite3")).unwrap());
-    let client = client_with(&sim, ledger.clone());
     let err = client
         .generate(request().image_urls(vec![skills_video::Media::file(&input)]))
         .await
@@ -532,13 +535,7 @@ async fn an_ambiguous_upload_is_reported_never_resent() {
     let job = only_job(ledger.as_ref());
     assert!(job.multipart, "{job:?}");
     assert_eq!(job.state, JobState::Ambiguous);
-    let outcomes: Vec<_> = client
-        .resume_with(ResumeOptions {
-            retry_ambiguous: true,
-            ..Default::default()
-        })
-        .collect()
-        .await;
+    let outcomes = resume_resending_ambiguous(&client).await;
     assert!(
         matches!(outcomes.as_slice(), [Ok(ResumeOutcome::Ambiguous { .. })]),
         "{outcomes:?}"
