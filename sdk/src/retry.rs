@@ -115,20 +115,39 @@ mod tests {
         assert_eq!(waits, vec![1, 2, 4, 8, 16, 16, 16]);
     }
 
+    /// Mutation tried (cargo-mutants): the jitter's `!base.is_zero()` made
+    /// `base.is_zero()` -> every wait is the full one, and the spread check fails.
     #[test]
     fn jitter_stays_in_the_upper_half() {
         let p = RetryPolicy::default();
         for retry in 0..6 {
             let full = p.initial_delay.saturating_mul(1 << retry).min(p.max_delay);
-            for _ in 0..50 {
-                let d = p.delay(retry, None);
+            let waits: Vec<Duration> = (0..50).map(|_| p.delay(retry, None)).collect();
+            for d in &waits {
                 assert!(
-                    d >= full / 2 && d <= full,
+                    *d >= full / 2 && *d <= full,
                     "{d:?} outside [{:?}, {full:?}]",
                     full / 2
                 );
             }
+            // Spread, not the full wait every time (50 draws of nanoseconds).
+            assert!(waits.iter().any(|d| *d < full), "no jitter: {waits:?}");
         }
+    }
+
+    /// Mutations tried (cargo-mutants): `none()` returning the default
+    /// policy, or without its `max_retries: 0` -> five retries, and this fails.
+    #[test]
+    fn none_never_retries_and_keeps_the_other_defaults() {
+        let none = RetryPolicy::none();
+        assert_eq!(none.max_retries, 0);
+        assert_eq!(
+            RetryPolicy {
+                max_retries: RetryPolicy::default().max_retries,
+                ..none
+            },
+            RetryPolicy::default()
+        );
     }
 
     #[test]

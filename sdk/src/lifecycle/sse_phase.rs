@@ -192,6 +192,51 @@ mod tests {
         assert_eq!(message.payload, json!("not json"));
     }
 
+    /// A terminal status wins over the event's name, the name decides only
+    /// when there is none, the body is the `generation` object when there is
+    /// one, and progress is read at either level. Mutations tried
+    /// (cargo-mutants; fault_matrix and every sdk test passed them): the
+    /// status guard made false (a FAILED job under a plain event name read as
+    /// COMPLETED) or true (a non-terminal status kept at a `failed` event),
+    /// the cancel-name guard made true or false, the `generation` arm
+    /// deleted, `progress_of` returning a constant. Each fails here.
+    #[test]
+    fn a_status_beats_the_event_name_and_body_and_progress_are_found() {
+        let status = |name: &str, data: Value| {
+            let (_, generation) = interpret(event(name, data));
+            generation.expect("terminal").status().clone()
+        };
+        assert_eq!(
+            status("message", json!({"status": "FAILED"})),
+            Status::Failed
+        );
+        assert_eq!(
+            status("failed", json!({"status": "IN_PROGRESS"})),
+            Status::Failed
+        );
+        assert_eq!(status("canceled", json!({"id": "g1"})), Status::Canceled);
+        assert_eq!(status("failure", json!({"id": "g1"})), Status::Failed);
+        assert_eq!(status("completed", json!({"id": "g1"})), Status::Completed);
+
+        let inner = json!({"id": "g1", "status": "COMPLETED", "output": {"images": []}});
+        let (_, done) = interpret(event(
+            "message",
+            json!({"status": "COMPLETED", "generation": inner.clone()}),
+        ));
+        assert_eq!(done.expect("terminal").raw(), &inner);
+
+        let progress = |data: Value| interpret(event("message", data)).0.progress;
+        assert_eq!(
+            progress(json!({"status": "IN_PROGRESS", "progress": 0.5})),
+            Some(0.5)
+        );
+        assert_eq!(
+            progress(json!({"generation": {"progress": 0.25}})),
+            Some(0.25)
+        );
+        assert_eq!(progress(json!({"progress": "half"})), None);
+    }
+
     #[test]
     fn the_first_id_names_the_result_and_failures_are_errors() {
         let later = Generation::new(Some("g2".into()), Status::Completed, json!({}), Source::Sse);
