@@ -32,13 +32,33 @@ async fn simulator(step_delay_ms: u64, faults: Vec<FaultRule>) -> RunningSimulat
 }
 
 fn client_with(sim: &RunningSimulator, ledger: Arc<dyn Ledger>) -> Client {
+    builder_with(sim, ledger).build().unwrap()
+}
+
+/// The builder [`client_with`] builds, for a test that sets more.
+fn builder_with(sim: &RunningSimulator, ledger: Arc<dyn Ledger>) -> skills_video::ClientBuilder {
     Client::builder()
         .api_key("sk-test")
         .base_url(sim.base_url())
         .poll_interval(Duration::from_millis(20))
         .ledger_shared(ledger)
-        .build()
-        .unwrap()
+}
+
+/// A fresh SQLite ledger in `dir`.
+fn scratch_ledger(dir: &tempfile::TempDir) -> Arc<dyn Ledger> {
+    Arc::new(SqliteLedger::open(dir.path().join("l.sqlite3")).unwrap())
+}
+
+/// Runs a generation until its id arrives, then drops it: the "crash" that
+/// leaves the job pending with its id.
+async fn stop_after_the_id(client: &Client) {
+    let mut events = Box::pin(client.events(request()));
+    while let Some(e) = events.next().await {
+        if let Event::Created { .. } = e.unwrap() {
+            return;
+        }
+    }
+    panic!("the generation ended without an id");
 }
 
 fn request() -> GoogleNanoBananaProRequest {
@@ -59,8 +79,7 @@ async fn journaled(
 ) -> (RunningSimulator, tempfile::TempDir, Arc<dyn Ledger>, Client) {
     let sim = simulator(step_delay_ms, faults).await;
     let dir = scratch_dir();
-    let ledger: Arc<dyn Ledger> =
-        Arc::new(SqliteLedger::open(dir.path().join("l.sqlite3")).unwrap());
+    let ledger = scratch_ledger(&dir);
     let client = client_with(&sim, ledger.clone());
     (sim, dir, ledger, client)
 }
@@ -291,13 +310,7 @@ async fn resume_of_a_job_with_an_id_completes_with_zero_creates() {
     let path = dir.path().join("l.sqlite3");
     {
         let ledger: Arc<dyn Ledger> = Arc::new(SqliteLedger::open(&path).unwrap());
-        let client = client_with(&sim, ledger);
-        let mut events = Box::pin(client.events(request()));
-        while let Some(e) = events.next().await {
-            if let Event::Created { .. } = e.unwrap() {
-                break; // the "crash": the stream is dropped mid-job
-            }
-        }
+        stop_after_the_id(&client_with(&sim, ledger)).await;
     }
     assert_eq!(sim.creates(), 1);
     let ledger: Arc<dyn Ledger> = Arc::new(SqliteLedger::open(&path).unwrap());
@@ -340,12 +353,8 @@ async fn a_job_whose_polls_fail_after_the_id_stays_pending_and_resumes() {
     )
     .await;
     let dir = scratch_dir();
-    let ledger: Arc<dyn Ledger> =
-        Arc::new(SqliteLedger::open(dir.path().join("l.sqlite3")).unwrap());
-    let client = Client::builder()
-        .api_key("sk-test")
-        .base_url(sim.base_url())
-        .poll_interval(Duration::from_millis(20))
+    let ledger = scratch_ledger(&dir);
+    let client = builder_with(&sim, ledger.clone())
         .retry_policy(skills_video::RetryPolicy {
             max_retries: 2,
             initial_delay: Duration::from_millis(10),
@@ -353,7 +362,6 @@ async fn a_job_whose_polls_fail_after_the_id_stays_pending_and_resumes() {
             max_retry_after: Duration::from_secs(1),
             jitter: false,
         })
-        .ledger_shared(ledger.clone())
         .build()
         .unwrap();
     let err = client.generate(request()).await.unwrap_err();
@@ -550,20 +558,9 @@ async fn an_ambiguous_upload_is_reported_never_resent() {
 /// failure, and the test fails.
 #[tokio::test]
 async fn resume_leaves_the_jobs_of_another_base_url_alone() {
-    let first = simulator(100, vec![]).await;
+    let (first, _dir, ledger, client) = journaled(100, vec![]).await;
     let other = simulator(0, vec![]).await;
-    let dir = scratch_dir();
-    let ledger: Arc<dyn Ledger> =
-        Arc::new(SqliteLedger::open(dir.path().join("l.sqlite3")).unwrap());
-    {
-        let client = client_with(&first, ledger.clone());
-        let mut events = Box::pin(client.events(request()));
-        while let Some(e) = events.next().await {
-            if let Event::Created { .. } = e.unwrap() {
-                break; // dropped mid-job: pending, with its id
-            }
-        }
-    }
+    stop_after_the_id(&client).await;
     assert_eq!(ledger.jobs(JobFilter::Unfinished).unwrap().len(), 1);
     let here = client_with(&other, ledger.clone());
     let outcomes: Vec<_> = here.resume().collect().await;
@@ -571,7 +568,7 @@ async fn resume_leaves_the_jobs_of_another_base_url_alone() {
     assert!(other.requests().is_empty(), "{:?}", other.requests());
     assert_eq!(only_job(ledger.as_ref()).state, JobState::Pending);
     // Its own base URL still resumes it.
-    let outcomes: Vec<_> = client_with(&first, ledger.clone()).resume().collect().await;
+    let outcomes: Vec<_> = client.resume().collect().await;
     assert!(
         matches!(
             outcomes.as_slice(),

@@ -18,8 +18,8 @@
 //! poll-body fault ([`Fault::HugePollBody`], [`Fault::EndlessPollBody`],
 //! [`Fault::SlowPollBody`]) when a poll of a known job is answered with its
 //! body, and a [`Fault::Outcome`], [`Fault::NonHttpOutputs`] or
-//! [`Fault::CloseBeforeAnswer`] rule when a new job is accepted. A request rejected for another reason (401, 404,
-//! 422, ...) spends nothing.
+//! [`Fault::CloseBeforeAnswer`] rule when a new job is accepted. A request
+//! rejected for another reason (401, 404, 422, ...) spends nothing.
 
 use serde::{Deserialize, Serialize};
 

@@ -576,14 +576,13 @@ async fn create_inner(
             }
         }
     };
-    if close {
-        // Accepted and charged; the answer is never sent (see `handle`).
+    if close || !sse {
         let mut resp = json_response(StatusCode::OK, job.create_response());
-        resp.extensions_mut().insert(CloseBeforeAnswer);
+        if close {
+            // Accepted and charged; the answer is never sent (see `handle`).
+            resp.extensions_mut().insert(CloseBeforeAnswer);
+        }
         return resp;
-    }
-    if !sse {
-        return json_response(StatusCode::OK, job.create_response());
     }
     let stream_faults = select(shared, Stage::Stream, Some(model), &header_faults);
     if let Some(ms) = stream_faults.find(|f| match f {

@@ -784,12 +784,18 @@ fn progenitor(rec: &mut Recorder) -> anyhow::Result<Figures> {
     Ok(parse::progenitor(&out.stdout))
 }
 
+/// `cargo build -q -p skills-video` in [`USER_PROFILE`], with `flags`.
+fn sdk_build<'a>(flags: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["build", "-q", "-p", "skills-video"];
+    args.extend(USER_PROFILE);
+    args.extend(flags);
+    args
+}
+
 fn compile(rec: &mut Recorder) -> anyhow::Result<Figures> {
     let mut f = Figures::new();
     let target = rec.ctx.target.join(COMPILE_TARGET);
-    let mut warm = vec!["build", "-q", "-p", "skills-video"];
-    warm.extend(USER_PROFILE);
-    rec.cargo_in(&target, &warm)?;
+    rec.cargo_in(&target, &sdk_build(&[]))?;
     for (label, touch, flags) in COMPILES {
         if touch.is_empty() {
             rec.cargo_in(&target, &["clean", "-q", "-p", "skills-video"])?;
@@ -804,10 +810,7 @@ fn compile(rec: &mut Recorder) -> anyhow::Result<Figures> {
                     .with_context(|| format!("touching {}", path.display()))?;
             }
         }
-        let mut args = vec!["build", "-q", "-p", "skills-video"];
-        args.extend(USER_PROFILE);
-        args.extend(*flags);
-        let out = rec.cargo_in(&target, &args)?;
+        let out = rec.cargo_in(&target, &sdk_build(flags))?;
         f.insert(format!("compile.{label}.wall_s"), out.wall.as_secs_f64());
         f.insert(format!("compile.{label}.cpu_s"), out.cpu.as_secs_f64());
     }
