@@ -274,6 +274,68 @@ async fn the_overall_deadline_bounds_stream_and_polling_together() {
     assert_eq!(matrix::create_counts(&sim), (1, 1));
 }
 
+/// `Client::wait` keeps to the same overall deadline, counted from the call:
+/// a finished job is read at once, and a job that never ends is given up
+/// with its id at the deadline, not at the 30 s poll budget. (Mutation
+/// tried: the wait's deadline computed as `now - d`, already past, which
+/// made the first `wait` a timeout.)
+#[tokio::test]
+async fn wait_keeps_to_the_overall_deadline() {
+    let quick = Setup {
+        poll_timeout: Duration::from_secs(30),
+        ..Setup::default()
+    };
+    let slow = Setup {
+        step_delay: Duration::from_secs(60),
+        ..quick.clone()
+    };
+    let quick_sim = matrix::simulator_serving(&quick, vec![], &[matrix::CASE_MODEL]).await;
+    let slow_sim = matrix::simulator_serving(&slow, vec![], &[matrix::CASE_MODEL]).await;
+    let with_deadline = |base_url: String, deadline: Duration| {
+        Client::builder()
+            .api_key(matrix::KEY)
+            .base_url(base_url)
+            .poll_timeout(quick.poll_timeout)
+            .poll_interval(Duration::from_millis(50))
+            .deadline(deadline)
+            .build()
+            .unwrap()
+    };
+    let done = matrix::client(&quick_sim, &quick)
+        .images()
+        .google_nano_banana_pro(GoogleNanoBananaProRequest::new("a quick job"))
+        .await
+        .unwrap();
+    let again = with_deadline(quick_sim.base_url(), Duration::from_secs(10))
+        .wait(done.id().unwrap())
+        .await
+        .expect("a finished job is read within the deadline");
+    assert_eq!(again.id(), done.id());
+
+    let unfinished = with_deadline(slow_sim.base_url(), Duration::from_secs(2))
+        .images()
+        .google_nano_banana_pro(GoogleNanoBananaProRequest::new("a slow job"))
+        .await
+        .unwrap_err();
+    let id = unfinished
+        .generation_id()
+        .unwrap_or_else(|| panic!("no id in {unfinished:?}"))
+        .to_string();
+    let started = std::time::Instant::now();
+    let err = with_deadline(slow_sim.base_url(), Duration::from_secs(1))
+        .wait(&id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.category(), ErrorCategory::Timeout, "{err}");
+    assert_eq!(err.generation_id(), Some(id.as_str()));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the wait ran past its deadline"
+    );
+    assert_eq!(matrix::create_counts(&quick_sim), (1, 1));
+    assert_eq!(matrix::create_counts(&slow_sim), (1, 1));
+}
+
 /// A stalled stream's heartbeats reach the caller as events, and still do not
 /// extend the SSE budget: the job is finished by polling.
 #[tokio::test]

@@ -1082,6 +1082,59 @@ mod tests {
         assert!(state <= 160, "State is {state} bytes");
     }
 
+    /// The machine names and one-line texts that logs, the CLI's progress
+    /// lines and `--json` events carry: renaming one breaks a user's
+    /// parser, so each is pinned here.
+    #[test]
+    fn events_phases_and_fallback_reasons_read_as_documented() {
+        let names: Vec<&str> = [Phase::SseCreate, Phase::Create, Phase::Poll]
+            .iter()
+            .map(Phase::as_str)
+            .collect();
+        assert_eq!(names, ["sse_create", "create", "poll"]);
+        let reasons = [
+            (FallbackReason::StreamEnded, "stream_ended"),
+            (
+                FallbackReason::StreamError("reset".into()),
+                "stream_error: reset",
+            ),
+            (FallbackReason::SseTimeout, "sse_timeout"),
+            (
+                FallbackReason::EventTooLarge("70000 bytes".into()),
+                "event_too_large: 70000 bytes",
+            ),
+            (FallbackReason::NoSseRoute, "no_sse_route"),
+        ];
+        for (reason, text) in reasons {
+            assert_eq!(reason.to_string(), text);
+            assert!(text.starts_with(reason.as_str()));
+        }
+        let retrying = Event::Retrying {
+            phase: Phase::Poll,
+            attempt: 2,
+            delay: Duration::from_millis(40),
+            reason: "HTTP 503".into(),
+            status: Some(503),
+            body: None,
+        };
+        assert_eq!(
+            retrying.to_string(),
+            "retrying poll (attempt 2) in 40ms: HTTP 503"
+        );
+        let fallback = Event::FallbackToPolling {
+            reason: FallbackReason::SseTimeout,
+            generation_id: Some("gen_1".into()),
+        };
+        assert_eq!(fallback.to_string(), "polling: sse_timeout");
+        let poll = Event::Poll {
+            generation_id: "gen_1".into(),
+            status: None,
+            attempt: 3,
+        };
+        assert_eq!(poll.to_string(), "poll 3 of gen_1");
+        assert_eq!(Event::Heartbeat.to_string(), "heartbeat");
+    }
+
     #[tokio::test]
     async fn a_key_that_cannot_be_a_header_still_fails_at_send_as_before() {
         let key = KeyHeader::new("bad\nkey");
