@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::time::Duration;
 
 use assert_cmd::Command;
