@@ -5,7 +5,8 @@
 //! number ([`super::job_key`]); the ledger row under that key says:
 //! - none, or `rejected` (the platform refused the create, nothing was
 //!   charged): create it (with the same key);
-//! - `pending` with an id: re-attach it by id (poll, no create);
+//! - `pending` (or `ambiguous`) with an id: re-attach it by id (poll, no
+//!   create), with or without `--retry-ambiguous`;
 //! - `pending` without an id, or `ambiguous`: the create may have been
 //!   accepted but no id was recorded: reported, never re-created, unless
 //!   `--retry-ambiguous` re-sends it with the same key;
@@ -54,7 +55,9 @@ pub fn plan(
     };
     Ok(match (record.state, record.generation_id.clone()) {
         (JobState::Rejected, _) => Plan::Create { resent: false },
-        (JobState::Pending, Some(id)) => Plan::Attach { id },
+        // A known id is polled, never re-sent, whatever the state says
+        // (as `Client::resume` does): re-sending could charge twice.
+        (JobState::Pending | JobState::Ambiguous, Some(id)) => Plan::Attach { id },
         (JobState::Pending | JobState::Ambiguous, _) if retry_ambiguous => {
             Plan::Create { resent: true }
         }
@@ -94,7 +97,7 @@ mod tests {
             base_url: "http://127.0.0.1:1/api/v1".into(),
             created_at_ms: 1,
         };
-        for k in ["a", "b", "c", "d", "e"] {
+        for k in ["a", "b", "c", "d", "e", "f"] {
             l.record_intent(&intent(k)).unwrap();
         }
         l.record_id("b", "gen-b").unwrap();
@@ -122,10 +125,21 @@ mod tests {
             },
         )
         .unwrap();
+        // An ambiguous row that has an id (written by another version, or
+        // by hand): the id is polled, never re-sent.
+        l.record_id("f", "gen-f").unwrap();
+        l.record_state("f", JobState::Ambiguous, Some("by hand"))
+            .unwrap();
         let p = |k: &str, retry: bool| plan(Some(&l), k, retry).unwrap();
         assert!(matches!(p("a", false), Plan::Ambiguous(_)));
         assert!(matches!(p("a", true), Plan::Create { resent: true }));
-        assert!(matches!(p("b", false), Plan::Attach { id } if id == "gen-b"));
+        // A job with an id is never re-sent, even with `--retry-ambiguous`
+        // (mutations: the `Ambiguous` alternative dropped from the attach
+        // arm, or the arms' order swapped: both re-send).
+        for retry in [false, true] {
+            assert!(matches!(p("b", retry), Plan::Attach { id } if id == "gen-b"));
+            assert!(matches!(p("f", retry), Plan::Attach { id } if id == "gen-f"));
+        }
         assert!(matches!(p("c", false), Plan::Create { resent: false }));
         assert!(matches!(p("d", false), Plan::Finished(_)));
         assert!(matches!(p("e", false), Plan::Repair { urls, .. } if urls.len() == 1));
