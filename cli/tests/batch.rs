@@ -660,6 +660,42 @@ fn an_auth_error_stops_everything() {
     assert!(sim.creates() <= 3, "{} creates", sim.creates());
 }
 
+/// Jobs whose ids were journaled but whose polls failed are re-attached by
+/// a re-run: polled by id, no create, and the summary counts them.
+/// (Mutation tried: the runner's `attached += 1` made `*= 1`, so the
+/// summary said 0 re-attached.)
+#[test]
+fn a_rerun_attaches_jobs_whose_polls_failed_and_creates_nothing() {
+    let sim = sim(5, 1e9);
+    // Each stream ends right after its id; each poll is refused (not
+    // transient): every line ends with its id known, unfinished.
+    sim.faults(vec![
+        FaultRule::always(Fault::DropAfterId),
+        FaultRule::always(Fault::PollStatus {
+            status: 404,
+            retry_after_secs: None,
+        }),
+    ]);
+    let dir = common::tempdir();
+    let state = dir.path().join("state");
+    let out = dir.path().join("out");
+    let jobs = write_jobs(dir.path(), 3);
+    let r = run(&mut batch_cmd(&sim, &state, &jobs, &out));
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert_eq!(sim.creates(), 3);
+    sim.faults(vec![]);
+    let r = run(&mut batch_cmd(&sim, &state, &jobs, &out));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let end = batch_end(&r);
+    assert_eq!(
+        (&end["creates"], &end["attached"], &end["resent"]),
+        (&json!(0), &json!(3), &json!(0)),
+        "{end}"
+    );
+    assert_eq!(sim.creates(), 3, "a re-attached job was created again");
+    assert_all_saved(&out, 3);
+}
+
 #[test]
 fn an_ambiguous_job_is_reported_and_resent_only_on_request_with_its_key() {
     // The first create is accepted and charged, then its stream ends before
@@ -681,12 +717,27 @@ fn an_ambiguous_job_is_reported_and_resent_only_on_request_with_its_key() {
     let r = run(&mut batch_cmd(&sim, &state, &jobs, &out));
     assert_eq!(r.code, 3);
     assert_eq!(sim.sim.requests().len(), before);
+    let end = batch_end(&r);
+    assert_eq!(
+        (&end["creates"], &end["resent"]),
+        (&json!(0), &json!(0)),
+        "{end}"
+    );
     let err = results(&out)[0]["error"].as_str().unwrap().to_string();
     assert!(err.contains("--retry-ambiguous"), "{err}");
     // With it: re-sent once, with the same key; the platform answers with the
     // job it already made, so there are still 3 jobs for 3 lines.
     let r = run(batch_cmd(&sim, &state, &jobs, &out).arg("--retry-ambiguous"));
     assert_eq!(r.code, 0, "{}", r.stderr);
+    // The summary says what was re-sent: a re-send is a possible charge.
+    // (Mutation tried: the runner's `resent += 1` made `*= 1`, so the
+    // summary said 0 re-sent.)
+    let end = batch_end(&r);
+    assert_eq!(
+        (&end["creates"], &end["resent"]),
+        (&json!(1), &json!(1)),
+        "{end}"
+    );
     let keys = create_keys(&sim);
     assert_eq!(keys.len(), 4);
     assert_eq!(keys[3], line1["idempotency_key"].as_str().unwrap());
