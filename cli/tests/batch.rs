@@ -660,6 +660,38 @@ fn an_auth_error_stops_everything() {
     assert!(sim.creates() <= 3, "{} creates", sim.creates());
 }
 
+/// `--max-streams N`: of the jobs launched together, exactly the first N
+/// hold an SSE stream; the others are created on the polling route (the
+/// bound on open streams, which cost a connection each). (Mutations
+/// tried: `streams < max_streams` made `<=`, one stream too many; the
+/// `no_sse: !stream` negation deleted, the routes swapped.)
+#[test]
+fn max_streams_bounds_the_jobs_created_over_sse() {
+    // Slow jobs: none ends before all six are launched.
+    let sim = sim(400, 1e9);
+    let dir = common::tempdir();
+    let state = dir.path().join("state");
+    let out = dir.path().join("out");
+    let jobs = write_jobs(dir.path(), 6);
+    let r = run(batch_cmd(&sim, &state, &jobs, &out).args([
+        "--concurrency",
+        "6",
+        "--max-streams",
+        "2",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let creates = |kind: RouteKind| sim.sim.requests().iter().filter(|q| q.kind == kind).count();
+    assert_eq!(
+        (
+            creates(RouteKind::CreateSse),
+            creates(RouteKind::CreatePoll)
+        ),
+        (2, 4),
+        "(SSE creates, polling-route creates)"
+    );
+    assert_all_saved(&out, 6);
+}
+
 /// Jobs whose ids were journaled but whose polls failed are re-attached by
 /// a re-run: polled by id, no create, and the summary counts them.
 /// (Mutation tried: the runner's `attached += 1` made `*= 1`, so the
