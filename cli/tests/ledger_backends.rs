@@ -24,7 +24,13 @@
 //! - `record_terminal` made a no-op in `postgres.rs`;
 //! - `attach` of a known id returning the id instead of its job's key, in
 //!   both files;
-//! - `state <> 'terminal'` dropped from `record_status` in `postgres.rs`.
+//! - `state <> 'terminal'` dropped from `record_status` in `postgres.rs`;
+//! - the `outputs` table's `REFERENCES generations` dropped from the
+//!   PostgreSQL schema (an output of no job is then recorded).
+//!
+//! Not a mutation this test can see: `PRAGMA foreign_keys=ON` dropped in
+//! `sqlite.rs` still refuses an output of no job, because the bundled
+//! SQLite is built with `SQLITE_DEFAULT_FOREIGN_KEYS=1`.
 
 mod common;
 
@@ -169,6 +175,19 @@ fn keeps_the_contract(ledger: &dyn Ledger, backend: &str) {
     is_missing(
         ledger.record_download_dir("no-such-key", &PathBuf::from("/tmp/out")),
         "download_dir",
+    );
+    let orphan = OutputRecord {
+        url: "https://cdn.example/x.png".into(),
+        path: PathBuf::from("/out/x.png"),
+        size: 1,
+        sha256: "00".into(),
+    };
+    assert!(
+        matches!(
+            ledger.record_output("no-such-key", &orphan),
+            Err(LedgerError::Storage { .. })
+        ),
+        "{backend}: an output of no job was recorded"
     );
     assert_eq!(ledger.find("no-such-key").unwrap(), None);
 
