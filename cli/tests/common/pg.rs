@@ -152,31 +152,20 @@ impl Pg {
     }
 
     pub fn create_db(&self, db: &str) -> String {
-        let out = self
-            .cmd("createdb")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                db,
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "createdb: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.run_client("createdb", &[db]);
         self.url(db)
     }
 
     /// One value from `psql -tA`.
     pub fn query(&self, db: &str, sql: &str) -> String {
+        self.run_client("psql", &["-tA", "-d", db, "-c", sql])
+    }
+
+    /// Runs a client tool (`createdb`, `psql`) against this cluster as the
+    /// `postgres` role; its standard output, or a panic with its stderr.
+    fn run_client(&self, prog: &str, args: &[&str]) -> String {
         let out = self
-            .cmd("psql")
+            .cmd(prog)
             .args([
                 "-h",
                 "127.0.0.1",
@@ -184,17 +173,13 @@ impl Pg {
                 &self.port.to_string(),
                 "-U",
                 "postgres",
-                "-tA",
-                "-d",
-                db,
-                "-c",
-                sql,
             ])
+            .args(args)
             .output()
             .unwrap();
         assert!(
             out.status.success(),
-            "psql: {}",
+            "{prog}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
