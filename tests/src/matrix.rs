@@ -713,7 +713,15 @@ pub async fn case_simulator(setup: &Setup, faults: Vec<FaultRule>) -> RunningSim
 
 /// A client for a case's simulator.
 pub fn client(sim: &RunningSimulator, setup: &Setup) -> Client {
-    match Client::builder()
+    match builder(sim, setup).build() {
+        Ok(c) => c,
+        Err(e) => panic!("client: {e}"),
+    }
+}
+
+/// The builder [`client`] builds, for a test that sets more (a deadline).
+pub fn builder(sim: &RunningSimulator, setup: &Setup) -> skills_video::ClientBuilder {
+    Client::builder()
         .api_key(setup.client_key)
         .base_url(sim.base_url())
         .sse_timeout(setup.sse_timeout)
@@ -723,11 +731,6 @@ pub fn client(sim: &RunningSimulator, setup: &Setup) -> Client {
         .max_event_bytes(setup.max_event_bytes)
         .max_body_bytes(setup.max_body_bytes)
         .retry_policy(setup.retry.clone())
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => panic!("client: {e}"),
-    }
 }
 
 /// Counts (all, accepted) create requests in the simulator's log.

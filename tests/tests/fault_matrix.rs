@@ -36,10 +36,8 @@ async fn a_refused_connection_is_retried_from_the_first_backoff_never_ambiguous(
     }; // The listener is dropped: nothing listens on the port now.
     let policy = skills_video::RetryPolicy {
         max_retries: 3,
-        initial_delay: Duration::from_millis(10),
-        max_delay: Duration::from_secs(1),
-        max_retry_after: Duration::from_secs(1),
         jitter: false,
+        ..matrix::fast_retry()
     };
     let client = Client::builder()
         .api_key(matrix::KEY)
@@ -250,12 +248,7 @@ async fn the_overall_deadline_bounds_stream_and_polling_together() {
         &[matrix::CASE_MODEL],
     )
     .await;
-    let client = Client::builder()
-        .api_key(matrix::KEY)
-        .base_url(sim.base_url())
-        .sse_timeout(setup.sse_timeout)
-        .poll_timeout(setup.poll_timeout)
-        .poll_interval(Duration::from_millis(50))
+    let client = matrix::builder(&sim, &setup)
         .deadline(Duration::from_secs(1))
         .build()
         .unwrap();
@@ -291,12 +284,8 @@ async fn wait_keeps_to_the_overall_deadline() {
     };
     let quick_sim = matrix::simulator_serving(&quick, vec![], &[matrix::CASE_MODEL]).await;
     let slow_sim = matrix::simulator_serving(&slow, vec![], &[matrix::CASE_MODEL]).await;
-    let with_deadline = |base_url: String, deadline: Duration| {
-        Client::builder()
-            .api_key(matrix::KEY)
-            .base_url(base_url)
-            .poll_timeout(quick.poll_timeout)
-            .poll_interval(Duration::from_millis(50))
+    let with_deadline = |sim: &skills_video_simulator::RunningSimulator, deadline: Duration| {
+        matrix::builder(sim, &quick)
             .deadline(deadline)
             .build()
             .unwrap()
@@ -306,13 +295,13 @@ async fn wait_keeps_to_the_overall_deadline() {
         .google_nano_banana_pro(GoogleNanoBananaProRequest::new("a quick job"))
         .await
         .unwrap();
-    let again = with_deadline(quick_sim.base_url(), Duration::from_secs(10))
+    let again = with_deadline(&quick_sim, Duration::from_secs(10))
         .wait(done.id().unwrap())
         .await
         .expect("a finished job is read within the deadline");
     assert_eq!(again.id(), done.id());
 
-    let unfinished = with_deadline(slow_sim.base_url(), Duration::from_secs(2))
+    let unfinished = with_deadline(&slow_sim, Duration::from_secs(2))
         .images()
         .google_nano_banana_pro(GoogleNanoBananaProRequest::new("a slow job"))
         .await
@@ -322,7 +311,7 @@ async fn wait_keeps_to_the_overall_deadline() {
         .unwrap_or_else(|| panic!("no id in {unfinished:?}"))
         .to_string();
     let started = std::time::Instant::now();
-    let err = with_deadline(slow_sim.base_url(), Duration::from_secs(1))
+    let err = with_deadline(&slow_sim, Duration::from_secs(1))
         .wait(&id)
         .await
         .unwrap_err();
