@@ -283,10 +283,12 @@ pub(crate) fn read_and_validate<T>(value: &serde_json::Value) -> Result<Vec<Viol
 where
     T: crate::validation::Validate + serde::de::DeserializeOwned,
 {
-    let request = crate::json_path::deserialize::<T>(value)?;
-    let mut out = Vec::new();
-    crate::validation::Validate::validate_into(&request, "", &mut out);
-    Ok(out)
+    // A `match`, not `?`: this is instantiated once per request type, and
+    // `?` adds its `Try` and `From` instantiations to each.
+    match crate::json_path::deserialize::<T>(value) {
+        Ok(request) => Ok(crate::validation::violations_of(&request)),
+        Err(error) => Err(error),
+    }
 }
 
 /// A pass of [`read_and_validate`] for one request type, behind a pointer.

@@ -45,13 +45,13 @@ pub(crate) trait ReadFields: Sized {
 pub(crate) fn deserialize<'de, T: ReadFields, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<T, D::Error> {
-    let visitor = StructVisitor::<T>(PhantomData);
-    if T::OPEN {
-        // As the derive does for a struct with a `flatten`ed field.
-        deserializer.deserialize_map(visitor)
-    } else {
-        deserializer.deserialize_struct(T::NAME, T::FIELDS, visitor)
-    }
+    // `deserialize_map`, not `deserialize_struct`, for closed structs too:
+    // a struct is read from an object only (see the module's doc), and a
+    // self-describing format's `deserialize_struct` also takes an array and
+    // calls the visitor's `visit_seq`, which every request type would then
+    // instantiate only to refuse it. The error is the same text
+    // (`invalid type: sequence, expected struct ...`).
+    deserializer.deserialize_map(StructVisitor::<T>(PhantomData))
 }
 
 /// A required member's value, or serde's `missing field` error.
@@ -66,7 +66,7 @@ impl<'de, T: ReadFields> Visitor<'de> for StructVisitor<T> {
     type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "struct {}", T::NAME)
+        expecting_struct(f, T::NAME)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
@@ -77,6 +77,12 @@ impl<'de, T: ReadFields> Visitor<'de> for StructVisitor<T> {
             de: PhantomData,
         })
     }
+}
+
+/// What a request struct's visitor expects: `struct Name` (one copy for
+/// every request type).
+fn expecting_struct(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
+    write!(f, "struct {name}")
 }
 
 /// The members of the object being read, one at a time.
@@ -111,6 +117,7 @@ impl<'de, A: MapAccess<'de>> Members<'de, A> {
     /// [`once`](Self::once) for an optional field of a closed string enum:
     /// read as the text's index in the enum's table, the same code for
     /// every enum (see [`Choice`](crate::wire_enum::Choice)).
+    #[allow(clippy::manual_map)] // see the `match` below
     pub(crate) fn once_choice<C: crate::wire_enum::Choice>(
         &mut self,
         slot: &mut Option<Option<C>>,
@@ -118,7 +125,12 @@ impl<'de, A: MapAccess<'de>> Members<'de, A> {
     ) -> Result<(), A::Error> {
         let seed = crate::wire_enum::OptionalChoiceSeed(C::WIRE);
         let index = self.first(slot.is_some(), name, seed)?;
-        *slot = Some(index.map(|i| C::VALUES[i]));
+        // A `match`, not `Option::map` and a closure: this is instantiated
+        // per enum and per deserializer.
+        *slot = Some(match index {
+            Some(i) => Some(C::VALUES[i]),
+            None => None,
+        });
         Ok(())
     }
 

@@ -68,14 +68,25 @@ impl<T: Validate> Validate for std::collections::BTreeMap<String, T> {
 }
 
 /// Runs a root-level validation and turns the violations into a result.
-pub(crate) fn validate_root<T: Validate + ?Sized>(value: &T) -> Result<(), ValidationErrors> {
-    let mut out = Vec::new();
-    value.validate_into("", &mut out);
+///
+/// Takes `&dyn Validate`, not a generic `T`: every request type's
+/// `validate()` calls it, and one copy serves them all (issue 18, compile
+/// time).
+pub(crate) fn validate_root(value: &dyn Validate) -> Result<(), ValidationErrors> {
+    let out = violations_of(value);
     if out.is_empty() {
         Ok(())
     } else {
         Err(ValidationErrors { violations: out })
     }
+}
+
+/// Every violation of `value` at the root (none: valid). Non-generic for the
+/// same reason as [`validate_root`].
+pub(crate) fn violations_of(value: &dyn Validate) -> Vec<Violation> {
+    let mut out = Vec::new();
+    value.validate_into("", &mut out);
+    out
 }
 
 /// `path.field`, or `field` at the root.
