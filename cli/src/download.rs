@@ -79,7 +79,9 @@ pub fn sanitize_file_name(raw: &str, fallback: &str) -> String {
             format!("{}.{ext}", &stem[..keep.min(stem.len())])
         };
     }
-    if name.is_empty() || name.chars().all(|c| c == '_' || c == '.') {
+    // Nothing usable: a name of only dots, dashes and underscores was
+    // trimmed to nothing above (and shortening keeps the first character).
+    if name.is_empty() {
         return fallback.to_string();
     }
     name
@@ -734,5 +736,30 @@ mod tests {
         assert_eq!(candidate("noext", 3), "noext-3");
         // Only the three files: no temporary file left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+    }
+
+    /// Only a taken name moves on to the next candidate: any other error
+    /// (here, a directory that does not exist) is the answer at once, with
+    /// its own cause, not 10,000 attempts ending in "no free file name".
+    #[test]
+    fn a_save_error_other_than_a_taken_name_is_reported_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tmp = tempfile::NamedTempFile::new_in(dir.path()).unwrap();
+        tmp.write_all(b"new").unwrap();
+        let missing = dir.path().join("missing");
+        let error = persist_new(tmp, &missing, "out.png").unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::NotFound, "{error}");
+        // The temporary file is removed with the failed save.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn names_of_only_separators_take_the_fallback() {
+        for raw in ["___", "_._", "-_-", "._.", "/__/"] {
+            assert_eq!(sanitize_file_name(raw, "output-2"), "output-2", "{raw:?}");
+        }
+        // Shortening keeps the name's first character.
+        let long = format!("x{}", "_".repeat(300));
+        assert!(sanitize_file_name(&long, "f").starts_with('x'));
     }
 }

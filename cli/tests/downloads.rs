@@ -155,6 +155,23 @@ async fn serve(
             let r = "HTTP/1.1 302 Found\r\nlocation: http://169.254.169.254/latest/meta-data/iam/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
             let _ = socket.write_all(r.as_bytes()).await;
         }
+        // A redirect loop: `/files/loop/N` sends to `/files/loop/N+1`. It
+        // ends (with a file) only after LOOP_END hops, so a client without
+        // a hop limit saves a file instead of hanging the test.
+        p if p.starts_with("/files/loop/") => {
+            let n: usize = p["/files/loop/".len()..].parse().unwrap_or(0);
+            if n >= LOOP_END {
+                let _ = socket
+                    .write_all(simple("200 OK", "looped").as_bytes())
+                    .await;
+            } else {
+                let r = format!(
+                    "HTTP/1.1 302 Found\r\nlocation: /files/loop/{}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    n + 1
+                );
+                let _ = socket.write_all(r.as_bytes()).await;
+            }
+        }
         _ => {
             let _ = socket
                 .write_all(simple("404 Not Found", "{}").as_bytes())
@@ -162,6 +179,9 @@ async fn serve(
         }
     }
 }
+
+/// Where the in-test redirect loop stops redirecting.
+const LOOP_END: usize = 40;
 
 fn completed(urls: &[&str]) -> Value {
     json!({
@@ -374,4 +394,39 @@ fn a_cloud_metadata_output_is_refused_and_reported_without_connecting() {
     let r = run(&mut server.wait(dir.path(), &[]));
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("skipped: http://169.254.169.254/latest/meta-data/iam/ (169.254.169.254: a link-local address"), "{}", r.stdout);
+}
+
+/// A server that redirects without end cannot keep a download going: the
+/// CLI follows 10 redirects (11 requests), then fails with the reason, and
+/// saves nothing. A server whose chain is 10 redirects long is followed to
+/// its end.
+#[test]
+fn a_redirect_loop_is_cut_off_after_ten_hops_and_saves_nothing() {
+    let server = Server::start(completed(&["{origin}/files/loop/0"]));
+    let dir = common::tempdir();
+    let r = run(server.wait(dir.path(), &[]).arg("--json"));
+    assert_eq!(r.code, 24, "{}\n{}", r.stdout, r.stderr);
+    let e = r.last()["download_error"].as_str().unwrap().to_string();
+    assert!(
+        e.contains("/files/loop/0") && e.contains("more than 10 redirects"),
+        "{e}"
+    );
+    assert_eq!(listing(dir.path()), Vec::<String>::new());
+    assert_eq!(server.file_heads().len(), 11, "{:#?}", server.file_heads());
+
+    // Ten redirects, then the file: followed to the end.
+    let server = Server::start(completed(&[&format!(
+        "{{origin}}/files/loop/{}",
+        LOOP_END - 10
+    )]));
+    let dir = common::tempdir();
+    let r = run(server.wait(dir.path(), &[]).arg("--json"));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(server.file_heads().len(), 11);
+    let files = listing(dir.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(
+        std::fs::read(dir.path().join(&files[0])).unwrap(),
+        b"looped"
+    );
 }
