@@ -897,4 +897,260 @@ mod tests {
         .unwrap();
         assert_eq!(body.as_json()["prompt"], "@dog");
     }
+
+    /// `build` with `--payload`, `--prompt` and `--set`s, for `model`.
+    fn build_for(
+        model: &str,
+        payload: Option<&str>,
+        prompt: Option<&str>,
+        sets: &[&str],
+    ) -> Result<RequestBody, CliError> {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        build(
+            find_model(model).unwrap(),
+            &PayloadInput {
+                payload,
+                prompt,
+                sets: &sets,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// The `violations` of a validation error.
+    fn violations(e: &CliError) -> Vec<Value> {
+        assert_eq!(e.code, 22, "{}", e.message);
+        e.extra["violations"].as_array().unwrap().clone()
+    }
+
+    /// An integer field takes a whole number only: `2.0` is 2, but a
+    /// fraction, an exponent past 2^53 or a non-number is an error, never a
+    /// silently changed value in a paid request.
+    #[test]
+    fn an_integer_field_takes_whole_numbers_only() {
+        let body = run(&["num_images=2.0", "seed=1e3"]).unwrap();
+        assert_eq!(body.as_json()["num_images"], 2);
+        assert_eq!(body.as_json()["seed"], 1000);
+        // From 9e15 on, a float may no longer be exact: refused.
+        for bad in [
+            "num_images=2.5",
+            "seed=9e15",
+            "seed=1e16",
+            "seed=-1e16",
+            "seed=inf",
+            "seed=NaN",
+        ] {
+            let e = run(&[bad]).unwrap_err();
+            let field = bad.split('=').next().unwrap();
+            assert_eq!(e.extra["field"], field, "{bad}: {}", e.message);
+            assert!(e.message.contains("an integer"), "{bad}: {}", e.message);
+        }
+    }
+
+    /// A number field keeps an integer an integer (`8`, not `8.0`) and
+    /// takes a fraction; anything else is an error.
+    #[test]
+    fn a_number_field_keeps_integers_and_takes_fractions() {
+        let duration = |raw: &str| {
+            build_for(
+                "google/veo-3.1",
+                None,
+                Some("x"),
+                &[&format!("duration={raw}")],
+            )
+            .map(|body| body.as_json()["duration"].clone())
+        };
+        let eight = duration("8").unwrap();
+        assert!(eight.is_i64(), "{eight}");
+        assert_eq!(eight, 8);
+        assert_eq!(duration("7.5").unwrap(), 7.5);
+        let e = duration("eight").unwrap_err();
+        assert!(e.message.contains("a number"), "{}", e.message);
+    }
+
+    /// A JSON-quoted string is unquoted; an unquoted one is kept verbatim.
+    #[test]
+    fn a_quoted_string_value_is_unquoted() {
+        let body = run(&["prompt=\"a \\\"quoted\\\" cat\""]).unwrap();
+        assert_eq!(body.as_json()["prompt"], "a \"quoted\" cat");
+        let body = run(&["prompt=a \"cat\""]).unwrap();
+        assert_eq!(body.as_json()["prompt"], "a \"cat\"");
+    }
+
+    /// A boolean field takes true/yes/on/1 and false/no/off/0, any case.
+    #[test]
+    fn a_boolean_field_takes_the_usual_words() {
+        for (raw, want) in [("true", true), ("Yes", true), ("on", true), ("1", true)]
+            .into_iter()
+            .chain([
+                ("false", false),
+                ("NO", false),
+                ("off", false),
+                ("0", false),
+            ])
+        {
+            let body = run(&[&format!("enable_web_search={raw}")]).unwrap();
+            assert_eq!(body.as_json()["enable_web_search"], want, "{raw}");
+        }
+        let e = run(&["enable_web_search=2"]).unwrap_err();
+        assert!(e.message.contains("a boolean"), "{}", e.message);
+    }
+
+    /// An array field takes a JSON array, or comma-separated text.
+    #[test]
+    fn an_array_field_takes_a_json_array() {
+        let body =
+            run(&[r#"image_urls=["https://e.com/a,b.png", "https://e.com/c.png"]"#]).unwrap();
+        assert_eq!(
+            body.as_json()["image_urls"],
+            serde_json::json!(["https://e.com/a,b.png", "https://e.com/c.png"])
+        );
+        let e = run(&["image_urls=[not json"]).unwrap_err();
+        assert!(e.message.contains("a JSON array"), "{}", e.message);
+    }
+
+    /// The first `--set` of an array field replaces the payload's array;
+    /// the next ones append to it.
+    #[test]
+    fn a_set_replaces_the_payloads_array_then_appends() {
+        let body = build_for(
+            "google/nano-banana-pro",
+            Some(r#"{"prompt": "x", "image_urls": ["https://e.com/p.png"]}"#),
+            None,
+            &[
+                "image_urls=https://e.com/a.png",
+                "image_urls=https://e.com/b.png",
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            body.as_json()["image_urls"],
+            serde_json::json!(["https://e.com/a.png", "https://e.com/b.png"])
+        );
+    }
+
+    /// A refused `--set` of a required field is one problem: the field is
+    /// not reported missing as well.
+    #[test]
+    fn a_refused_required_field_is_one_problem() {
+        let e = build_for(
+            "bytedance/seedance-2.0",
+            None,
+            Some("x"),
+            &["feature=bogus"],
+        )
+        .unwrap_err();
+        let vs = violations(&e);
+        assert_eq!(vs.len(), 1, "{vs:#?}");
+        assert_eq!(vs[0]["field"], "feature");
+        assert_eq!(vs[0]["rule"], "allowed_values");
+    }
+
+    /// One problem: its field, allowed values or suggestions are top-level
+    /// keys, and the head has no count. Several: the head counts them.
+    #[test]
+    fn the_report_shape_follows_the_number_of_problems() {
+        let e = run(&["aspect_ratio=7:5"]).unwrap_err();
+        assert!(!e.message.contains("problems"), "{}", e.message);
+        assert_eq!(e.extra["field"], "aspect_ratio");
+        assert!(e.extra["allowed_values"]
+            .as_array()
+            .unwrap()
+            .contains(&"16:9".into()));
+        assert!(!e.extra.contains_key("suggestions"));
+        let e = run(&["aspect_ration=16:9"]).unwrap_err();
+        assert_eq!(e.extra["suggestions"][0], "aspect_ratio");
+        assert!(!e.extra.contains_key("allowed_values"));
+        let e = run(&["aspect_ratio=7:5", "num_images=two"]).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("invalid request for google/nano-banana-pro (2 problems): "),
+            "{}",
+            e.message
+        );
+        assert!(!e.extra.contains_key("field"));
+        assert_eq!(violations(&e).len(), 2);
+    }
+
+    /// A misspelt required field that is missing is one problem (the
+    /// did-you-mean says it is required); a misspelt optional one is not
+    /// said to be required.
+    #[test]
+    fn a_misspelt_missing_required_field_is_folded_into_its_suggestion() {
+        let e = build_for("google/nano-banana-pro", None, None, &["promt=x"]).unwrap_err();
+        let vs = violations(&e);
+        assert_eq!(vs.len(), 1, "{vs:#?}");
+        assert!(
+            e.message.contains("(\"prompt\" is required and missing)"),
+            "{}",
+            e.message
+        );
+        let e = run(&["aspect_ration=16:9"]).unwrap_err();
+        assert!(!e.message.contains("required"), "{}", e.message);
+    }
+
+    #[test]
+    fn the_parent_of_a_path_is_the_object_holding_it() {
+        assert_eq!(parent_of("prompt"), "");
+        assert_eq!(parent_of("a.b"), "a");
+        assert_eq!(parent_of("elements[2].image_url"), "elements[2]");
+        assert_eq!(parent_of("image_urls[3]"), "");
+        assert_eq!(parent_of("a.list[1]"), "");
+    }
+
+    /// A payload value of the wrong type is worded as `--set` words it,
+    /// and a range rule carries the range the schema sets (here only a
+    /// minimum).
+    #[test]
+    fn payload_findings_are_worded_with_the_field_info() {
+        let e = build_for(
+            "google/nano-banana-pro",
+            Some(r#"{"prompt": "x", "num_images": "two"}"#),
+            None,
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.message.contains("an integer"), "{}", e.message);
+        let e = run(&["seed=-1"]).unwrap_err();
+        assert_eq!(e.extra["violations"][0]["minimum"], 0, "{}", e.message);
+    }
+
+    /// `@PATH` that is not there, and `@PATH` that cannot be read for
+    /// another reason, are told apart.
+    #[test]
+    fn a_local_file_that_cannot_be_read_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = png(&dir, "a.png");
+        let e = run(&[&format!("image_urls=@{file}/inner.png")]).unwrap_err();
+        assert!(e.message.contains("cannot be read"), "{}", e.message);
+        let e = run(&[&format!("image_urls=@{}/missing.png", dir.path().display())]).unwrap_err();
+        assert!(e.message.contains("does not exist"), "{}", e.message);
+    }
+
+    #[test]
+    fn json_kinds_read_with_their_article() {
+        use serde_json::json;
+        let kinds: Vec<&str> = [
+            json!(null),
+            json!(true),
+            json!(1),
+            json!("s"),
+            json!([]),
+            json!({}),
+        ]
+        .iter()
+        .map(json_kind)
+        .collect();
+        assert_eq!(
+            kinds,
+            [
+                "null",
+                "a boolean",
+                "a number",
+                "a string",
+                "an array",
+                "an object"
+            ]
+        );
+    }
 }

@@ -141,5 +141,11 @@ fn nested_fields_are_named_by_path_and_index() {
         ]
     );
     assert_eq!(vs[1]["suggestions"][0], "reference_image_urls");
+    // The fields that object takes, as serde named them.
+    let message = vs[1]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Fields there: ") && message.contains("frontal_image_url"),
+        "{message}"
+    );
     assert_eq!(sim.creates(), 0);
 }
