@@ -193,6 +193,17 @@ fn six_tools_every_tool_called_progress_errors_and_no_key_leak() {
         }
         let generate_tool = &server.tools[2];
         assert_eq!(generate_tool.input_schema["required"], json!(["model", "input"]));
+        // The waiting and saving arguments of both lifecycle tools: typed and bounded.
+        for t in [&server.tools[2], &server.tools[3]] {
+            let props = &t.input_schema["properties"];
+            assert_eq!(props["wait_seconds"]["type"], "number", "{}", t.name);
+            assert_eq!(props["wait_seconds"]["minimum"], 0, "{}", t.name);
+            assert_eq!(props["wait_seconds"]["maximum"], 3600.0, "{}", t.name);
+            assert_eq!(props["download_dir"]["type"], "string", "{}", t.name);
+            assert!(props["download_dir"]["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("never overwritten")));
+        }
 
         // list_models.
         let r = server.call("list_models", json!({"category": "videos"})).await;
@@ -301,6 +312,20 @@ fn six_tools_every_tool_called_progress_errors_and_no_key_leak() {
         assert_eq!(body(&r)["status"], "COMPLETED");
         assert_eq!(body(&r)["generation_id"], id.as_str());
 
+        // A blank id is a missing one: an argument error, and nothing is polled.
+        let requests = sim.sim.requests().len();
+        let r = server
+            .call("wait_generation", json!({"id": "   "}))
+            .await;
+        assert!(is_error(&r), "{}", body(&r));
+        assert_eq!(body(&r)["category"], "invalid_arguments", "{}", body(&r));
+        assert!(
+            body(&r)["message"].as_str().unwrap().contains("\"id\" is required"),
+            "{}",
+            body(&r)
+        );
+        assert_eq!(sim.sim.requests().len(), requests, "nothing reached the platform");
+
         // wait_seconds 0: the id and the last status at once, then wait_generation finishes it.
         let r = server
             .call(
@@ -360,7 +385,11 @@ fn six_tools_every_tool_called_progress_errors_and_no_key_leak() {
         for v in e["violations"].as_array().unwrap() {
             assert!(v["rule"].is_string(), "{v}");
         }
-        assert!(e["guidance"].as_str().unwrap().contains("Nothing was sent"), "{e}");
+        // The agent's guidance: where the fields are described, and not to resend.
+        let guidance = e["guidance"].as_str().unwrap();
+        for part in ["Nothing was sent", "describe_model", "do not resend"] {
+            assert!(guidance.contains(part), "{part:?} missing: {e}");
+        }
         assert_eq!(sim.creates(), 2, "an invalid input must not be sent");
 
         // Unknown model: the closest names.
@@ -465,6 +494,19 @@ fn without_a_key_the_catalog_works_and_paid_tools_give_the_guidance() {
     runtime().block_on(async {
         let server = start(Some(&base), None, &[]).await;
         assert_eq!(server.tools.len(), 6);
+        // The server says who it is, that it has tools, and the one rule an
+        // agent must keep: never generate twice for one job.
+        let info = server.client.peer_info().expect("the initialize answer");
+        let implementation = info.server_info.as_ref().expect("server_info");
+        assert_eq!(implementation.name, "skills-video");
+        assert_eq!(implementation.version, env!("CARGO_PKG_VERSION"));
+        assert!(info.capabilities.tools.is_some());
+        let instructions = info.instructions.as_deref().unwrap_or_default();
+        assert!(
+            instructions.contains("Never call generate twice for one job")
+                && instructions.contains("wait_generation"),
+            "{instructions}"
+        );
         let r = server.call("list_models", json!({})).await;
         assert!(!is_error(&r));
         let r = server
@@ -519,6 +561,50 @@ fn a_wrong_key_is_an_auth_error_and_is_never_echoed() {
         assert!(!logs.contains(wrong), "the key is in the server's stderr");
         // One create reached the platform and was refused (401 is not retried); no job.
         assert_eq!(sim.creates(), 1);
+        assert_eq!(sim.sim.job_count(), 0);
+        server.stop().await;
+    });
+}
+
+/// A ledger that cannot be opened starts no paid job: a job without a
+/// record could be lost. The catalog still answers; every paid tool says
+/// why and what to do, and nothing reaches the platform.
+#[test]
+fn a_ledger_that_cannot_be_opened_starts_no_paid_job() {
+    let sim = Sim::new();
+    let base = sim.sim.base_url();
+    let dir = common::tempdir();
+    // A path below a regular file: no ledger can be created there.
+    let blocker = dir.path().join("not-a-directory");
+    std::fs::write(&blocker, b"x").unwrap();
+    let ledger = blocker.join("ledger.sqlite3");
+    runtime().block_on(async {
+        let server = start(
+            Some(&base),
+            Some(KEY),
+            &["--ledger", ledger.to_str().unwrap()],
+        )
+        .await;
+        let r = server.call("list_models", json!({})).await;
+        assert!(!is_error(&r), "{}", body(&r));
+        for (tool, args) in [
+            (
+                "generate",
+                json!({"model": "google/nano-banana-pro", "input": nano_input()}),
+            ),
+            ("wait_generation", json!({"id": "gen_123"})),
+        ] {
+            let r = server.call(tool, args).await;
+            assert!(is_error(&r), "{tool}");
+            let e = body(&r);
+            assert_eq!(e["category"], "ledger", "{tool}: {e}");
+            let guidance = e["guidance"].as_str().unwrap();
+            assert!(
+                guidance.contains("no paid job is started") && guidance.contains("--no-ledger"),
+                "{tool}: {guidance}"
+            );
+        }
+        assert_eq!(sim.creates(), 0);
         assert_eq!(sim.sim.job_count(), 0);
         server.stop().await;
     });
