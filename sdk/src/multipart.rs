@@ -444,6 +444,14 @@ mod tests {
             text.contains("image_url") && text.contains("big.png") && text.contains("upload cap"),
             "{text}"
         );
+        // The size and the cap, each in MiB and in bytes, and where to raise it.
+        assert!(
+            text.contains(
+                "is 0.0 MiB (2048 bytes), over the upload cap of 0.0 MiB (1024 bytes; ClientBuilder::max_upload_bytes)"
+            ),
+            "{text}"
+        );
+        assert_eq!(mib(3 << 19), "1.5 MiB");
         assert!(check(&body, "m/x", 2048).is_ok());
 
         let body = RequestBody::json(json!({})).with_file(
