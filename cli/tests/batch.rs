@@ -715,6 +715,15 @@ fn a_rerun_attaches_jobs_whose_polls_failed_and_creates_nothing() {
     let r = run(&mut batch_cmd(&sim, &state, &jobs, &out));
     assert_ne!(r.code, 0, "{}", r.stdout);
     assert_eq!(sim.creates(), 3);
+    // Each line is pending with its id (never rejected: that would invite
+    // sending it again).
+    for line in results(&out) {
+        assert_eq!(line["status"], "pending", "{line}");
+        assert!(
+            line["id"].as_str().is_some_and(|id| !id.is_empty()),
+            "{line}"
+        );
+    }
     sim.faults(vec![]);
     let r = run(&mut batch_cmd(&sim, &state, &jobs, &out));
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -726,6 +735,45 @@ fn a_rerun_attaches_jobs_whose_polls_failed_and_creates_nothing() {
     );
     assert_eq!(sim.creates(), 3, "a re-attached job was created again");
     assert_all_saved(&out, 3);
+}
+
+/// A create the platform refuses (422, no id) is rejected; a job that
+/// ends FAILED is failed, with its id and the platform's status; neither
+/// is pending.
+#[test]
+fn refused_and_failed_lines_are_reported_as_such() {
+    let sim = sim(5, 1e9);
+    // One at a time: the refusal takes the first create, the FAILED outcome
+    // the first job created (line 2).
+    sim.faults(vec![
+        FaultRule::times(
+            Fault::CreateStatus {
+                status: 422,
+                retry_after_secs: None,
+            },
+            1,
+        ),
+        FaultRule::times(
+            Fault::Outcome {
+                status: "FAILED".into(),
+            },
+            1,
+        ),
+    ]);
+    let dir = common::tempdir();
+    let state = dir.path().join("state");
+    let out = dir.path().join("out");
+    let jobs = write_jobs(dir.path(), 3);
+    let r = run(batch_cmd(&sim, &state, &jobs, &out).args(["--concurrency", "1"]));
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    let lines = results(&out);
+    assert_eq!(lines[0]["status"], "rejected", "{}", lines[0]);
+    assert!(lines[0]["id"].is_null(), "{}", lines[0]);
+    assert_eq!(lines[1]["status"], "failed", "{}", lines[1]);
+    assert_eq!(lines[1]["platform_status"], "FAILED", "{}", lines[1]);
+    assert!(lines[1]["id"].is_string(), "{}", lines[1]);
+    assert_eq!(lines[2]["status"], "completed", "{}", lines[2]);
+    assert_eq!(sim.creates(), 3);
 }
 
 #[test]
