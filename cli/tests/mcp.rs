@@ -135,6 +135,29 @@ impl Server {
         assert!(!logs.contains(KEY), "the key is in the server's stderr");
     }
 
+    /// Calls each of `tools` (a paid one, with valid arguments): each must
+    /// fail with `category`, and its guidance say every one of `parts`.
+    async fn assert_paid_tools_refused(&self, tools: &[&str], category: &str, parts: &[&str]) {
+        for &tool in tools {
+            let args = match tool {
+                "generate" => json!({"model": "google/nano-banana-pro", "input": nano_input()}),
+                "wait_generation" => json!({"id": "gen_123"}),
+                _ => json!({}),
+            };
+            let r = self.call(tool, args).await;
+            assert!(is_error(&r), "{tool}");
+            let e = body(&r);
+            assert_eq!(e["category"], category, "{tool}: {e}");
+            let guidance = e["guidance"].as_str().unwrap();
+            for part in parts {
+                assert!(
+                    guidance.contains(part),
+                    "{tool}: {part:?} missing: {guidance}"
+                );
+            }
+        }
+    }
+
     async fn stop(self) {
         self.assert_no_key_in_logs();
         let _ = self.client.cancel().await;
@@ -513,25 +536,16 @@ fn without_a_key_the_catalog_works_and_paid_tools_give_the_guidance() {
             .call("describe_model", json!({"model": "google/nano-banana-pro"}))
             .await;
         assert!(!is_error(&r));
-        for (tool, args) in [
-            (
-                "generate",
-                json!({"model": "google/nano-banana-pro", "input": nano_input()}),
-            ),
-            ("get_credits", json!({})),
-            ("wait_generation", json!({"id": "gen_123"})),
-        ] {
-            let r = server.call(tool, args).await;
-            assert!(is_error(&r), "{tool}");
-            let e = body(&r);
-            assert_eq!(e["category"], "missing_api_key", "{tool}: {e}");
-            let guidance = e["guidance"].as_str().unwrap();
-            assert!(
-                guidance.contains("SKILLS_VIDEO_API_KEY")
-                    && guidance.contains("https://skills.video/dashboard/developer"),
-                "{guidance}"
-            );
-        }
+        server
+            .assert_paid_tools_refused(
+                &["generate", "get_credits", "wait_generation"],
+                "missing_api_key",
+                &[
+                    "SKILLS_VIDEO_API_KEY",
+                    "https://skills.video/dashboard/developer",
+                ],
+            )
+            .await;
         assert_eq!(sim.creates(), 0);
         server.stop().await;
     });
@@ -587,23 +601,13 @@ fn a_ledger_that_cannot_be_opened_starts_no_paid_job() {
         .await;
         let r = server.call("list_models", json!({})).await;
         assert!(!is_error(&r), "{}", body(&r));
-        for (tool, args) in [
-            (
-                "generate",
-                json!({"model": "google/nano-banana-pro", "input": nano_input()}),
-            ),
-            ("wait_generation", json!({"id": "gen_123"})),
-        ] {
-            let r = server.call(tool, args).await;
-            assert!(is_error(&r), "{tool}");
-            let e = body(&r);
-            assert_eq!(e["category"], "ledger", "{tool}: {e}");
-            let guidance = e["guidance"].as_str().unwrap();
-            assert!(
-                guidance.contains("no paid job is started") && guidance.contains("--no-ledger"),
-                "{tool}: {guidance}"
-            );
-        }
+        server
+            .assert_paid_tools_refused(
+                &["generate", "wait_generation"],
+                "ledger",
+                &["no paid job is started", "--no-ledger"],
+            )
+            .await;
         assert_eq!(sim.creates(), 0);
         assert_eq!(sim.sim.job_count(), 0);
         server.stop().await;
