@@ -776,6 +776,59 @@ fn refused_and_failed_lines_are_reported_as_such() {
     assert_eq!(sim.creates(), 3);
 }
 
+/// A key refused while jobs wait on their ids (every poll answers 401):
+/// the batch stops, and each job created is left pending with its id, the
+/// ones stopped saying why, so a re-run with a good key polls them. The
+/// batch ends; nothing is reported rejected.
+#[test]
+fn an_auth_error_while_jobs_wait_leaves_them_pending_and_ends_the_batch() {
+    let sim = sim(5, 1e9);
+    sim.faults(vec![
+        FaultRule::always(Fault::DropAfterId),
+        FaultRule::always(Fault::PollStatus {
+            status: 401,
+            retry_after_secs: None,
+        }),
+    ]);
+    let dir = common::tempdir();
+    let state = dir.path().join("state");
+    let out = dir.path().join("out");
+    let jobs = write_jobs(dir.path(), 3);
+    let r = run(batch_cmd(&sim, &state, &jobs, &out)
+        .args(["--concurrency", "3"])
+        .timeout(Duration::from_secs(60)));
+    assert!(
+        r.code > 0,
+        "the batch did not end by itself: {}\n{}",
+        r.code,
+        r.stderr
+    );
+    let lines = results(&out);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let mut created = 0;
+    for line in &lines {
+        match line["id"].as_str() {
+            Some(_) => {
+                created += 1;
+                assert_eq!(line["status"], "pending", "{line}");
+            }
+            None => assert_eq!(line["status"], "queued", "{line}"),
+        }
+    }
+    assert_eq!(sim.creates(), created);
+    // The three creates launch together and end at their ids, before any
+    // poll: one job meets the 401, the batch stops the others.
+    let stopped = lines
+        .iter()
+        .filter(|l| {
+            l["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("stopped before it finished (authentication failed)"))
+        })
+        .count();
+    assert!(stopped >= 1, "{lines:#?}");
+}
+
 #[test]
 fn an_ambiguous_job_is_reported_and_resent_only_on_request_with_its_key() {
     // The first create is accepted and charged, then its stream ends before
