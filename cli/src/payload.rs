@@ -690,16 +690,9 @@ mod tests {
         find_model("google/nano-banana-pro").unwrap()
     }
 
+    /// `build` for nano-banana-pro with `--prompt "a cat"` and `sets`.
     fn run(sets: &[&str]) -> Result<RequestBody, CliError> {
-        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-        build(
-            nano(),
-            &PayloadInput {
-                prompt: Some("a cat"),
-                sets: &sets,
-                ..Default::default()
-            },
-        )
+        build_for("google/nano-banana-pro", None, Some("a cat"), sets)
     }
 
     #[test]

@@ -66,6 +66,18 @@ fn batch_cmd(sim: &Sim, state: &Path, jobs: &Path, out: &Path) -> assert_cmd::Co
     c
 }
 
+/// Every stream ends right after its id, and every poll answers `status`:
+/// each job is created, its id known, and it never finishes.
+fn ids_then_polls_answer(status: u16) -> Vec<FaultRule> {
+    vec![
+        FaultRule::always(Fault::DropAfterId),
+        FaultRule::always(Fault::PollStatus {
+            status,
+            retry_after_secs: None,
+        }),
+    ]
+}
+
 fn results(out: &Path) -> Vec<Value> {
     std::fs::read_to_string(out.join("results.jsonl"))
         .unwrap()
@@ -701,13 +713,7 @@ fn a_rerun_attaches_jobs_whose_polls_failed_and_creates_nothing() {
     let sim = sim(5, 1e9);
     // Each stream ends right after its id; each poll is refused (not
     // transient): every line ends with its id known, unfinished.
-    sim.faults(vec![
-        FaultRule::always(Fault::DropAfterId),
-        FaultRule::always(Fault::PollStatus {
-            status: 404,
-            retry_after_secs: None,
-        }),
-    ]);
+    sim.faults(ids_then_polls_answer(404));
     let dir = common::tempdir();
     let state = dir.path().join("state");
     let out = dir.path().join("out");
@@ -783,13 +789,7 @@ fn refused_and_failed_lines_are_reported_as_such() {
 #[test]
 fn an_auth_error_while_jobs_wait_leaves_them_pending_and_ends_the_batch() {
     let sim = sim(5, 1e9);
-    sim.faults(vec![
-        FaultRule::always(Fault::DropAfterId),
-        FaultRule::always(Fault::PollStatus {
-            status: 401,
-            retry_after_secs: None,
-        }),
-    ]);
+    sim.faults(ids_then_polls_answer(401));
     let dir = common::tempdir();
     let state = dir.path().join("state");
     let out = dir.path().join("out");

@@ -152,7 +152,7 @@ async fn serve(
         }
         // A redirect to cloud metadata: the hop is checked like the first URL.
         "/files/redirect.png" => {
-            let r = "HTTP/1.1 302 Found\r\nlocation: http://169.254.169.254/latest/meta-data/iam/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+            let r = found("http://169.254.169.254/latest/meta-data/iam/");
             let _ = socket.write_all(r.as_bytes()).await;
         }
         // A redirect loop: `/files/loop/N` sends to `/files/loop/N+1`. It
@@ -165,10 +165,7 @@ async fn serve(
                     .write_all(simple("200 OK", "looped").as_bytes())
                     .await;
             } else {
-                let r = format!(
-                    "HTTP/1.1 302 Found\r\nlocation: /files/loop/{}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-                    n + 1
-                );
+                let r = found(&format!("/files/loop/{}", n + 1));
                 let _ = socket.write_all(r.as_bytes()).await;
             }
         }
@@ -178,6 +175,13 @@ async fn serve(
                 .await;
         }
     }
+}
+
+/// A `302 Found` to `location`, with an empty body.
+fn found(location: &str) -> String {
+    format!(
+        "HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    )
 }
 
 /// Where the in-test redirect loop stops redirecting.
